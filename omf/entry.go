@@ -1,0 +1,204 @@
+package omf
+
+import (
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+
+	"github.com/google/uuid"
+)
+
+// EntryType is famfs_log_entry_type.
+type EntryType uint32
+
+const (
+	EntryFile      EntryType = 0
+	EntryMkdir     EntryType = 1
+	EntryDelete    EntryType = 2 // defined, never written; ignored when read
+	EntryAddDaxdev EntryType = 3 // OMF 2.2
+	EntryInvalid   EntryType = 4 // defined, never written; ignored when read
+)
+
+func (t EntryType) String() string {
+	switch t {
+	case EntryFile:
+		return "file"
+	case EntryMkdir:
+		return "mkdir"
+	case EntryDelete:
+		return "delete"
+	case EntryAddDaxdev:
+		return "add_daxdev"
+	case EntryInvalid:
+		return "invalid"
+	}
+	return fmt.Sprintf("type(%d)", uint32(t))
+}
+
+// Daxdev is the payload of an ADD_DAXDEV entry.
+type Daxdev struct {
+	Size  uint64
+	UUID  uuid.UUID
+	Index uint32
+}
+
+// Entry is a decoded log entry. Which fields mean something depends on Type:
+// FILE uses Size, Flags, UID, GID, Mode, Path and FMap; MKDIR uses UID, GID,
+// Mode and Path; ADD_DAXDEV uses Daxdev.
+type Entry struct {
+	Seqnum uint64
+	Type   EntryType
+
+	Size  uint64
+	Flags uint32
+	UID   uint32
+	GID   uint32
+	Mode  uint32 // permission bits only
+	Path  string
+	FMap  FMap
+
+	Daxdev Daxdev
+
+	CRC uint64 // as stored (decoding) or computed (encoding)
+}
+
+// Entry field offsets (relative to the entry).
+const (
+	enSeqnum  = 0x000
+	enType    = 0x008
+	enPayload = 0x010
+	enCRC     = EntryCRCOffset
+
+	fileSize  = 0x010
+	fileFlags = 0x018
+	fileUID   = 0x01C
+	fileGID   = 0x020
+	fileMode  = 0x024
+	filePath  = 0x028
+	fileFMap  = 0x078
+
+	dirUID  = 0x010
+	dirGID  = 0x014
+	dirMode = 0x018
+	dirPath = 0x01C
+
+	ddSize  = 0x010
+	ddUUID  = 0x018
+	ddIndex = 0x028
+)
+
+// EntryCRC computes the CRC of an encoded entry: CRC-32 of bytes [0, 536).
+func EntryCRC(b []byte) uint64 { return uint64(crc32.ChecksumIEEE(b[:enCRC])) }
+
+// Encode builds the entry image in b[0:544]: all bytes zeroed, fields set, CRC
+// computed over [0, 536) and stored (also in e.CRC). Paths must follow the
+// writer's rules (CheckRelPath).
+func (e *Entry) Encode(b []byte) error {
+	if len(b) < EntrySize {
+		return fieldErr(ErrShort, "log entry", "", uint64(len(b)), "%d bytes, need %d", len(b), EntrySize)
+	}
+	b = b[:EntrySize]
+	clear(b)
+	le := binary.LittleEndian
+	le.PutUint64(b[enSeqnum:], e.Seqnum)
+	le.PutUint32(b[enType:], uint32(e.Type))
+	switch e.Type {
+	case EntryFile:
+		if err := CheckRelPath(e.Path, true); err != nil {
+			return err
+		}
+		le.PutUint64(b[fileSize:], e.Size)
+		le.PutUint32(b[fileFlags:], e.Flags)
+		le.PutUint32(b[fileUID:], e.UID)
+		le.PutUint32(b[fileGID:], e.GID)
+		le.PutUint32(b[fileMode:], e.Mode)
+		copy(b[filePath:filePath+RelPathField], e.Path)
+		if err := e.FMap.encode(b[fileFMap : fileFMap+fmapSize]); err != nil {
+			return err
+		}
+	case EntryMkdir:
+		if err := CheckRelPath(e.Path, true); err != nil {
+			return err
+		}
+		le.PutUint32(b[dirUID:], e.UID)
+		le.PutUint32(b[dirGID:], e.GID)
+		le.PutUint32(b[dirMode:], e.Mode)
+		copy(b[dirPath:dirPath+RelPathField], e.Path)
+	case EntryAddDaxdev:
+		le.PutUint64(b[ddSize:], e.Daxdev.Size)
+		copy(b[ddUUID:], e.Daxdev.UUID[:])
+		le.PutUint32(b[ddIndex:], e.Daxdev.Index)
+	case EntryDelete, EntryInvalid:
+		// no payload
+	default:
+		return fieldErr(ErrBadField, "log entry", "famfs_log_entry_type", uint64(e.Type), "unknown entry type %d", uint32(e.Type))
+	}
+	e.CRC = EntryCRC(b)
+	le.PutUint64(b[enCRC:], e.CRC)
+	return nil
+}
+
+// CheckEntry verifies the two things that tell a complete entry from a torn or
+// stale one: the sequence number equals the slot index and the CRC matches.
+// Errors wrap ErrShort, ErrSeqnum or ErrBadCRC (IsTorn is true for the last two).
+func CheckEntry(b []byte, index uint64) error {
+	if len(b) < EntrySize {
+		return fieldErr(ErrShort, "log entry", "", uint64(len(b)), "%d bytes, need %d", len(b), EntrySize)
+	}
+	le := binary.LittleEndian
+	if s := le.Uint64(b[enSeqnum:]); s != index {
+		return fieldErr(ErrSeqnum, "log entry", "famfs_log_entry_seqnum", s, "sequence number %d in slot %d", s, index)
+	}
+	stored, want := le.Uint64(b[enCRC:]), EntryCRC(b)
+	if stored != want {
+		return fieldErr(ErrBadCRC, "log entry", "famfs_log_entry_crc", stored, "stored 0x%x, computed 0x%x", stored, want)
+	}
+	return nil
+}
+
+// ParseEntry checks (CheckEntry) and decodes the entry in slot index. On a
+// decoding error after a good check, the returned Entry still carries the
+// sequence number, type and whatever was decoded before the error.
+func ParseEntry(b []byte, index uint64) (Entry, error) {
+	var e Entry
+	if err := CheckEntry(b, index); err != nil {
+		return e, err
+	}
+	return e, e.decodePayload(b)
+}
+
+// decodePayload decodes a checked entry image.
+func (e *Entry) decodePayload(b []byte) error {
+	le := binary.LittleEndian
+	e.Seqnum = le.Uint64(b[enSeqnum:])
+	e.Type = EntryType(le.Uint32(b[enType:]))
+	e.CRC = le.Uint64(b[enCRC:])
+	var err error
+	switch e.Type {
+	case EntryFile:
+		e.Size = le.Uint64(b[fileSize:])
+		e.Flags = le.Uint32(b[fileFlags:])
+		e.UID = le.Uint32(b[fileUID:])
+		e.GID = le.Uint32(b[fileGID:])
+		e.Mode = le.Uint32(b[fileMode:])
+		if e.Path, err = decodePath(b[filePath:], "fm_relpath"); err != nil {
+			return err
+		}
+		e.FMap, err = decodeFMap(b[fileFMap : fileFMap+fmapSize])
+		return err
+	case EntryMkdir:
+		e.UID = le.Uint32(b[dirUID:])
+		e.GID = le.Uint32(b[dirGID:])
+		e.Mode = le.Uint32(b[dirMode:])
+		e.Path, err = decodePath(b[dirPath:], "md_relpath")
+		return err
+	case EntryAddDaxdev:
+		e.Daxdev.Size = le.Uint64(b[ddSize:])
+		copy(e.Daxdev.UUID[:], b[ddUUID:])
+		e.Daxdev.Index = le.Uint32(b[ddIndex:])
+	case EntryDelete, EntryInvalid:
+	default:
+		return fieldErr(ErrBadField, "log entry", "famfs_log_entry_type", uint64(e.Type), "unknown entry type %d", uint32(e.Type))
+	}
+	return nil
+}

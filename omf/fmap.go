@@ -1,0 +1,316 @@
+package omf
+
+import (
+	"encoding/binary"
+	"fmt"
+)
+
+// ExtType is fmap_ext_type.
+type ExtType uint32
+
+const (
+	ExtSimple     ExtType = 0
+	ExtInterleave ExtType = 1
+)
+
+func (t ExtType) String() string {
+	switch t {
+	case ExtSimple:
+		return "simple"
+	case ExtInterleave:
+		return "interleaved"
+	}
+	return fmt.Sprintf("ext_type(%d)", uint32(t))
+}
+
+// Extent is a famfs_simple_extent: a device byte range.
+type Extent struct {
+	DevIndex uint64
+	Offset   uint64
+	Len      uint64
+}
+
+// Interleave is one interleaved extent: data goes round robin across the
+// strips in chunks of ChunkSize bytes (spec/omf.md §4.4).
+type Interleave struct {
+	ChunkSize uint64
+	Strips    []Extent
+}
+
+// FMap is the file map of a FILE entry. A simple map lists Extents in file
+// order; an interleaved map has (at most) one Interleave.
+type FMap struct {
+	Type        ExtType
+	Extents     []Extent     // ExtSimple
+	Interleaved []Interleave // ExtInterleave
+}
+
+// fmap layout, relative to the start of the fmap (entry offset 0x078)
+const (
+	fmExtType   = 0x00
+	fmNExtents  = 0x08
+	fmExtents   = 0x10 // se[16] or ie[0]
+	fmIENStrips = 0x10
+	fmIEChunk   = 0x18
+	fmIEStrips  = 0x20
+	fmapSize    = 416
+	extentSize  = 24
+)
+
+func putExtent(b []byte, e Extent) {
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], e.DevIndex)
+	le.PutUint64(b[8:], e.Offset)
+	le.PutUint64(b[16:], e.Len)
+}
+
+func getExtent(b []byte) Extent {
+	le := binary.LittleEndian
+	return Extent{DevIndex: le.Uint64(b[0:]), Offset: le.Uint64(b[8:]), Len: le.Uint64(b[16:])}
+}
+
+// encode writes the map into b (the 416-byte fmap area, already zero).
+func (m *FMap) encode(b []byte) error {
+	le := binary.LittleEndian
+	le.PutUint32(b[fmExtType:], uint32(m.Type))
+	switch m.Type {
+	case ExtSimple:
+		if len(m.Extents) > MaxSimpleExtents {
+			return fieldErr(ErrBadFmap, "fmap", "fmap_nextents", uint64(len(m.Extents)), "%d simple extents, at most %d fit", len(m.Extents), MaxSimpleExtents)
+		}
+		le.PutUint32(b[fmNExtents:], uint32(len(m.Extents)))
+		for i, e := range m.Extents {
+			putExtent(b[fmExtents+extentSize*i:], e)
+		}
+	case ExtInterleave:
+		if len(m.Interleaved) > MaxInterleaved {
+			return fieldErr(ErrBadFmap, "fmap", "fmap_niext", uint64(len(m.Interleaved)), "%d interleaved extents, at most %d fit", len(m.Interleaved), MaxInterleaved)
+		}
+		le.PutUint32(b[fmNExtents:], uint32(len(m.Interleaved)))
+		for _, ie := range m.Interleaved {
+			if len(ie.Strips) == 0 || len(ie.Strips) > MaxStrips {
+				return fieldErr(ErrBadFmap, "fmap", "ie_nstrips", uint64(len(ie.Strips)), "%d strips, must be 1..%d", len(ie.Strips), MaxStrips)
+			}
+			le.PutUint64(b[fmIENStrips:], uint64(len(ie.Strips)))
+			le.PutUint64(b[fmIEChunk:], ie.ChunkSize)
+			for i, s := range ie.Strips {
+				putExtent(b[fmIEStrips+extentSize*i:], s)
+			}
+		}
+	default:
+		return fieldErr(ErrBadFmap, "fmap", "fmap_ext_type", uint64(m.Type), "unknown extent type %d", uint32(m.Type))
+	}
+	return nil
+}
+
+// decodeFMap decodes the 416-byte fmap area. It checks only what is needed to
+// read it safely; Validate checks it against a device.
+func decodeFMap(b []byte) (FMap, error) {
+	le := binary.LittleEndian
+	var m FMap
+	m.Type = ExtType(le.Uint32(b[fmExtType:]))
+	n := le.Uint32(b[fmNExtents:])
+	switch m.Type {
+	case ExtSimple:
+		if n > MaxSimpleExtents {
+			return m, fieldErr(ErrBadFmap, "fmap", "fmap_nextents", uint64(n), "%d simple extents, at most %d fit", n, MaxSimpleExtents)
+		}
+		m.Extents = make([]Extent, n)
+		for i := range m.Extents {
+			m.Extents[i] = getExtent(b[fmExtents+extentSize*i:])
+		}
+	case ExtInterleave:
+		if n > MaxInterleaved {
+			return m, fieldErr(ErrBadFmap, "fmap", "fmap_niext", uint64(n), "%d interleaved extents, at most %d fit", n, MaxInterleaved)
+		}
+		if n == 0 {
+			return m, nil
+		}
+		ns := le.Uint64(b[fmIENStrips:])
+		if ns == 0 || ns > MaxStrips {
+			return m, fieldErr(ErrBadFmap, "fmap", "ie_nstrips", ns, "%d strips, must be 1..%d", ns, MaxStrips)
+		}
+		chunk := le.Uint64(b[fmIEChunk:])
+		if chunk == 0 {
+			return m, fieldErr(ErrBadFmap, "fmap", "ie_chunk_size", 0, "chunk size is zero")
+		}
+		ie := Interleave{ChunkSize: chunk, Strips: make([]Extent, ns)}
+		for i := range ie.Strips {
+			ie.Strips[i] = getExtent(b[fmIEStrips+extentSize*i:])
+		}
+		m.Interleaved = []Interleave{ie}
+	default:
+		return m, fieldErr(ErrBadFmap, "fmap", "fmap_ext_type", uint64(m.Type), "unknown extent type %d", uint32(m.Type))
+	}
+	return m, nil
+}
+
+// Extents lists every device range the map uses: the simple extents, or the
+// strips of every interleaved extent.
+func (m *FMap) AllExtents() []Extent {
+	if m.Type == ExtSimple {
+		return m.Extents
+	}
+	var out []Extent
+	for _, ie := range m.Interleaved {
+		out = append(out, ie.Strips...)
+	}
+	return out
+}
+
+// Backing is the number of file bytes the map can address.
+func (m *FMap) Backing() uint64 {
+	var n uint64
+	switch m.Type {
+	case ExtSimple:
+		for _, e := range m.Extents {
+			n += e.Len
+		}
+	case ExtInterleave:
+		for _, ie := range m.Interleaved {
+			n += ie.backing()
+		}
+	}
+	return n
+}
+
+// backing is the number of file bytes an interleaved extent addresses. Chunks
+// go round robin across the strips; strip k serves chunk c*n+k at strip offset
+// c*chunk, so the first byte it cannot serve is at file offset
+// (full*n+k)*chunk + rem, where full and rem count its whole chunks and the
+// bytes left over. The extent ends at the smallest such offset.
+func (ie *Interleave) backing() uint64 {
+	n := uint64(len(ie.Strips))
+	if n == 0 || ie.ChunkSize == 0 {
+		return 0
+	}
+	end := ^uint64(0)
+	for k, s := range ie.Strips {
+		full, rem := s.Len/ie.ChunkSize, s.Len%ie.ChunkSize
+		c := full*n + uint64(k)
+		if c/n != full || c > end/ie.ChunkSize { // overflow: not the limit
+			continue
+		}
+		if e := c*ie.ChunkSize + rem; e < end {
+			end = e
+		}
+	}
+	return end
+}
+
+// Validate checks the map of a file of fileSize bytes against a device of
+// devSize bytes with allocation unit au: device index 0 only, non-zero
+// au-aligned offsets, au-multiple lengths, every range inside the device, a
+// chunk size that is a multiple of au, and enough backing for the file.
+func (m *FMap) Validate(fileSize, devSize, au uint64) error {
+	check := func(what string, i int, e Extent) error {
+		switch {
+		case e.DevIndex != 0:
+			return fieldErr(ErrBadFmap, "fmap", what, e.DevIndex, "%s %d: device index %d, only device 0 exists", what, i, e.DevIndex)
+		case e.Offset == 0:
+			return fieldErr(ErrBadFmap, "fmap", what, 0, "%s %d: offset 0 is the superblock", what, i)
+		case e.Offset%au != 0:
+			return fieldErr(ErrBadFmap, "fmap", what, e.Offset, "%s %d: offset 0x%x is not a multiple of the allocation unit 0x%x", what, i, e.Offset, au)
+		case e.Len == 0 || e.Len%au != 0:
+			return fieldErr(ErrBadFmap, "fmap", what, e.Len, "%s %d: length 0x%x is not a positive multiple of the allocation unit 0x%x", what, i, e.Len, au)
+		case e.Len > devSize || e.Offset > devSize-e.Len:
+			return fieldErr(ErrBadFmap, "fmap", what, e.Offset, "%s %d: range 0x%x+0x%x runs past the end of the device (0x%x)", what, i, e.Offset, e.Len, devSize)
+		}
+		return nil
+	}
+	switch m.Type {
+	case ExtSimple:
+		for i, e := range m.Extents {
+			if err := check("extent", i, e); err != nil {
+				return err
+			}
+		}
+	case ExtInterleave:
+		for _, ie := range m.Interleaved {
+			if ie.ChunkSize%au != 0 {
+				return fieldErr(ErrBadFmap, "fmap", "ie_chunk_size", ie.ChunkSize, "chunk size 0x%x is not a multiple of the allocation unit 0x%x", ie.ChunkSize, au)
+			}
+			for i, s := range ie.Strips {
+				if err := check("strip", i, s); err != nil {
+					return err
+				}
+			}
+		}
+	default:
+		return fieldErr(ErrBadFmap, "fmap", "fmap_ext_type", uint64(m.Type), "unknown extent type %d", uint32(m.Type))
+	}
+	if b := m.Backing(); fileSize > b {
+		return fieldErr(ErrBadFmap, "fmap", "fm_size", fileSize, "file size %d exceeds the %d bytes its map addresses", fileSize, b)
+	}
+	return nil
+}
+
+// Resolve maps file offset off of a file of fileSize bytes to a device offset
+// and the number of bytes that stay contiguous on the device from there
+// (spec/omf.md §4.4). ok is false past the end of the map or of the file.
+// Resolve does not clamp contig to the file size.
+func (m *FMap) Resolve(off, fileSize uint64) (dev, contig uint64, ok bool) {
+	if off >= fileSize {
+		return 0, 0, false
+	}
+	switch m.Type {
+	case ExtSimple:
+		local := off
+		for _, e := range m.Extents {
+			if local < e.Len {
+				return e.Offset + local, e.Len - local, true
+			}
+			local -= e.Len
+		}
+	case ExtInterleave:
+		for _, ie := range m.Interleaved {
+			// ie_nbytes is the file size, so the one extent covers the file.
+			return ie.resolve(off)
+		}
+	}
+	return 0, 0, false
+}
+
+func (ie *Interleave) resolve(off uint64) (dev, contig uint64, ok bool) {
+	n := uint64(len(ie.Strips))
+	if n == 0 || ie.ChunkSize == 0 {
+		return 0, 0, false
+	}
+	chunkNum := off / ie.ChunkSize
+	chunkOff := off % ie.ChunkSize
+	strip := ie.Strips[chunkNum%n]
+	stripOff := (chunkNum/n)*ie.ChunkSize + chunkOff
+	if stripOff >= strip.Len {
+		return 0, 0, false
+	}
+	return strip.Offset + stripOff, min(ie.ChunkSize-chunkOff, strip.Len-stripOff), true
+}
+
+// Segment is a run of file bytes that is contiguous on the device.
+type Segment struct {
+	FileOff uint64
+	DevOff  uint64
+	Len     uint64
+}
+
+// Segments lists the device runs behind file bytes [0, length), merging runs
+// that continue each other on the device. length may exceed the file size up
+// to the end of the last allocation unit (the tail a mapping covers); it is
+// cut where the map ends.
+func (m *FMap) Segments(length uint64) []Segment {
+	var out []Segment
+	for off := uint64(0); off < length; {
+		dev, contig, ok := m.Resolve(off, length)
+		if !ok {
+			break
+		}
+		n := min(contig, length-off)
+		if k := len(out) - 1; k >= 0 && out[k].DevOff+out[k].Len == dev {
+			out[k].Len += n
+		} else {
+			out = append(out, Segment{FileOff: off, DevOff: dev, Len: n})
+		}
+		off += n
+	}
+	return out
+}
