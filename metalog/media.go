@@ -1,0 +1,35 @@
+package metalog
+
+// Media is the memory a log lives in. Offsets are relative to the start of the
+// log (the header). Loads return what this host's view of the memory holds:
+// call Invalidate first to see other hosts' flushed stores. Stores stay in this
+// host's cache until Flush.
+type Media interface {
+	ReadAt(p []byte, off uint64) error
+	WriteAt(p []byte, off uint64) error
+	LoadU64(off uint64) (uint64, error)
+	StoreU64(off uint64, v uint64) error
+	Flush(off, n uint64)
+	Invalidate(off, n uint64)
+}
+
+// Sub returns the part of m starting at off, for example the log inside a
+// mapping of the whole metadata region.
+func Sub(m Media, off uint64) Media {
+	if off == 0 {
+		return m
+	}
+	return sub{m, off}
+}
+
+type sub struct {
+	m   Media
+	off uint64
+}
+
+func (s sub) ReadAt(p []byte, off uint64) error   { return s.m.ReadAt(p, s.off+off) }
+func (s sub) WriteAt(p []byte, off uint64) error  { return s.m.WriteAt(p, s.off+off) }
+func (s sub) LoadU64(off uint64) (uint64, error)  { return s.m.LoadU64(s.off + off) }
+func (s sub) StoreU64(off uint64, v uint64) error { return s.m.StoreU64(s.off+off, v) }
+func (s sub) Flush(off, n uint64)                 { s.m.Flush(s.off+off, n) }
+func (s sub) Invalidate(off, n uint64)            { s.m.Invalidate(s.off+off, n) }
