@@ -50,7 +50,6 @@ type line struct {
 // Host returns a new host with an empty cache.
 func (m *Memory) Host() *Host { return &Host{mem: m, lines: map[uint64]*line{}} }
 
-
 var errRange = errors.New("access beyond the modelled memory")
 
 func (h *Host) check(off uint64, n int) error {

@@ -1,0 +1,161 @@
+package alloc
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/famfs-go/famfs/omf"
+)
+
+// ErrNoSpace is wrapped by allocation failures for lack of space.
+var ErrNoSpace = errors.New("no space left on the famfs device")
+
+// ErrBadInterleave is wrapped by invalid interleave parameters.
+var ErrBadInterleave = errors.New("invalid interleave parameters")
+
+// Allocator hands out extents from a Bitmap. It is not safe for concurrent use;
+// the famfs package serialises allocation under the log lock.
+type Allocator struct {
+	bm   *Bitmap
+	cur  uint64 // next-fit cursor, in units
+	rand *rand.Rand
+}
+
+// New returns an allocator over bm. rng shuffles buckets for interleaved
+// allocation; nil means a randomly seeded generator.
+func New(bm *Bitmap, rng *rand.Rand) *Allocator {
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	return &Allocator{bm: bm, rand: rng}
+}
+
+// Bitmap returns the bitmap the allocator draws from.
+func (a *Allocator) Bitmap() *Bitmap { return a.bm }
+
+// StartSession resets the next-fit cursor, as the reference does whenever it
+// takes the log lock: a session's first allocation is first fit.
+func (a *Allocator) StartSession() { a.cur = 0 }
+
+// Contiguous allocates one extent of size bytes rounded up to whole units,
+// searching from the session cursor (next fit). Unlike the reference, which
+// never looks before the cursor within a session, it wraps around to the start
+// once before giving up, so it fails only when no run of free units is large
+// enough.
+func (a *Allocator) Contiguous(size uint64) (omf.Extent, error) {
+	if size == 0 {
+		return omf.Extent{}, fmt.Errorf("cannot allocate 0 bytes")
+	}
+	au := a.bm.au
+	need := (size + au - 1) / au
+	i, ok := a.bm.findRun(a.cur, a.bm.nbits, need)
+	if !ok && a.cur > 0 {
+		i, ok = a.bm.findRun(0, a.bm.nbits, need)
+	}
+	if !ok {
+		return omf.Extent{}, a.noSpace(size)
+	}
+	a.bm.Mark(i*au, need*au)
+	a.cur = i + need
+	return omf.Extent{Offset: i * au, Len: need * au}, nil
+}
+
+func (a *Allocator) noSpace(size uint64) error {
+	return fmt.Errorf("%w: %d bytes requested, %d of %d bytes free (no contiguous run large enough)",
+		ErrNoSpace, size, a.bm.FreeBytes(), a.bm.Capacity())
+}
+
+// Interleave holds the strided allocation parameters. All zero means "not
+// interleaved".
+type Interleave struct {
+	NBuckets  uint64
+	NStrips   uint64
+	ChunkSize uint64 // bytes
+}
+
+// Enabled reports whether any parameter is set.
+func (p Interleave) Enabled() bool { return p.NBuckets != 0 || p.NStrips != 0 || p.ChunkSize != 0 }
+
+// Validate checks the parameters for a device of devSize bytes and allocation
+// unit au (spec/omf.md §4.3, plus nstrips ≥ 1, which the reference forgets).
+func (p Interleave) Validate(devSize, au uint64) error {
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrBadInterleave, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case p.ChunkSize == 0:
+		return bad("chunk size is zero")
+	case p.ChunkSize&(p.ChunkSize-1) != 0:
+		return bad("chunk size %d is not a power of two", p.ChunkSize)
+	case p.ChunkSize%au != 0:
+		return bad("chunk size %d is not a multiple of the allocation unit %d", p.ChunkSize, au)
+	case p.NBuckets == 0 || p.NBuckets > omf.MaxBuckets:
+		return bad("nbuckets %d is not in 1..%d", p.NBuckets, omf.MaxBuckets)
+	case p.NStrips == 0 || p.NStrips > omf.MaxStrips:
+		return bad("nstrips %d is not in 1..%d", p.NStrips, omf.MaxStrips)
+	case p.NStrips > p.NBuckets:
+		return bad("nstrips %d exceeds nbuckets %d", p.NStrips, p.NBuckets)
+	case devSize/p.NBuckets < 1<<30:
+		return bad("buckets of %d bytes (device %d / %d buckets) are smaller than 1 GiB", devSize/p.NBuckets, devSize, p.NBuckets)
+	}
+	return nil
+}
+
+// Interleaved allocates a strided map for size bytes (spec/omf.md §4.3). A
+// file smaller than one chunk gets a single contiguous extent, first fit.
+func (a *Allocator) Interleaved(size uint64, p Interleave) (omf.FMap, error) {
+	au := a.bm.au
+	if err := p.Validate(a.bm.nbits*au, au); err != nil {
+		return omf.FMap{}, err
+	}
+	if size < p.ChunkSize {
+		a.cur = 0
+		e, err := a.Contiguous(size)
+		if err != nil {
+			return omf.FMap{}, err
+		}
+		return omf.FMap{Type: omf.ExtSimple, Extents: []omf.Extent{e}}, nil
+	}
+	alloc := (size + au - 1) / au
+	chunk := p.ChunkSize / au
+	bucket := a.bm.nbits / p.NBuckets // whole units per bucket; the tail is never used
+	stripe := p.NStrips * chunk
+	nstripes := (alloc + stripe - 1) / stripe
+	strip := nstripes * chunk
+
+	order := make([]uint64, p.NBuckets)
+	for i := range order {
+		order[i] = uint64(i)
+	}
+	for i := len(order) - 1; i > 0; i-- { // Fisher–Yates
+		j := a.rand.IntN(i + 1)
+		order[i], order[j] = order[j], order[i]
+	}
+	var strips []omf.Extent
+	for _, b := range order {
+		if uint64(len(strips)) == p.NStrips {
+			break
+		}
+		lo := b * bucket
+		if i, ok := a.bm.findRun(lo, lo+bucket, strip); ok && i > 0 {
+			a.bm.Mark(i*au, strip*au)
+			strips = append(strips, omf.Extent{Offset: i * au, Len: strip * au})
+		}
+	}
+	if uint64(len(strips)) < p.NStrips {
+		for _, s := range strips {
+			a.bm.Clear(s.Offset, s.Len)
+		}
+		return omf.FMap{}, fmt.Errorf("%w: %d bytes striped %d ways need %d buckets with %d free contiguous bytes, found %d",
+			ErrNoSpace, size, p.NStrips, p.NStrips, strip*au, len(strips))
+	}
+	return omf.FMap{Type: omf.ExtInterleave, Interleaved: []omf.Interleave{{ChunkSize: p.ChunkSize, Strips: strips}}}, nil
+}
+
+// Release returns the space of a map that was allocated but never logged.
+func (a *Allocator) Release(m omf.FMap) {
+	for _, e := range m.AllExtents() {
+		a.bm.Clear(e.Offset, e.Len)
+	}
+}

@@ -1,0 +1,317 @@
+package namespace
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/famfs-go/famfs/alloc"
+	"github.com/famfs-go/famfs/omf"
+)
+
+// Inode numbers: the root is 1; numbers below InoBase are reserved for the
+// mount's own files (.meta and its contents); entry i gets InoBase+i.
+const (
+	RootIno = 1
+	InoBase = 16
+)
+
+// MaxDaxdevs bounds the ADD_DAXDEV table (slot 0 is the primary device).
+const MaxDaxdevs = 64
+
+// Kind is a node's type.
+type Kind uint8
+
+const (
+	Dir Kind = iota
+	File
+)
+
+// Node is a directory or file. Fields are never changed after the node is
+// added to the tree; only a directory's children grow.
+type Node struct {
+	Name   string
+	Parent *Node
+	Kind   Kind
+	Mode   uint32 // permission bits (07777)
+	UID    uint32
+	GID    uint32
+	Size   uint64
+	Flags  uint32
+	FMap   omf.FMap
+	Index  int64 // log index of the entry that made it; -1 for the root
+	Ino    uint64
+
+	kids  []*Node // in log order
+	byKey map[string]*Node
+}
+
+// IsDir reports whether n is a directory.
+func (n *Node) IsDir() bool { return n.Kind == Dir }
+
+// Children returns a directory's entries in log order (shared; do not modify).
+func (n *Node) Children() []*Node { return n.kids }
+
+// Child returns the named child of a directory, or nil.
+func (n *Node) Child(name string) *Node { return n.byKey[name] }
+
+// Path returns the node's path relative to the root ("" for the root).
+func (n *Node) Path() string {
+	if n.Parent == nil {
+		return ""
+	}
+	if n.Parent.Parent == nil {
+		return n.Name
+	}
+	return n.Parent.Path() + "/" + n.Name
+}
+
+func (n *Node) add(c *Node) {
+	if n.byKey == nil {
+		n.byKey = make(map[string]*Node)
+	}
+	n.byKey[c.Name] = c
+	n.kids = append(n.kids, c)
+	c.Parent = n
+}
+
+// ProblemKind classifies a Problem.
+type ProblemKind uint8
+
+const (
+	Torn          ProblemKind = iota // bad sequence number or CRC (fsck; replay stops instead)
+	Malformed                        // intact entry that cannot be decoded
+	BadMap                           // file map unusable on this device
+	MissingParent                    // parent directory not in the tree
+	NotDir                           // a path component is a file
+	Duplicate                        // the path already exists
+	Collision                        // extents overlap space already allocated
+	BadDaxdev                        // ADD_DAXDEV out of sequence, duplicate or beyond the table
+)
+
+var problemNames = [...]string{"torn entry", "malformed entry", "bad file map", "missing parent", "not a directory", "duplicate path", "allocation collision", "bad add_daxdev"}
+
+func (k ProblemKind) String() string {
+	if int(k) < len(problemNames) {
+		return problemNames[k]
+	}
+	return fmt.Sprintf("problem(%d)", k)
+}
+
+// Problem is an entry that was reported rather than (fully) applied.
+type Problem struct {
+	Index  uint64
+	Kind   ProblemKind
+	Path   string // when known
+	Reason string
+}
+
+func (p Problem) String() string {
+	if p.Path != "" {
+		return fmt.Sprintf("log entry %d (%s): %s: %s", p.Index, p.Path, p.Kind, p.Reason)
+	}
+	return fmt.Sprintf("log entry %d: %s: %s", p.Index, p.Kind, p.Reason)
+}
+
+// Stats counts what the applied entries hold, as fsck reports it.
+type Stats struct {
+	Entries     uint64 // entries applied (any outcome)
+	FileEntries uint64 // intact FILE entries, placed or not (the reference's "files")
+	DirEntries  uint64 // intact MKDIR entries
+	Files       uint64 // files in the tree
+	Dirs        uint64 // directories in the tree, root excluded
+	SumSizes    uint64 // fm_size summed over decodable FILE entries
+	Collisions  uint64 // allocation units claimed twice
+	Torn        uint64 // entries with a bad sequence number or CRC
+}
+
+// Tree is the namespace of one famfs file system.
+type Tree struct {
+	root     *Node
+	bm       *alloc.Bitmap
+	devSize  uint64
+	au       uint64
+	stats    Stats
+	problems []Problem
+	daxdevs  []omf.Daxdev // slot 0: the primary device
+}
+
+// New returns an empty tree for a device of devSize bytes (the superblock's
+// dd_size) with allocation unit au and the superblock and log (metaSize
+// bytes) already reserved in its bitmap.
+func New(devSize, au, metaSize uint64) *Tree {
+	t := &Tree{
+		root:    &Node{Kind: Dir, Mode: 0o755, Index: -1, Ino: RootIno},
+		bm:      alloc.NewBitmap(devSize, au),
+		devSize: devSize,
+		au:      au,
+		daxdevs: []omf.Daxdev{{Size: devSize}},
+	}
+	t.bm.Mark(0, metaSize)
+	return t
+}
+
+// Root returns the root directory.
+func (t *Tree) Root() *Node { return t.root }
+
+// Bitmap returns the allocation bitmap the applied entries imply.
+func (t *Tree) Bitmap() *alloc.Bitmap { return t.bm }
+
+// Stats returns the counters so far.
+func (t *Tree) Stats() Stats { return t.stats }
+
+// Problems returns every problem reported so far, in log order.
+func (t *Tree) Problems() []Problem { return t.problems }
+
+// Daxdevs returns the device table (slot 0 is the primary device).
+func (t *Tree) Daxdevs() []omf.Daxdev { return t.daxdevs }
+
+func (t *Tree) report(i uint64, k ProblemKind, path, format string, args ...any) {
+	t.problems = append(t.problems, Problem{Index: i, Kind: k, Path: path, Reason: fmt.Sprintf(format, args...)})
+}
+
+// Lookup returns the node at path (relative, '/'-separated, already clean;
+// "" is the root), or nil.
+func (t *Tree) Lookup(path string) *Node {
+	n := t.root
+	for path != "" {
+		var comp string
+		comp, path, _ = strings.Cut(path, "/")
+		if n = n.byKey[comp]; n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// Parent resolves the parent of path and its last component. It reports why
+// the parent cannot hold a new entry: missing, or a file on the way.
+func (t *Tree) Parent(path string) (parent *Node, name string, kind ProblemKind, reason string) {
+	dir, name := "", path
+	if k := strings.LastIndexByte(path, '/'); k >= 0 {
+		dir, name = path[:k], path[k+1:]
+	}
+	n := t.root
+	for rest := dir; rest != ""; {
+		var comp string
+		comp, rest, _ = strings.Cut(rest, "/")
+		c := n.byKey[comp]
+		if c == nil {
+			return nil, name, MissingParent, fmt.Sprintf("directory %q does not exist", strings.TrimSuffix(dir[:len(dir)-len(rest)], "/"))
+		}
+		if c.Kind != Dir {
+			return nil, name, NotDir, fmt.Sprintf("%q is a file", c.Path())
+		}
+		n = c
+	}
+	return n, name, 0, ""
+}
+
+// Torn records an entry that failed its sequence-number or CRC check (fsck
+// scans past them; replay stops at them instead).
+func (t *Tree) Torn(i uint64, err error) {
+	t.stats.Entries++
+	t.stats.Torn++
+	t.report(i, Torn, "", "%v", err)
+}
+
+// Apply adds entry i to the tree. decodeErr is the error ParseEntry returned
+// for an intact entry, if any. It returns the node created, or nil when the
+// entry made none (a problem, an ADD_DAXDEV, an ignored type).
+func (t *Tree) Apply(i uint64, e *omf.Entry, decodeErr error) *Node {
+	t.stats.Entries++
+	switch e.Type {
+	case omf.EntryFile:
+		t.stats.FileEntries++
+	case omf.EntryMkdir:
+		t.stats.DirEntries++
+	}
+	if decodeErr != nil {
+		t.report(i, Malformed, e.Path, "%v", decodeErr)
+		return nil
+	}
+	switch e.Type {
+	case omf.EntryFile:
+		return t.applyFile(i, e)
+	case omf.EntryMkdir:
+		return t.applyDir(i, e)
+	case omf.EntryAddDaxdev:
+		t.applyDaxdev(i, e)
+	}
+	// DELETE and INVALID are defined but never written: ignored, as the
+	// reference does.
+	return nil
+}
+
+func (t *Tree) applyFile(i uint64, e *omf.Entry) *Node {
+	t.stats.SumSizes += e.Size
+	// Mark whatever the map references before judging it: space a log entry
+	// names is never handed out again, even if the entry is rejected.
+	var coll uint64
+	for _, x := range e.FMap.AllExtents() {
+		c, _ := t.bm.Mark(x.Offset, x.Len) // extents outside the device mark nothing
+		coll += c
+	}
+	if coll > 0 {
+		t.stats.Collisions += coll
+		t.report(i, Collision, e.Path, "%d allocation units already in use (cross-linked)", coll)
+	}
+	if err := e.FMap.Validate(e.Size, t.devSize, t.au); err != nil {
+		t.report(i, BadMap, e.Path, "%v", err)
+		return nil
+	}
+	parent, name, kind, reason := t.Parent(e.Path)
+	if parent == nil {
+		t.report(i, kind, e.Path, "%s", reason)
+		return nil
+	}
+	if old := parent.byKey[name]; old != nil {
+		t.report(i, Duplicate, e.Path, "already exists (%s from log entry %d); the first entry wins", kindName(old), old.Index)
+		return nil
+	}
+	n := &Node{Name: name, Kind: File, Mode: e.Mode & 0o7777, UID: e.UID, GID: e.GID,
+		Size: e.Size, Flags: e.Flags, FMap: e.FMap, Index: int64(i), Ino: InoBase + i}
+	parent.add(n)
+	t.stats.Files++
+	return n
+}
+
+func (t *Tree) applyDir(i uint64, e *omf.Entry) *Node {
+	parent, name, kind, reason := t.Parent(e.Path)
+	if parent == nil {
+		t.report(i, kind, e.Path, "%s", reason)
+		return nil
+	}
+	if old := parent.byKey[name]; old != nil {
+		t.report(i, Duplicate, e.Path, "already exists (%s from log entry %d); the first entry wins", kindName(old), old.Index)
+		return nil
+	}
+	n := &Node{Name: name, Kind: Dir, Mode: e.Mode & 0o7777, UID: e.UID, GID: e.GID, Index: int64(i), Ino: InoBase + i}
+	parent.add(n)
+	t.stats.Dirs++
+	return n
+}
+
+func (t *Tree) applyDaxdev(i uint64, e *omf.Entry) {
+	d := e.Daxdev
+	switch {
+	case len(t.daxdevs) >= MaxDaxdevs:
+		t.report(i, BadDaxdev, "", "device table full (%d devices)", MaxDaxdevs)
+	case uint64(d.Index) != uint64(len(t.daxdevs)):
+		t.report(i, BadDaxdev, "", "dd_index %d, expected %d", d.Index, len(t.daxdevs))
+	default:
+		for k, x := range t.daxdevs[1:] {
+			if x.UUID == d.UUID {
+				t.report(i, BadDaxdev, "", "device %s already added as index %d", d.UUID, k+1)
+				return
+			}
+		}
+		t.daxdevs = append(t.daxdevs, d)
+	}
+}
+
+func kindName(n *Node) string {
+	if n.Kind == Dir {
+		return "directory"
+	}
+	return "file"
+}

@@ -1,0 +1,135 @@
+package namespace
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/famfs-go/famfs/omf"
+	"github.com/google/uuid"
+)
+
+const (
+	au   = omf.AllocUnit
+	dev  = 4 << 30
+	meta = omf.LogOffset + omf.DefaultLogLen
+)
+
+func dir(p string) *omf.Entry { return &omf.Entry{Type: omf.EntryMkdir, Mode: 0o755, Path: p} }
+
+func file(p string, off, size uint64) *omf.Entry {
+	return &omf.Entry{Type: omf.EntryFile, Size: size, Flags: 2, Mode: 0o644, Path: p,
+		FMap: omf.FMap{Type: omf.ExtSimple, Extents: []omf.Extent{{Offset: off, Len: (size + au - 1) / au * au}}}}
+}
+
+func build(entries ...*omf.Entry) *Tree {
+	t := New(dev, au, meta)
+	for i, e := range entries {
+		t.Apply(uint64(i), e, nil)
+	}
+	return t
+}
+
+func kinds(t *Tree) []ProblemKind {
+	var out []ProblemKind
+	for _, p := range t.Problems() {
+		out = append(out, p.Kind)
+	}
+	return out
+}
+
+func TestTreeBuildsAndLooksUp(t *testing.T) {
+	tr := build(dir("a"), dir("a/b"), file("a/b/f", 5*au, 100), file("g", 6*au, 3*au))
+	if len(tr.Problems()) != 0 {
+		t.Fatal(tr.Problems())
+	}
+	f := tr.Lookup("a/b/f")
+	if f == nil || f.Kind != File || f.Size != 100 || f.Ino != InoBase+2 || f.Path() != "a/b/f" || f.Parent.Name != "b" {
+		t.Fatalf("%+v", f)
+	}
+	if tr.Lookup("") != tr.Root() || tr.Lookup("a/x") != nil || tr.Lookup("a/b/f/x") != nil {
+		t.Fatal("lookup")
+	}
+	st := tr.Stats()
+	if st.Files != 2 || st.Dirs != 2 || st.SumSizes != 100+3*au || st.Collisions != 0 {
+		t.Fatalf("%+v", st)
+	}
+	if got := tr.Bitmap().UsedBytes(); got != meta+au+3*au {
+		t.Fatalf("allocated %d", got)
+	}
+	if c := tr.Root().Children(); len(c) != 2 || c[0].Name != "a" || c[1].Name != "g" {
+		t.Fatal("children not in log order")
+	}
+}
+
+func TestTreeReportsInsteadOfMisplacing(t *testing.T) {
+	cases := []struct {
+		name    string
+		entries []*omf.Entry
+		want    ProblemKind
+		path    string // must not exist afterwards
+	}{
+		{"missing parent", []*omf.Entry{file("nodir/f", 5*au, 1)}, MissingParent, "nodir"},
+		{"file as parent", []*omf.Entry{file("f", 5*au, 1), file("f/g", 6*au, 1)}, NotDir, "f/g"},
+		{"duplicate file", []*omf.Entry{file("f", 5*au, 1), file("f", 6*au, 2)}, Duplicate, ""},
+		{"file over dir", []*omf.Entry{dir("d"), file("d", 6*au, 2)}, Duplicate, ""},
+		{"dir over file", []*omf.Entry{file("d", 6*au, 2), dir("d")}, Duplicate, ""},
+		{"cross-link", []*omf.Entry{file("f", 5*au, 1), file("g", 5*au, 1)}, Collision, ""},
+		{"overlaps log", []*omf.Entry{file("f", 4*au, 1)}, Collision, ""},
+		{"offset 0", []*omf.Entry{file("f", 0, 1)}, BadMap, "f"},
+		{"past the end", []*omf.Entry{file("f", dev, 1)}, BadMap, "f"},
+		{"unaligned", []*omf.Entry{file("f", 5*au+4096, 1)}, BadMap, "f"},
+	}
+	for _, c := range cases {
+		tr := build(c.entries...)
+		ps := tr.Problems()
+		if len(ps) == 0 || ps[len(ps)-1].Kind != c.want && ps[0].Kind != c.want {
+			t.Errorf("%s: problems %v", c.name, ps)
+		}
+		if c.path != "" && tr.Lookup(c.path) != nil {
+			t.Errorf("%s: %q was placed", c.name, c.path)
+		}
+	}
+	// The first entry wins a duplicate.
+	tr := build(file("f", 5*au, 1), file("f", 6*au, 2))
+	if f := tr.Lookup("f"); f.Size != 1 {
+		t.Fatalf("later duplicate replaced the first: %+v", f)
+	}
+	// A rejected file's space stays allocated.
+	if !tr.Bitmap().Test(6) {
+		t.Fatal("space of a rejected duplicate was left free")
+	}
+	// A file too big for its map is rejected.
+	e := file("big", 5*au, 1)
+	e.Size = 2 * au
+	if tr := build(e); tr.Lookup("big") != nil || kinds(tr)[0] != BadMap {
+		t.Fatal("file larger than its map accepted")
+	}
+}
+
+func TestMalformedAndIgnoredTypes(t *testing.T) {
+	tr := New(dev, au, meta)
+	tr.Apply(0, &omf.Entry{Type: omf.EntryDelete}, nil)
+	tr.Apply(1, &omf.Entry{Type: omf.EntryInvalid}, nil)
+	tr.Apply(2, &omf.Entry{Type: 7}, errors.New("unknown entry type 7"))
+	tr.Torn(3, errors.New("CRC mismatch"))
+	if k := kinds(tr); len(k) != 2 || k[0] != Malformed || k[1] != Torn {
+		t.Fatalf("%v", tr.Problems())
+	}
+	if st := tr.Stats(); st.Entries != 4 || st.Torn != 1 {
+		t.Fatalf("%+v", st)
+	}
+}
+
+func TestDaxdevTable(t *testing.T) {
+	u1, u2 := uuid.New(), uuid.New()
+	add := func(idx uint32, u uuid.UUID) *omf.Entry {
+		return &omf.Entry{Type: omf.EntryAddDaxdev, Daxdev: omf.Daxdev{Size: 8 << 30, UUID: u, Index: idx}}
+	}
+	tr := build(add(1, u1), add(3, u2), add(2, u1), add(2, u2))
+	if k := kinds(tr); len(k) != 2 || k[0] != BadDaxdev || k[1] != BadDaxdev {
+		t.Fatalf("%v", tr.Problems())
+	}
+	if d := tr.Daxdevs(); len(d) != 3 || d[1].UUID != u1 || d[2].UUID != u2 {
+		t.Fatalf("%+v", d)
+	}
+}
