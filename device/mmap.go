@@ -248,3 +248,7 @@ func guard(fn func()) (err error) {
 var pageSize = uint64(unix.Getpagesize())
 
 func roundUp(n, a uint64) uint64 { return (n + a - 1) / a * a }
+
+// Guard runs fn, turning a memory fault inside it into an error wrapping
+// ErrFault (for code that touches mapped memory directly).
+func Guard(fn func()) error { return guard(fn) }

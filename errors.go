@@ -1,0 +1,36 @@
+package famfs
+
+import (
+	"errors"
+	"io/fs"
+
+	"github.com/famfs-go/famfs/alloc"
+	"github.com/famfs-go/famfs/metalog"
+)
+
+// Errors a caller can test with errors.Is. Path-specific failures come as
+// *fs.PathError wrapping one of these or one of io/fs's (fs.ErrExist,
+// fs.ErrNotExist, fs.ErrInvalid).
+var (
+	ErrNotMaster    = errors.New("this host is not the master: only the host that created the file system (its system UUID is in the superblock) may change it")
+	ErrReadOnly     = errors.New("read-only")
+	ErrNotDir       = errors.New("not a directory")
+	ErrIsDir        = errors.New("is a directory")
+	ErrBadPath      = errors.New("invalid famfs path")
+	ErrNoSuperblock = errors.New("no valid famfs superblock")
+	ErrFileSize     = errors.New("famfs files never change size")
+	ErrLogDamaged   = errors.New("damaged log entry")
+	ErrFSChanged    = errors.New("the file system on the device was re-made")
+	ErrLogFull      = metalog.ErrLogFull
+	ErrNoSpace      = alloc.ErrNoSpace
+	ErrExist        = fs.ErrExist
+	ErrNotExist     = fs.ErrNotExist
+)
+
+func pathErr(op, path string, err error) error { return &fs.PathError{Op: op, Path: path, Err: err} }
+
+func asExist(err error) (*ExistError, bool) {
+	var ee *ExistError
+	ok := errors.As(err, &ee)
+	return ee, ok
+}

@@ -1,0 +1,161 @@
+package famfs
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+
+	"github.com/famfs-go/famfs/device"
+	"github.com/famfs-go/famfs/omf"
+)
+
+// File is a famfs file. Its size and map never change.
+type File struct {
+	fs   *FS
+	info Info
+}
+
+// OpenFile returns the regular file at path.
+func (f *FS) OpenFile(p string) (*File, error) {
+	info, err := f.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if info.IsDir() {
+		return nil, pathErr("open", p, ErrIsDir)
+	}
+	return &File{fs: f, info: info}, nil
+}
+
+// Info describes the file.
+func (fl *File) Info() Info { return fl.info }
+
+// Size is the file size in bytes.
+func (fl *File) Size() uint64 { return fl.info.Size }
+
+// Path is the file's path relative to the file system root.
+func (fl *File) Path() string { return fl.info.Path }
+
+// Segments lists the device runs behind the file's bytes, in file order.
+func (fl *File) Segments() []omf.Segment { return fl.info.FMap.Segments(fl.info.Size) }
+
+// dataMap returns a mapping of the whole device (writable when this host may
+// write data), made on first use.
+func (f *FS) dataMap() (*device.Mapping, error) {
+	f.dataMu.Lock()
+	defer f.dataMu.Unlock()
+	if f.data == nil {
+		m, err := f.dev.Map(0, f.sb.DevSize, f.dataWritable())
+		if err != nil {
+			return nil, err
+		}
+		f.data = m
+	}
+	return f.data, nil
+}
+
+// dataWritable reports whether this FS may store file data.
+func (f *FS) dataWritable() bool {
+	return f.dev.Writable && (f.role == Master || f.opts.WritableData)
+}
+
+// each calls fn for the device runs behind file bytes [off, off+n), n already
+// clipped to the file size.
+func (fl *File) each(off, n uint64, fn func(p, dev []byte) error, buf []byte) error {
+	data, err := fl.fs.dataMap()
+	if err != nil {
+		return err
+	}
+	mem := data.Bytes()
+	for done := uint64(0); done < n; {
+		dev, contig, ok := fl.info.FMap.Resolve(off+done, fl.info.Size)
+		if !ok {
+			return fmt.Errorf("%s: offset %d is not mapped", fl.info.Path, off+done)
+		}
+		k := min(contig, n-done)
+		var p []byte
+		if buf != nil {
+			p = buf[done : done+k]
+		}
+		if err := fn(p, mem[dev:dev+k]); err != nil {
+			return err
+		}
+		done += k
+	}
+	return nil
+}
+
+// ReadAt copies file bytes at off into p (io.ReaderAt). It reads what this
+// host's caches hold: call Invalidate first to see another host's flushed
+// writes on non-coherent memory.
+func (fl *File) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, pathErr("read", fl.info.Path, fs.ErrInvalid)
+	}
+	if uint64(off) >= fl.info.Size {
+		return 0, io.EOF
+	}
+	n := min(uint64(len(p)), fl.info.Size-uint64(off))
+	if err := fl.each(uint64(off), n, func(dst, src []byte) error { return device.Copy(dst, src) }, p); err != nil {
+		return 0, pathErr("read", fl.info.Path, err)
+	}
+	if n < uint64(len(p)) {
+		return int(n), io.EOF
+	}
+	return int(n), nil
+}
+
+// WriteAt stores p at off (io.WriterAt). famfs files never grow: a write past
+// the end is cut short and returns an error wrapping ErrFileSize. Call Flush
+// for the data to reach other hosts on non-coherent memory.
+func (fl *File) WriteAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, pathErr("write", fl.info.Path, fs.ErrInvalid)
+	}
+	if !fl.fs.dataWritable() {
+		return 0, pathErr("write", fl.info.Path, fl.fs.readOnlyReason())
+	}
+	if uint64(off) >= fl.info.Size && len(p) > 0 {
+		return 0, pathErr("write", fl.info.Path, fmt.Errorf("%w: offset %d is at or past the end (%d bytes)", ErrFileSize, off, fl.info.Size))
+	}
+	n := min(uint64(len(p)), fl.info.Size-uint64(off))
+	if err := fl.each(uint64(off), n, func(src, dst []byte) error { return device.Copy(dst, src) }, p); err != nil {
+		return 0, pathErr("write", fl.info.Path, err)
+	}
+	if n < uint64(len(p)) {
+		return int(n), pathErr("write", fl.info.Path, fmt.Errorf("%w: %d of %d bytes fit before the end", ErrFileSize, n, len(p)))
+	}
+	return int(n), nil
+}
+
+func (f *FS) readOnlyReason() error {
+	if !f.dev.Writable {
+		return fmt.Errorf("%w: device opened read-only", ErrReadOnly)
+	}
+	return fmt.Errorf("%w: file data is read-only on a client unless opened with WritableData", ErrReadOnly)
+}
+
+// Flush writes the file's cache lines back to memory, so other hosts can see
+// what this host stored.
+func (fl *File) Flush() error { return fl.FlushRange(0, fl.info.Size) }
+
+// FlushRange writes back the cache lines of file bytes [off, off+n).
+func (fl *File) FlushRange(off, n uint64) error {
+	return fl.cacheOp(off, n, device.Flush)
+}
+
+// Invalidate drops the file's cache lines so the next reads see memory.
+func (fl *File) Invalidate() error { return fl.InvalidateRange(0, fl.info.Size) }
+
+// InvalidateRange drops the cache lines of file bytes [off, off+n).
+func (fl *File) InvalidateRange(off, n uint64) error {
+	return fl.cacheOp(off, n, device.Invalidate)
+}
+
+func (fl *File) cacheOp(off, n uint64, op func([]byte)) error {
+	if off >= fl.info.Size {
+		return nil
+	}
+	n = min(n, fl.info.Size-off)
+	return fl.each(off, n, func(_, mem []byte) error { op(mem); return nil }, nil)
+}

@@ -1,0 +1,141 @@
+package famfs
+
+import (
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+
+	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/omf"
+)
+
+// Info describes a file or directory.
+type Info struct {
+	Path  string      // relative to the file system root; "" for the root
+	Name  string      // last path component
+	Mode  fs.FileMode // permission bits, plus fs.ModeDir for directories
+	UID   uint32
+	GID   uint32
+	Size  uint64
+	Ino   uint64   // derived from the log index: the same on every host
+	Index int64    // log index of the entry; -1 for the root
+	FMap  omf.FMap // files only
+}
+
+// IsDir reports whether the entry is a directory.
+func (i Info) IsDir() bool { return i.Mode.IsDir() }
+
+func infoOf(n *namespace.Node) Info {
+	mode := fs.FileMode(n.Mode & 0o777)
+	if n.Mode&0o4000 != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if n.Mode&0o2000 != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if n.Mode&0o1000 != 0 {
+		mode |= fs.ModeSticky
+	}
+	if n.IsDir() {
+		mode |= fs.ModeDir
+	}
+	return Info{Path: n.Path(), Name: n.Name, Mode: mode, UID: n.UID, GID: n.GID, Size: n.Size,
+		Ino: n.Ino, Index: n.Index, FMap: n.FMap}
+}
+
+// CleanPath turns a path relative to the file system root into the form the
+// log uses: no leading '/', no "." or empty components, ".." resolved. The
+// root is "". A path that climbs above the root, or holds a NUL byte, is an
+// error wrapping ErrBadPath.
+func CleanPath(p string) (string, error) {
+	if strings.IndexByte(p, 0) >= 0 {
+		return "", fmt.Errorf("%w: %q contains a NUL byte", ErrBadPath, p)
+	}
+	c := path.Clean("/" + p)
+	// path.Clean of a rooted path never climbs above "/"; detect attempts.
+	depth := 0
+	for _, comp := range strings.Split(p, "/") {
+		switch comp {
+		case "", ".":
+		case "..":
+			if depth--; depth < 0 {
+				return "", fmt.Errorf("%w: %q leads outside the file system", ErrBadPath, p)
+			}
+		default:
+			depth++
+		}
+	}
+	return strings.TrimPrefix(c, "/"), nil
+}
+
+// Stat describes the file or directory at path.
+func (f *FS) Stat(p string) (Info, error) {
+	c, err := CleanPath(p)
+	if err != nil {
+		return Info{}, pathErr("stat", p, err)
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	n := f.tree.Lookup(c)
+	if n == nil {
+		return Info{}, pathErr("stat", p, fs.ErrNotExist)
+	}
+	return infoOf(n), nil
+}
+
+// ReadDir lists a directory in log order.
+func (f *FS) ReadDir(p string) ([]Info, error) {
+	c, err := CleanPath(p)
+	if err != nil {
+		return nil, pathErr("readdir", p, err)
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	n := f.tree.Lookup(c)
+	switch {
+	case n == nil:
+		return nil, pathErr("readdir", p, fs.ErrNotExist)
+	case !n.IsDir():
+		return nil, pathErr("readdir", p, ErrNotDir)
+	}
+	out := make([]Info, 0, len(n.Children()))
+	for _, k := range n.Children() {
+		out = append(out, infoOf(k))
+	}
+	return out, nil
+}
+
+// Walk calls fn for the entry at root and everything below it, depth first in
+// log order. If fn returns fs.SkipDir for a directory, its contents are
+// skipped; any other error stops the walk and is returned. The tree is read
+// under a lock, so fn must not call back into the FS's mutating methods.
+func (f *FS) Walk(root string, fn func(Info) error) error {
+	c, err := CleanPath(root)
+	if err != nil {
+		return pathErr("walk", root, err)
+	}
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	n := f.tree.Lookup(c)
+	if n == nil {
+		return pathErr("walk", root, fs.ErrNotExist)
+	}
+	err = walk(n, fn)
+	if err == fs.SkipDir {
+		return nil
+	}
+	return err
+}
+
+func walk(n *namespace.Node, fn func(Info) error) error {
+	if err := fn(infoOf(n)); err != nil {
+		return err
+	}
+	for _, k := range n.Children() {
+		if err := walk(k, fn); err != nil && err != fs.SkipDir {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+package famfs
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/uuid"
+)
+
+// SystemUUIDFile is where the host identity lives, as in the reference.
+const SystemUUIDFile = "/opt/famfs/system_uuid"
+
+// SystemUUIDEnv overrides the host identity, so one machine can play several
+// hosts (each process with its own value).
+const SystemUUIDEnv = "FAMFS_SYSTEM_UUID"
+
+// SystemUUID returns this host's identity: $FAMFS_SYSTEM_UUID if set, else
+// the UUID in /opt/famfs/system_uuid, which is created (a random UUID, mode
+// 0444, written as the reference writes it) if it does not exist.
+func SystemUUID() (uuid.UUID, error) {
+	if v := os.Getenv(SystemUUIDEnv); v != "" {
+		u, err := uuid.Parse(strings.TrimSpace(v))
+		if err != nil {
+			return uuid.Nil, fmt.Errorf("%s=%q: %w", SystemUUIDEnv, v, err)
+		}
+		return u, nil
+	}
+	return systemUUIDFrom(SystemUUIDFile)
+}
+
+func systemUUIDFrom(path string) (uuid.UUID, error) {
+	b, err := os.ReadFile(path)
+	if os.IsNotExist(err) {
+		return createSystemUUID(path)
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("system UUID: %w", err)
+	}
+	// The reference writes the 36-character text and a NUL; accept a newline
+	// or other whitespace too, and either case.
+	tok := strings.Fields(string(bytes.TrimRight(b, "\x00")))
+	if len(tok) == 0 {
+		return uuid.Nil, fmt.Errorf("system UUID: %s is empty", path)
+	}
+	u, err := uuid.Parse(strings.TrimRight(tok[0], "\x00"))
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("system UUID: %s: %w", path, err)
+	}
+	return u, nil
+}
+
+func createSystemUUID(path string) (uuid.UUID, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return uuid.Nil, fmt.Errorf("system UUID: %w", err)
+	}
+	u := uuid.New()
+	data := append([]byte(u.String()), 0)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if os.IsExist(err) { // another process won the race
+		return systemUUIDFrom(path)
+	}
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("system UUID: %w", err)
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return uuid.Nil, fmt.Errorf("system UUID: write %s: %w", path, err)
+	}
+	return u, nil
+}

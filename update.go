@@ -1,0 +1,291 @@
+package famfs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+
+	"github.com/famfs-go/famfs/alloc"
+	"github.com/famfs-go/famfs/metalog"
+	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/omf"
+)
+
+// CreateOptions describe a new file.
+type CreateOptions struct {
+	Size uint64 // bytes, at least 1; space is allocated in whole 2 MiB units
+	Mode uint32 // permission bits, logged as given (the CLI removes the umask)
+	UID  uint32
+	GID  uint32
+	// Interleave, if enabled, stripes the file across buckets of the device
+	// (spec/omf.md §4.3); the zero value allocates one contiguous extent.
+	Interleave alloc.Interleave
+}
+
+// MkdirOptions describe a new directory.
+type MkdirOptions struct {
+	Mode uint32
+	UID  uint32
+	GID  uint32
+	// Parents creates missing parents (each with this mode and owner, as the
+	// reference's mkdir -p does) and accepts an existing directory.
+	Parents bool
+}
+
+// Tx is a sequence of namespace changes made under one hold of the log lock.
+// Each change is appended to the log (and durable) when its method returns;
+// the log is append-only, so there is no rollback.
+type Tx struct {
+	f *FS
+}
+
+// Update runs fn holding the log lock: this process's writer mutex plus an
+// exclusive flock on the device, which serialises every writer on this host.
+// Entries appended by other processes since the last look are replayed first.
+// Only the master may update; anyone else gets ErrNotMaster and nothing is
+// written.
+func (f *FS) Update(fn func(tx *Tx) error) error {
+	if f.role != Master {
+		return ErrNotMaster
+	}
+	if !f.dev.Writable {
+		return fmt.Errorf("device %s: %w: opened without write access", f.dev.Path, ErrReadOnly)
+	}
+	f.wmu.Lock()
+	defer f.wmu.Unlock()
+	if err := f.dev.Lock(); err != nil {
+		return err
+	}
+	defer f.dev.Unlock()
+	if err := f.catchUp(); err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.alloc.StartSession()
+	f.mu.Unlock()
+	return fn(&Tx{f: f})
+}
+
+// catchUp replays what other writers appended. Under the lock no append is in
+// flight, so a torn entry below next_index is damage, not a race: refuse to
+// append after it, since no host could ever replay past it.
+func (f *FS) catchUp() error {
+	_, err := f.Refresh()
+	if errors.Is(err, ErrLogDamaged) {
+		return fmt.Errorf("%w; refusing to append after it (run famfs fsck)", err)
+	}
+	return err
+}
+
+// append logs entries and applies them to the tree. The caller holds f.mu.
+func (f *FS) appendLocked(entries []omf.Entry) ([]*namespace.Node, error) {
+	first, err := f.log.Append(entries)
+	if err != nil {
+		return nil, err
+	}
+	nodes := make([]*namespace.Node, len(entries))
+	for k := range entries {
+		nodes[k] = f.tree.Apply(first+uint64(k), &entries[k], nil)
+	}
+	f.next = first + uint64(len(entries))
+	return nodes, nil
+}
+
+// Create allocates and logs a new file.
+func (tx *Tx) Create(p string, o CreateOptions) (*File, error) {
+	f := tx.f
+	c, err := checkNewPath(p)
+	if err != nil {
+		return nil, pathErr("create", p, err)
+	}
+	if o.Size == 0 {
+		return nil, pathErr("create", p, fmt.Errorf("%w: size must be at least 1 byte", fs.ErrInvalid))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.checkParentLocked(c); err != nil {
+		return nil, pathErr("create", p, err)
+	}
+	if err := f.checkSlotsLocked(1); err != nil {
+		return nil, pathErr("create", p, err)
+	}
+	var m omf.FMap
+	if o.Interleave.Enabled() {
+		m, err = f.alloc.Interleaved(o.Size, o.Interleave)
+	} else {
+		var e omf.Extent
+		e, err = f.alloc.Contiguous(o.Size)
+		m = omf.FMap{Type: omf.ExtSimple, Extents: []omf.Extent{e}}
+	}
+	if err != nil {
+		return nil, pathErr("create", p, err)
+	}
+	e := omf.Entry{Type: omf.EntryFile, Size: o.Size, Flags: omf.FileFlagsAllHostsRW,
+		UID: o.UID, GID: o.GID, Mode: o.Mode & 0o7777, Path: c, FMap: m}
+	// The space is marked in the bitmap; replaying our own entry marks it
+	// again, so release it first and let Apply take it.
+	f.alloc.Release(m)
+	nodes, err := f.appendLocked([]omf.Entry{e})
+	if err != nil {
+		return nil, pathErr("create", p, err)
+	}
+	return &File{fs: f, info: infoOf(nodes[0])}, nil
+}
+
+// Mkdir logs a new directory (and, with Parents, its missing parents, top
+// down, each with the given mode and owner).
+func (tx *Tx) Mkdir(p string, o MkdirOptions) error {
+	f := tx.f
+	c, err := CleanPath(p)
+	if err != nil {
+		return pathErr("mkdir", p, err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var missing []string
+	n := f.tree.Root()
+	for rest, done := c, ""; rest != ""; {
+		var comp string
+		comp, rest, _ = strings.Cut(rest, "/")
+		if done == "" {
+			done = comp
+		} else {
+			done += "/" + comp
+		}
+		if n != nil {
+			if k := n.Child(comp); k != nil {
+				if !k.IsDir() {
+					if rest == "" {
+						return pathErr("mkdir", p, &ExistError{Info: infoOf(k)})
+					}
+					return pathErr("mkdir", p, fmt.Errorf("%w: %s is a file", ErrNotDir, done))
+				}
+				n = k
+				continue
+			}
+			n = nil
+		}
+		if rest != "" && !o.Parents {
+			return pathErr("mkdir", p, fmt.Errorf("%w: parent directory %s does not exist", fs.ErrNotExist, done))
+		}
+		missing = append(missing, done)
+	}
+	if len(missing) == 0 {
+		if o.Parents {
+			return nil
+		}
+		return pathErr("mkdir", p, fs.ErrExist)
+	}
+	entries := make([]omf.Entry, len(missing))
+	for k, d := range missing {
+		if err := omf.CheckRelPath(d, true); err != nil {
+			return pathErr("mkdir", p, fmt.Errorf("%w: %v", ErrBadPath, err))
+		}
+		entries[k] = omf.Entry{Type: omf.EntryMkdir, UID: o.UID, GID: o.GID, Mode: o.Mode & 0o7777, Path: d}
+	}
+	if err := f.checkSlotsLocked(uint64(len(entries))); err != nil {
+		return pathErr("mkdir", p, err)
+	}
+	if _, err := f.appendLocked(entries); err != nil {
+		return pathErr("mkdir", p, err)
+	}
+	return nil
+}
+
+// checkNewPath cleans p and applies the log's writing rules.
+func checkNewPath(p string) (string, error) {
+	c, err := CleanPath(p)
+	if err != nil {
+		return "", err
+	}
+	if c == "" {
+		return "", fmt.Errorf("%w: the root already exists", fs.ErrExist)
+	}
+	if err := omf.CheckRelPath(c, true); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadPath, err)
+	}
+	return c, nil
+}
+
+// checkParentLocked verifies that c's parent is a directory and c is free.
+func (f *FS) checkParentLocked(c string) error {
+	parent, name, kind, reason := f.tree.Parent(c)
+	if parent == nil {
+		if kind == namespace.NotDir {
+			return fmt.Errorf("%w: %s", ErrNotDir, reason)
+		}
+		return fmt.Errorf("%w: %s", fs.ErrNotExist, reason)
+	}
+	if old := parent.Child(name); old != nil {
+		return &ExistError{Info: infoOf(old)}
+	}
+	return nil
+}
+
+// checkSlotsLocked fails before anything is allocated when the log cannot take
+// n more entries.
+func (f *FS) checkSlotsLocked(n uint64) error {
+	h, err := f.log.Header()
+	if err != nil {
+		return err
+	}
+	if n > h.Free() {
+		return &metalog.FullError{Need: n, Free: h.Free(), Capacity: h.Capacity()}
+	}
+	return nil
+}
+
+// ExistError reports that a path is taken; it carries what is there, so a
+// caller can accept an existing file of the right size (as `famfs cp` and
+// `famfs creat` do). errors.Is(err, fs.ErrExist) holds.
+type ExistError struct{ Info Info }
+
+func (e *ExistError) Error() string {
+	if e.Info.IsDir() {
+		return "directory exists"
+	}
+	return fmt.Sprintf("file exists (%d bytes)", e.Info.Size)
+}
+func (e *ExistError) Unwrap() error { return fs.ErrExist }
+
+// Create logs one file under its own hold of the log lock.
+func (f *FS) Create(p string, o CreateOptions) (file *File, err error) {
+	err = f.Update(func(tx *Tx) error {
+		file, err = tx.Create(p, o)
+		return err
+	})
+	return file, err
+}
+
+// Mkdir logs a directory under its own hold of the log lock.
+func (f *FS) Mkdir(p string, o MkdirOptions) error {
+	return f.Update(func(tx *Tx) error { return tx.Mkdir(p, o) })
+}
+
+// CreateRequest is one file of a CreateMany batch.
+type CreateRequest struct {
+	Path string
+	CreateOptions
+}
+
+// CreateResult is the outcome of one CreateRequest.
+type CreateResult struct {
+	File *File
+	Err  error
+}
+
+// CreateMany creates files in one hold of the log lock (next-fit allocation
+// across the batch, like the reference's multi-file cp). Each file succeeds or
+// fails on its own; a failure does not stop the rest. The returned error is
+// set only when the batch could not run at all (not the master, lock failure).
+func (f *FS) CreateMany(reqs []CreateRequest) ([]CreateResult, error) {
+	out := make([]CreateResult, len(reqs))
+	err := f.Update(func(tx *Tx) error {
+		for i, r := range reqs {
+			out[i].File, out[i].Err = tx.Create(r.Path, r.CreateOptions)
+		}
+		return nil
+	})
+	return out, err
+}
