@@ -296,3 +296,25 @@ type Usage struct {
 	Used     uint64 // allocated bytes, superblock and log included
 	Free     uint64
 }
+
+// DefaultLogLen is the log length mkfs uses unless told otherwise (8 MiB).
+const DefaultLogLen = omf.DefaultLogLen
+
+// BucketStats reports allocation per bucket when the device is divided into n
+// buckets the way interleaved allocation divides it.
+func (f *FS) BucketStats(n int) []alloc.Bucket {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.tree.Bitmap().Buckets(n)
+}
+
+// ScanLog visits the log entries from index `from` up to the header's
+// next_index, stopping at a torn entry like replay does (returned as
+// *metalog.BadEntry). It reads the device afresh and changes nothing.
+func (f *FS) ScanLog(from uint64, visit metalog.Visit) (next uint64, err error) {
+	h, err := f.log.Header()
+	if err != nil {
+		return from, err
+	}
+	return f.log.Replay(from, h.NextIndex, visit)
+}

@@ -1,0 +1,12 @@
+package cli
+
+import "github.com/spf13/cobra"
+
+// commands lists the famfs subcommands.
+func commands(e *env) []*cobra.Command {
+	return []*cobra.Command{
+		newMkfsCmd(e, "mkfs"),
+		newFsckCmd(e),
+		newLogplayCmd(e),
+	}
+}
