@@ -186,6 +186,7 @@ type ReplayStatus struct {
 	Capacity uint64              // entry slots in the log
 	Stuck    *metalog.BadEntry   // replay waits at this entry (torn or not yet visible)
 	Problems []namespace.Problem // problems found by this call
+	Added    []*namespace.Node   // nodes this call added to the tree, in log order
 }
 
 // Refresh applies the log entries appended since the last look. It stops at a
@@ -207,7 +208,9 @@ func (f *FS) replayLocked(h omf.LogHeader) (ReplayStatus, error) {
 	from := f.next
 	if h.NextIndex > f.next {
 		next, err := f.log.Replay(f.next, h.NextIndex, func(i uint64, e *omf.Entry, err error) {
-			f.tree.Apply(i, e, err)
+			if n := f.tree.Apply(i, e, err); n != nil {
+				st.Added = append(st.Added, n)
+			}
 		})
 		f.next = next
 		f.stuck = nil

@@ -8,5 +8,7 @@ func commands(e *env) []*cobra.Command {
 		newMkfsCmd(e, "mkfs"),
 		newFsckCmd(e),
 		newLogplayCmd(e),
+		newMountCmd(e),
+		newUmountCmd(e),
 	}
 }
