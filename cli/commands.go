@@ -10,5 +10,16 @@ func commands(e *env) []*cobra.Command {
 		newLogplayCmd(e),
 		newMountCmd(e),
 		newUmountCmd(e),
+		newMkdirCmd(e),
+		newCreatCmd(e),
+		newCpCmd(e),
+		newVerifyCmd(e),
+		newGetmapCmd(e),
+		newFlushCmd(e),
+		newChkreadCmd(e),
+		newCloneCmd(e),
+		newCheckCmd(e),
+		newMkmetaCmd(e),
+		newStatusCmd(e),
 	}
 }

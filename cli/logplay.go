@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	famfs "github.com/famfs-go/famfs"
+	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/metalog"
 	"github.com/famfs-go/famfs/namespace"
 	"github.com/famfs-go/famfs/omf"
@@ -121,8 +122,24 @@ func writeFMap(w io.Writer, m *omf.FMap) {
 	}
 }
 
-// logplayMount asks the daemon behind a mount to replay now (the mount
-// issue); until then a mount path is listed like a device.
+// logplayMount makes the daemon behind a mount replay now.
 func logplayMount(e *env, t target, verbose int) error {
-	return logplayList(e, t.device, verbose > 0)
+	c := control.NewClient(t.mount.Point)
+	r, err := c.Replay()
+	if err != nil {
+		return fmt.Errorf("%s: the mount's daemon does not answer (%v); list the log with -n instead", t.mount.Point, err)
+	}
+	fmt.Fprintf(e.stdout, "famfs logplay: %s: %d log entries applied; %d new\n", t.mount.Point, r.Next, r.Applied)
+	if r.Stuck != "" {
+		return fmt.Errorf("replay waits at %s", r.Stuck)
+	}
+	if r.Error != "" {
+		return errors.New(r.Error)
+	}
+	if verbose > 0 {
+		if st, err := c.Status(); err == nil {
+			fmt.Fprintf(e.stdout, "famfs logplay: log %d of %d entries (%.1f%% full), %d problems reported\n", st.LogEntries, st.LogCapacity, st.LogFill, st.Problems)
+		}
+	}
+	return nil
 }
