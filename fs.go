@@ -75,16 +75,20 @@ type FS struct {
 // The device may be a devdax character device, a block device, or a regular
 // file. The role is Master when this host's system UUID is the superblock's.
 func Open(path string, opts OpenOptions) (*FS, error) {
-	lg := opts.Logger
-	if lg == nil {
-		lg = slog.Default()
-	}
 	dev, err := device.Open(path, !opts.ReadOnly)
 	if err != nil && !opts.ReadOnly && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
 		dev, err = device.Open(path, false) // read what we may
 	}
 	if err != nil {
 		return nil, err
+	}
+	return openDevice(dev, opts)
+}
+
+func openDevice(dev *device.Device, opts OpenOptions) (*FS, error) {
+	lg := opts.Logger
+	if lg == nil {
+		lg = slog.Default()
 	}
 	f := &FS{dev: dev, opts: opts, lg: lg}
 	if err := f.init(); err != nil {
