@@ -218,8 +218,9 @@ func (m *failMedia) Flush(off, n uint64) {
 }
 
 // crashTx is the work the master is doing when it dies: a mkdir -p that
-// appends two entries at once, then three file creations (one append each),
-// with sizes spanning one to three allocation units.
+// appends two entries at once, then four file creations (one append each),
+// with sizes spanning one to three allocation units and one interleaved
+// file.
 func crashTx(tx *Tx) error {
 	if err := tx.Mkdir("d/e", MkdirOptions{Mode: 0o755, Parents: true}); err != nil {
 		return err
@@ -232,8 +233,12 @@ func crashTx(tx *Tx) error {
 			return err
 		}
 	}
-	return nil
+	_, err := tx.Create("d/s", CreateOptions{Size: 9 << 20, Mode: 0o644, Interleave: crashStripes})
+	return err
 }
+
+// crashStripes interleaves a file over two of four 1 GiB buckets.
+var crashStripes = alloc.Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}
 
 func baseTx(tx *Tx) error {
 	if err := tx.Mkdir("base", MkdirOptions{Mode: 0o755}); err != nil {
@@ -455,7 +460,11 @@ func crashRetry(tx *Tx, final []string) error {
 		if _, err := fmt.Sscan(rest, &size); err != nil {
 			return err
 		}
-		if _, err := tx.Create(p, CreateOptions{Size: size, Mode: 0o644}); err != nil && !errors.Is(err, fs.ErrExist) {
+		o := CreateOptions{Size: size, Mode: 0o644}
+		if p == "d/s" {
+			o.Interleave = crashStripes
+		}
+		if _, err := tx.Create(p, o); err != nil && !errors.Is(err, fs.ErrExist) {
 			return err
 		}
 	}
@@ -488,13 +497,13 @@ func keepPolicies(n int, seed uint64) []func(uint64) bool {
 }
 
 // TestCrashAtEveryFailpointFsckClean kills the master before each store and
-// flush of a transaction (mkdir -p, three creations), for many choices of
+// flush of a transaction (mkdir -p, four creations), for many choices of
 // which dirty lines reached memory, and checks every host's view with replay
 // and the full fsck (namespace and bitmap), then recovery.
 func TestCrashAtEveryFailpointFsckClean(t *testing.T) {
 	states, ops := crashRef(t)
-	if len(states) != 5 || ops != 4*5 {
-		t.Fatalf("reference transaction: %d states, %d operations; the test expects 1+4 appends of 5 operations each", len(states), ops)
+	if len(states) != 6 || ops != 5*5 {
+		t.Fatalf("reference transaction: %d states, %d operations; the test expects 1+5 appends of 5 operations each", len(states), ops)
 	}
 	const seed = 20260613
 	for crashAt := 1; crashAt <= ops+1; crashAt++ {
