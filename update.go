@@ -58,6 +58,13 @@ func (f *FS) Update(fn func(tx *Tx) error) error {
 		return err
 	}
 	defer f.dev.Unlock()
+	return f.session(fn)
+}
+
+// session runs fn as one transaction. The caller holds the log lock (wmu and
+// the flock); tests that model the log in non-coherent memory call it
+// directly.
+func (f *FS) session(fn func(tx *Tx) error) error {
 	if err := f.catchUp(); err != nil {
 		return err
 	}
