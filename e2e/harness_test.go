@@ -127,8 +127,8 @@ func wantCode(t testing.TB, code int, id string, args ...string) result {
 // cluster is one emulated device with a master and client mounts.
 type cluster struct {
 	t      testing.TB
-	dir    string // scratch directory
-	dev    string // device file
+	dir    string            // scratch directory
+	dev    string            // device file
 	mounts map[string]string // host id -> mount point
 }
 
