@@ -196,12 +196,11 @@ func preflight(o mount.Options) error {
 	if m, _, ok := mounts.Containing(o.Mountpoint); ok && filepath.Clean(m.Point) == o.Mountpoint {
 		return fmt.Errorf("%s is already a famfs mount (of %s)", o.Mountpoint, m.Source)
 	}
-	fsys, err := famfs.Open(o.Device, famfs.OpenOptions{ReadOnly: true, SystemUUID: o.SystemUUID})
-	if err != nil && !errors.Is(err, famfs.ErrLogDamaged) {
+	probe, err := famfs.Probe(o.Device, o.SystemUUID)
+	if err != nil {
 		return err
 	}
-	host := fsys.HostUUID()
-	fsys.Close()
+	host := probe.Host
 	ms, _ := mounts.BySource(o.Device)
 	for _, m := range ms {
 		st, err := control.NewClient(m.Point).Status()
@@ -220,7 +219,7 @@ func preflight(o mount.Options) error {
 func cleanDeadMount(mpt string) error {
 	var st syscall.Stat_t
 	err := syscall.Stat(mpt, &st)
-	if !errors.Is(err, syscall.ENOTCONN) {
+	if !errors.Is(err, syscall.ENOTCONN) && !errors.Is(err, syscall.ECONNABORTED) {
 		return nil
 	}
 	if uerr := syscall.Unmount(mpt, syscall.MNT_DETACH); uerr != nil {

@@ -80,8 +80,11 @@ func Serve(opts Options) (*Server, error) {
 	case CoherenceAuto, "":
 		s.coherent = fsys.Device().Kind == device.DaxChar
 	}
-	next, _, _ := fsys.LogStatus()
+	next, slots, _ := fsys.LogStatus()
 	s.lastLog.Store(next)
+	if slots > 0 && next*10 >= slots*9 {
+		lg.Warn("the famfs log is over 90% full", "used", next, "slots", slots)
+	}
 
 	var rootNode *namespace.Node
 	fsys.View(func(t *namespace.Tree) { rootNode = t.Root() })
