@@ -88,7 +88,7 @@ Exit codes: 0 mounted, 1 usage or permission, 32 mount failure.`,
 // newMountHelperCmd is the mount.famfs personality: mount(8) runs
 // `mount.famfs <device> <dir> [-sfnv] [-o options]`.
 func newMountHelperCmd(e *env) *cobra.Command {
-	var mf mountFlags
+	mf := mountFlags{readyFD: -1}
 	var sloppy, fake, nomtab bool
 	var ns, typ string
 	cmd := &cobra.Command{

@@ -21,7 +21,10 @@ import (
 	"github.com/famfs-go/famfs/internal/mounts"
 )
 
-var famfsBin string // built once in TestMain
+var (
+	famfsBin    string   // built once in TestMain
+	clusterDirs []string // scratch directories of this run's clusters
+)
 
 const (
 	masterID  = "a0a0a0a0-0000-4000-8000-0000000000a0"
@@ -54,10 +57,12 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
-	// Belt and braces: nothing may stay mounted.
-	if ms, _ := mounts.Famfs(); len(ms) > 0 {
-		for _, mt := range ms {
-			if strings.Contains(mt.Point, "famfs-e2e") {
+	// Belt and braces: nothing this run mounted may stay mounted (other test
+	// processes may have mounts of their own).
+	ms, _ := mounts.Famfs()
+	for _, mt := range ms {
+		for _, d := range clusterDirs {
+			if strings.HasPrefix(mt.Point, d+"/") {
 				fmt.Println("e2e: left mounted, detaching:", mt.Point)
 				syscall.Unmount(mt.Point, syscall.MNT_DETACH)
 				code = 1
@@ -77,12 +82,13 @@ func (r result) String() string {
 	return fmt.Sprintf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
 }
 
-// run runs famfs (args[0] "mkfs.famfs" runs mkfs) as host id.
+// run runs famfs as host id (args[0] "mkfs.famfs" or "mount.famfs" runs the
+// binary under that name, as mount(8) and users do).
 func run(t testing.TB, id string, args ...string) result {
 	t.Helper()
 	argv0 := "famfs"
-	if len(args) > 0 && args[0] == "mkfs.famfs" {
-		argv0, args = "mkfs.famfs", args[1:]
+	if len(args) > 0 && (args[0] == "mkfs.famfs" || args[0] == "mount.famfs") {
+		argv0, args = args[0], args[1:]
 	}
 	cmd := exec.Command(famfsBin, args...)
 	cmd.Args[0] = argv0
@@ -140,6 +146,7 @@ func newCluster(t testing.TB) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clusterDirs = append(clusterDirs, dir)
 	c := &cluster{t: t, dir: dir, dev: filepath.Join(dir, "dax.img"), mounts: map[string]string{}}
 	t.Cleanup(func() { c.cleanup() })
 	must(t, masterID, "mkfs.famfs", "--size", "8g", c.dev)
