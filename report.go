@@ -3,60 +3,151 @@ package famfs
 import (
 	"fmt"
 	"io"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/famfs-go/famfs/omf"
 )
 
-// WriteText prints the report in the reference's fsck text form.
+// Struct sizes the reference's verbose fsck prints (spec/omf.md §3.3).
+const (
+	sizeofMkdir       = 92
+	sizeofFileMeta    = 520
+	sizeofFmap        = 416
+	sizeofInterleaved = 400
+	sizeofSimpleExt   = 24
+)
+
+// WriteText writes the report in the reference's `famfs fsck` text format
+// (spec/omf.md §7.1), byte for byte, so scripts that read the reference's
+// output keep working:
+//
+//   - human prints the capacity figures in GiB ("%0.2fG") instead of bytes;
+//   - verbose adds the "Verbose:" block of log geometry and struct sizes.
+//
+// When allocation collisions were found, the reference prints
+// "ERROR: <n> ALLOCATION COLLISIONS FOUND" in place of the Capacity block, and
+// so does WriteText. The figures are computed in single precision as the
+// reference computes them, so rounding matches too.
+//
+// Deliberate differences: the verbose "usable log size" is the real one,
+// 48 + 544*(last_index+1) (the reference is one entry short); and after the
+// reference's blocks a "Problems:" section lists every problem the report
+// holds (torn or malformed entries, bad paths, cross-links), which the
+// reference does not describe. A report without a valid superblock or log
+// header prints what could be read and the reason the rest could not.
 func (r *FsckReport) WriteText(w io.Writer, human, verbose bool) error {
-	p := func(format string, a ...any) { fmt.Fprintf(w, format, a...) }
-	sb := r.Superblock
+	var b strings.Builder
+	r.writeText(&b, human, verbose)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func (r *FsckReport) writeText(b *strings.Builder, human, verbose bool) {
+	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
 	p("Famfs Superblock:\n")
+	sb := r.Superblock
 	if sb == nil {
-		p("  role of this node: Invalid superblock\n  %s\n", r.SuperblockErr)
-		return nil
+		p("  role of this node: %s\n", r.Role)
+		p("  ERROR: %s\n\n", r.SuperblockErr)
+		return
 	}
-	p("  Filesystem UUID:   %s\n  Device UUID:       %s\n  System UUID:       %s\n", sb.UUID, sb.DevUUID, sb.SystemUUID)
-	p("  role of this node: %s\n  alloc_unit:        0x%x\n", r.Role, sb.AllocUnit)
-	p("  OMF major version: %d\n  OMF minor version: %d\n  sizeof superblock: 200\n", sb.OMFMajor, sb.OMFMinor)
-	p("  log size (bytes):  %d\n  primary: %s   %d\n\n", sb.LogLen, sb.DevPath, sb.DevSize)
-	if r.LogHeader == nil {
-		p("Log stats:\n  invalid log header: %s\n", r.LogErr)
-		return nil
+	p("  Filesystem UUID:   %s\n", sb.UUID)
+	p("  Device UUID:       %s\n", sb.DevUUID)
+	p("  System UUID:       %s\n", sb.SystemUUID)
+	p("  role of this node: %s\n", r.Role)
+	p("  alloc_unit:        0x%x\n", sb.AllocUnit)
+	p("  OMF major version: %d\n", sb.OMFMajor)
+	p("  OMF minor version: %d\n", sb.OMFMinor)
+	p("  sizeof superblock: %d\n", omf.SuperblockSize)
+	p("  log size (bytes):  %d\n", sb.LogLen)
+	p("  primary: %s   %d\n", sb.DevPath, sb.DevSize)
+
+	p("\nLog stats:\n")
+	h := r.LogHeader
+	if h == nil {
+		p("  ERROR: %s\n\n", r.LogErr)
+		return
 	}
-	size := func(n uint64) string {
-		if human {
-			return fmt.Sprintf("%0.2fG", float64(n)/(1<<30))
-		}
-		return fmt.Sprint(n)
-	}
-	p("Log stats:\n  # of log entries in use: %d of %d\n", r.EntriesUsed, r.EntrySlots)
-	p("  Log size in use:          %d\n  Log size (total bytes)    %d\n", 48+544*r.EntriesUsed, sb.LogLen)
-	if r.Collisions > 0 {
-		p("  ERROR: %d ALLOCATION COLLISIONS FOUND\n\n", r.Collisions)
+	p("  # of log entries in use: %d of %d\n", h.NextIndex, h.Capacity())
+	p("  Log size in use:          %d\n", omf.EntryOffset(h.NextIndex))
+	p("  Log size (total bytes)    %d\n", h.Len)
+	if r.Collisions != 0 {
+		p("ERROR: %d ALLOCATION COLLISIONS FOUND\n", r.Collisions)
 	} else {
-		p("  No allocation errors found\n\nCapacity:\n")
-		p("  Device capacity:        %s\n  Bitmap capacity:        %s\n", size(r.DeviceCapacity), size(r.BitmapCapacity))
-		p("  Sum of file sizes:      %s\n", size(r.SumSizes))
-		if human {
-			p("  Allocated space:        %s\n", size(r.Allocated))
+		p("  No allocation errors found\n\n")
+		p("Capacity:\n")
+		if !human {
+			p("  Device capacity:        %d\n", r.DeviceCapacity)
+			p("  Bitmap capacity:        %d\n", r.BitmapCapacity)
+			p("  Sum of file sizes:      %d\n", r.SumSizes)
+			p("  Allocated bytes:        %d\n", r.Allocated)
+			p("  Free space:             %d\n", r.BitmapCapacity-r.Allocated)
 		} else {
-			p("  Allocated bytes:        %s\n", size(r.Allocated))
+			p("  Device capacity:        %sG\n", cFloat(gib(float32(r.DeviceCapacity)), 2))
+			p("  Bitmap capacity:        %sG\n", cFloat(gib(float32(r.BitmapCapacity)), 2))
+			p("  Sum of file sizes:      %sG\n", cFloat(gib(float32(r.SumSizes)), 2))
+			p("  Allocated space:        %sG\n", cFloat(gib(float32(r.Allocated)), 2))
+			p("  Free space:             %sG\n", cFloat(gib(float32(float32(r.BitmapCapacity)-float32(r.Allocated))), 2))
 		}
-		p("  Free space:             %s\n", size(r.Free))
-		if r.SumSizes == 0 {
-			p("  Space amplification:     inf\n")
-		} else {
-			p("  Space amplification:     %0.2f\n", float64(r.Allocated)/float64(r.SumSizes))
-		}
-		p("  Percent used:            %.1f%%\n\n", 100*float64(r.Allocated)/float64(r.BitmapCapacity))
+		amp := float32(float32(r.Allocated) / float32(r.SumSizes))
+		used := float32(100.0 * float64(float32(float32(r.Allocated)/float32(r.BitmapCapacity))))
+		p("  Space amplification:     %s\n", cFloat(amp, 2))
+		p("  Percent used:            %s%%\n\n", cFloat(used, 1))
 	}
-	p("Famfs log:\n  %d of %d entries used\n  %d bad log entries detected\n", r.EntriesUsed, r.EntrySlots, r.Torn)
-	p("  %d files\n  %d directories\n\n", r.FileEntries, r.DirEntries)
-	if len(r.Problems) > 0 {
+
+	p("Famfs log:\n")
+	p("  %d of %d entries used\n", r.Entries, h.Capacity())
+	p("  %d bad log entries detected\n", r.Torn)
+	p("  %d files\n", r.FileEntries)
+	p("  %d directories\n\n", r.DirEntries)
+
+	if verbose {
+		p("Verbose:\n")
+		p("  log_offset:        %d\n", sb.LogOffset)
+		p("  log_len:           %d\n", sb.LogLen)
+		p("  log_entry components:\n")
+		p("      sizeof(log header) %d\n", omf.LogHeaderSize)
+		p("      sizeof(log_entry)  %d\n", omf.EntrySize)
+		p("          sizeof(mkdir)     %d\n", sizeofMkdir)
+		p("          sizeof(file_meta) %d\n", sizeofFileMeta)
+		p("              sizeof(fmap)    %d\n", sizeofFmap)
+		p("                  sizeof(interleaved_ext[%d]): %d\n", omf.MaxInterleaved, sizeofInterleaved)
+		p("                  sizeof(famfs_simple_ext[%d]): %d\n", omf.MaxSimpleExtents, sizeofSimpleExt)
+		p("  last_log_index:    %d\n", h.LastIndex)
+		p("  usable log size:   %d\n", omf.EntryOffset(h.Capacity()))
+		p("  sizeof(struct famfs_log_file_meta): %d\n", sizeofFileMeta)
+		p("\n")
+	}
+
+	if len(r.Problems) > 0 || r.LogErr != "" {
 		p("Problems:\n")
 		for _, pr := range r.Problems {
 			p("  %s\n", pr)
 		}
+		if r.LogErr != "" {
+			p("  %s\n", r.LogErr)
+		}
 		p("\n")
 	}
-	return nil
+}
+
+// gib converts bytes to GiB in single precision, as the reference does.
+func gib(v float32) float32 { return float32(v / float32(1<<30)) }
+
+// cFloat formats v like C's printf("%.<prec>f") of a float: correctly rounded,
+// and "inf"/"-inf"/"-nan" (glibc's spelling of x86's default NaN) for the
+// special values.
+func cFloat(v float32, prec int) string {
+	f := float64(v)
+	switch {
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	case math.IsNaN(f):
+		return "-nan"
+	}
+	return strconv.FormatFloat(f, 'f', prec, 64)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/famfs-go/famfs/metalog"
 	"github.com/famfs-go/famfs/namespace"
 	"github.com/famfs-go/famfs/omf"
+	"github.com/google/uuid"
 )
 
 // CreateOptions describe a new file.
@@ -196,6 +197,45 @@ func (tx *Tx) Mkdir(p string, o MkdirOptions) error {
 	}
 	if _, err := f.appendLocked(entries); err != nil {
 		return pathErr("mkdir", p, err)
+	}
+	return nil
+}
+
+// AddDaxdev logs an ADD_DAXDEV entry (OMF 2.2, "multi-daxdev phase 1";
+// spec/omf.md §3.3.3): device d.UUID of d.Size bytes joins the file system as
+// device d.Index. Nothing is allocated and no file may use the device yet
+// (every extent's devindex is 0); the entry only records the device table, as
+// the reference library's __famfs_add_daxdev does.
+//
+// The entry is refused, and nothing is written, unless replay would accept
+// it: d.Index must be the next free slot of the table (the primary device is
+// 0, so the first added device is 1), d.UUID must be set and not already in
+// the table, and d.Size must be non-zero.
+func (tx *Tx) AddDaxdev(d omf.Daxdev) error {
+	f := tx.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	table := f.tree.Daxdevs()
+	switch {
+	case d.Size == 0:
+		return fmt.Errorf("add daxdev %s: %w: size 0", d.UUID, fs.ErrInvalid)
+	case d.UUID == uuid.Nil:
+		return fmt.Errorf("add daxdev: %w: no device UUID", fs.ErrInvalid)
+	case len(table) >= namespace.MaxDaxdevs:
+		return fmt.Errorf("add daxdev %s: %w: the device table is full (%d devices)", d.UUID, fs.ErrInvalid, namespace.MaxDaxdevs)
+	case uint64(d.Index) != uint64(len(table)):
+		return fmt.Errorf("add daxdev %s: %w: index %d, the next free index is %d", d.UUID, fs.ErrInvalid, d.Index, len(table))
+	}
+	for k, x := range table[1:] {
+		if x.UUID == d.UUID {
+			return fmt.Errorf("add daxdev %s: %w: already device %d", d.UUID, fs.ErrExist, k+1)
+		}
+	}
+	if err := f.checkSlotsLocked(1); err != nil {
+		return fmt.Errorf("add daxdev %s: %w", d.UUID, err)
+	}
+	if _, err := f.appendLocked([]omf.Entry{{Type: omf.EntryAddDaxdev, Daxdev: d}}); err != nil {
+		return fmt.Errorf("add daxdev %s: %w", d.UUID, err)
 	}
 	return nil
 }
