@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]uint64{
+		"4096": 4096, "0x800000": 0x800000, "10000k": 10000 << 10, "100m": 100 << 20, "3g": 3 << 30,
+		"2M": 2 << 20, "010": 8, "1t": 1 << 40,
+	} {
+		if got, err := parseSize(in); err != nil || got != want {
+			t.Errorf("%s: %d %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"", "k", "-1", "12q", "mm", "99999999999999999999", "20000000000000000g"} {
+		if _, err := parseSize(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestParseMulti(t *testing.T) {
+	m, err := parseMulti("/mnt/f,2M,42")
+	if err != nil || m.arg != "/mnt/f" || m.size != 2<<20 || m.seed != 42 {
+		t.Fatalf("%+v %v", m, err)
+	}
+	for _, bad := range []string{"/mnt/f", "/mnt/f,22,22,22", "/mnt/f,x", "/mnt/f,1,y"} {
+		if _, err := parseMulti(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	if _, err := parseVerifyMulti("f,1,extra"); err == nil {
+		t.Error("verify -m with 3 fields accepted")
+	}
+}
+
+// The exit-code contract: usage errors are 16 (1 for mount), help is 0,
+// nothing reaches 128.
+func TestExitCodes(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"famfs"}, ExitUsage},
+		{[]string{"famfs", "--"}, ExitUsage},
+		{[]string{"famfs", "badarg"}, ExitUsage},
+		{[]string{"famfs", "-h"}, 0},
+		{[]string{"famfs", "-h", "mount"}, 0},
+		{[]string{"famfs", "fsck", "-?"}, 0},
+		{[]string{"famfs", "fsck"}, ExitUsage},
+		{[]string{"famfs", "fsck", "--bogus", "x"}, ExitUsage},
+		{[]string{"famfs", "fsck", "/nonexistent/device"}, fsckOperational},
+		{[]string{"famfs", "mount"}, mountUsage},
+		{[]string{"famfs", "mount", "a", "b", "c"}, mountUsage},
+		{[]string{"famfs", "verify", "-t", "999", "-S", "1", "-f", "x"}, ExitUsage},
+		{[]string{"famfs", "creat", "-t", "-1", "x"}, ExitUsage},
+		{[]string{"mkfs.famfs"}, ExitUsage},
+		{[]string{"mkfs.famfs", "-h"}, 0},
+		{[]string{"mkfs.famfs", "/nonexistent/device"}, mkfsFailed},
+		{[]string{"mkfs.famfs", "--loglen", "11m", "/nonexistent/device"}, mkfsFailed},
+		{[]string{"mount.famfs"}, mountUsage},
+	} {
+		var out, errb bytes.Buffer
+		got := run(c.args, &env{stdout: &out, stderr: &errb})
+		if got != c.code {
+			t.Errorf("%v: exit %d, want %d\n%s", c.args, got, c.code, errb.String())
+		}
+		if strings.Contains(errb.String(), "panic") {
+			t.Errorf("%v: %s", c.args, errb.String())
+		}
+	}
+}
