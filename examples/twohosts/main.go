@@ -75,60 +75,44 @@ func client(fsys *famfs.FS) {
 	}
 	fmt.Printf("[client] replayed %d log entries\n", st.Next)
 	if _, err := fsys.Stat(demo[0].path); err != nil {
-		mapAll(fsys)
+		// Not the master's demo files (scripts/demo.sh makes its own): map
+		// whatever the file system holds.
+		fsys.Walk("", func(i famfs.Info) error {
+			if !i.IsDir() {
+				mapAndTouch(fsys, i.Path)
+			}
+			return nil
+		})
 		return
 	}
 	for _, d := range demo {
-		f, err := fsys.OpenFile(d.path)
-		if err != nil {
-			log.Fatal(err)
-		}
-		m, err := f.Map(famfs.MapOptions{})
-		if err != nil {
-			log.Fatal(err)
-		}
-		t0 := time.Now()
-		var sum uint64
-		b := m.Bytes()
-		for i := 0; i < len(b); i += 64 {
-			sum += uint64(b[i])
-		}
-		el := time.Since(t0)
+		f := mapAndTouch(fsys, d.path)
 		if err := f.Verify(d.seed); err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("[client] mapped %s (%d bytes, writable=%v), touched every cache line in %v (byte sum %d), verified seed %d\n",
-			d.path, len(b), m.Writable(), el.Round(time.Microsecond), sum, d.seed)
-		m.Unmap()
+		fmt.Printf("[client] %s: verified seed %d\n", d.path, d.seed)
 	}
 }
 
-// mapAll maps every file of the file system and touches every cache line.
-func mapAll(fsys *famfs.FS) {
-	var paths []string
-	fsys.Walk("", func(i famfs.Info) error {
-		if !i.IsDir() {
-			paths = append(paths, i.Path)
-		}
-		return nil
-	})
-	for _, p := range paths {
-		f, err := fsys.OpenFile(p)
-		if err != nil {
-			log.Fatal(err)
-		}
-		m, err := f.Map(famfs.MapOptions{})
-		if err != nil {
-			log.Fatal(err)
-		}
-		t0 := time.Now()
-		var sum uint64
-		b := m.Bytes()
-		for i := 0; i < len(b); i += 64 {
-			sum += uint64(b[i])
-		}
-		fmt.Printf("[client] mapped %s: %d bytes in %d device run(s), writable=%v, every cache line touched in %v (byte sum %d)\n",
-			p, len(b), len(f.Segments()), m.Writable(), time.Since(t0).Round(time.Microsecond), sum)
-		m.Unmap()
+// mapAndTouch maps a file (one slice that is the shared memory) and loads
+// one byte of every cache line.
+func mapAndTouch(fsys *famfs.FS, path string) *famfs.File {
+	f, err := fsys.OpenFile(path)
+	if err != nil {
+		log.Fatal(err)
 	}
+	m, err := f.Map(famfs.MapOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Unmap()
+	t0 := time.Now()
+	var sum uint64
+	b := m.Bytes()
+	for i := 0; i < len(b); i += 64 {
+		sum += uint64(b[i])
+	}
+	fmt.Printf("[client] mapped %s: %d bytes in %d device run(s), writable=%v, every cache line touched in %v (byte sum %d)\n",
+		path, len(b), len(f.Segments()), m.Writable(), time.Since(t0).Round(time.Microsecond), sum)
+	return f
 }
