@@ -77,12 +77,16 @@ func client(fsys *famfs.FS) {
 	if _, err := fsys.Stat(demo[0].path); err != nil {
 		// Not the master's demo files (scripts/demo.sh makes its own): map
 		// whatever the file system holds.
+		var paths []string
 		fsys.Walk("", func(i famfs.Info) error {
 			if !i.IsDir() {
-				mapAndTouch(fsys, i.Path)
+				paths = append(paths, i.Path)
 			}
 			return nil
 		})
+		for _, p := range paths {
+			mapAndTouch(fsys, p)
+		}
 		return
 	}
 	for _, d := range demo {
