@@ -109,7 +109,9 @@ func (f *FS) ReadDir(p string) ([]Info, error) {
 // Walk calls fn for the entry at root and everything below it, depth first in
 // log order. If fn returns fs.SkipDir for a directory, its contents are
 // skipped; any other error stops the walk and is returned. The tree is read
-// under a lock, so fn must not call back into the FS's mutating methods.
+// under the FS's read lock, so fn must not call any method of the FS (a
+// nested read lock deadlocks once a refresh waits for the lock): collect what
+// you need and act after Walk returns.
 func (f *FS) Walk(root string, fn func(Info) error) error {
 	c, err := CleanPath(root)
 	if err != nil {
