@@ -93,6 +93,9 @@ func (m *FMap) encode(b []byte) error {
 			if len(ie.Strips) == 0 || len(ie.Strips) > MaxStrips {
 				return fieldErr(ErrBadFmap, "fmap", "ie_nstrips", uint64(len(ie.Strips)), "%d strips, must be 1..%d", len(ie.Strips), MaxStrips)
 			}
+			if ie.ChunkSize == 0 { // the reader refuses it (and the reference divides by it)
+				return fieldErr(ErrBadFmap, "fmap", "ie_chunk_size", 0, "chunk size is zero")
+			}
 			le.PutUint64(b[fmIENStrips:], uint64(len(ie.Strips)))
 			le.PutUint64(b[fmIEChunk:], ie.ChunkSize)
 			for i, s := range ie.Strips {
