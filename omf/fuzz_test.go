@@ -345,8 +345,8 @@ func seedEntries() []Entry {
 func FuzzEntry(f *testing.F) {
 	for _, e := range seedEntries() {
 		b := encodeEntry(f, e)
-		f.Add(b, e.Seqnum)
-		f.Add(b, e.Seqnum+1) // wrong slot
+		f.Add(b, e.Seqnum, false)
+		f.Add(b, e.Seqnum+1, false) // wrong slot
 	}
 	// An intact entry with garbage in the bytes the reader ignores.
 	dirty := encodeEntry(f, vectorEntries[1].entry)
@@ -359,7 +359,7 @@ func FuzzEntry(f *testing.F) {
 	}
 	dirty[0x0c] = 0x77
 	binary.LittleEndian.PutUint64(dirty[enCRC:], EntryCRC(dirty))
-	f.Add(dirty, uint64(1))
+	f.Add(dirty, uint64(1), false)
 	// intact but malformed: "..", no NUL, 17 extents, 0 strips, unknown types
 	mal := func(mod func(b []byte)) []byte {
 		b := encodeEntry(f, vectorEntries[1].entry)
@@ -367,15 +367,22 @@ func FuzzEntry(f *testing.F) {
 		binary.LittleEndian.PutUint64(b[enCRC:], EntryCRC(b))
 		return b
 	}
-	f.Add(mal(func(b []byte) { copy(b[filePath:], "../etc\x00") }), uint64(1))
-	f.Add(mal(func(b []byte) { copy(b[filePath:], bytes.Repeat([]byte{'x'}, RelPathField)) }), uint64(1))
-	f.Add(mal(func(b []byte) { b[fileFMap+fmNExtents] = 17 }), uint64(1))
-	f.Add(mal(func(b []byte) { b[fileFMap+fmExtType] = 2 }), uint64(1))
-	f.Add(mal(func(b []byte) { b[enType] = 9 }), uint64(1))
-	f.Add(make([]byte, EntrySize), uint64(0))
-	f.Add(make([]byte, 100), uint64(0))
+	f.Add(mal(func(b []byte) { copy(b[filePath:], "../etc\x00") }), uint64(1), false)
+	f.Add(mal(func(b []byte) { copy(b[filePath:], bytes.Repeat([]byte{'x'}, RelPathField)) }), uint64(1), false)
+	f.Add(mal(func(b []byte) { b[fileFMap+fmNExtents] = 17 }), uint64(1), false)
+	f.Add(mal(func(b []byte) { b[fileFMap+fmExtType] = 2 }), uint64(1), false)
+	f.Add(mal(func(b []byte) { b[enType] = 9 }), uint64(1), false)
+	f.Add(make([]byte, EntrySize), uint64(0), true)
+	f.Add(make([]byte, 100), uint64(0), false)
 
-	f.Fuzz(func(t *testing.T, data []byte, index uint64) {
+	// fix stores the slot's sequence number and a matching CRC before the
+	// check, so that mutations reach the payload decoders.
+	f.Fuzz(func(t *testing.T, data []byte, index uint64, fix bool) {
+		if fix && len(data) >= EntrySize {
+			data = bytes.Clone(data)
+			binary.LittleEndian.PutUint64(data[enSeqnum:], index)
+			binary.LittleEndian.PutUint64(data[enCRC:], EntryCRC(data))
+		}
 		cerr := CheckEntry(data, index)
 		e, err := ParseEntry(data, index)
 		if cerr != nil {
