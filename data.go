@@ -114,7 +114,7 @@ func (f *FS) CopyIn(src, dst string, o CopyOptions) (*File, error) {
 	o.Size = uint64(st.Size())
 	var file *File
 	err = f.Update(func(tx *Tx) error {
-		file, err = tx.CreateOrReuse(dst, o)
+		file, _, err = tx.CreateOrReuse(dst, o)
 		return err
 	})
 	if err != nil {
@@ -157,12 +157,13 @@ func (fl *File) CopyFrom(r io.Reader) error {
 	return nil
 }
 
-// CreateOrReuse creates a file, or returns the existing file at p if it has
-// exactly the requested size (the reference's creat and cp accept that).
-func (tx *Tx) CreateOrReuse(p string, o CreateOptions) (*File, error) {
-	file, err := tx.Create(p, o)
+// CreateOrReuse creates a file, or returns the existing file at p (existed
+// true) if it has exactly the requested size: the reference's creat and cp
+// accept that, so an interrupted copy can be restarted.
+func (tx *Tx) CreateOrReuse(p string, o CreateOptions) (file *File, existed bool, err error) {
+	file, err = tx.Create(p, o)
 	if ee, ok := asExist(err); ok && !ee.Info.IsDir() && ee.Info.Size == o.Size {
-		return &File{fs: tx.f, info: ee.Info}, nil
+		return &File{fs: tx.f, info: ee.Info}, true, nil
 	}
-	return file, err
+	return file, false, err
 }

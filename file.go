@@ -159,3 +159,45 @@ func (fl *File) cacheOp(off, n uint64, op func([]byte)) error {
 	n = min(n, fl.info.Size-off)
 	return fl.each(off, n, func(_, mem []byte) error { op(mem); return nil }, nil)
 }
+
+// Span returns the device memory behind file bytes [off, off+n) as far as it
+// is contiguous on the device: at most n bytes, never past the end of the file,
+// possibly fewer (call again from off+len). The slice aliases the shared
+// memory; store into it only if this FS may write data (the mapping is
+// read-only otherwise and a store would fault).
+func (fl *File) Span(off, n uint64) ([]byte, error) {
+	if off >= fl.info.Size || n == 0 {
+		return nil, nil
+	}
+	n = min(n, fl.info.Size-off)
+	data, err := fl.fs.dataMap()
+	if err != nil {
+		return nil, err
+	}
+	dev, contig, ok := fl.info.FMap.Resolve(off, fl.info.Size)
+	if !ok {
+		return nil, fmt.Errorf("%s: offset %d is not mapped", fl.info.Path, off)
+	}
+	k := min(contig, n)
+	return data.Bytes()[dev : dev+k], nil
+}
+
+// DataWritable reports whether this FS may store file data: the master with a
+// writable device, or a client opened with WritableData.
+func (f *FS) DataWritable() bool { return f.dataWritable() }
+
+// ReadMeta copies raw bytes of the metadata region (the superblock region and
+// the log, device bytes [0, log offset + log length)) at off into p, after
+// invalidating their cache lines. It serves .meta/.superblock and .meta/.log.
+func (f *FS) ReadMeta(p []byte, off uint64) (int, error) {
+	size := f.sb.MetaSize()
+	if off >= size {
+		return 0, io.EOF
+	}
+	n := min(uint64(len(p)), size-off)
+	f.meta.Invalidate(off, n)
+	if err := f.meta.ReadAt(p[:n], off); err != nil {
+		return 0, err
+	}
+	return int(n), nil
+}

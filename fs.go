@@ -75,16 +75,20 @@ type FS struct {
 // The device may be a devdax character device, a block device, or a regular
 // file. The role is Master when this host's system UUID is the superblock's.
 func Open(path string, opts OpenOptions) (*FS, error) {
-	lg := opts.Logger
-	if lg == nil {
-		lg = slog.Default()
-	}
 	dev, err := device.Open(path, !opts.ReadOnly)
 	if err != nil && !opts.ReadOnly && (errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS)) {
 		dev, err = device.Open(path, false) // read what we may
 	}
 	if err != nil {
 		return nil, err
+	}
+	return openDevice(dev, opts)
+}
+
+func openDevice(dev *device.Device, opts OpenOptions) (*FS, error) {
+	lg := opts.Logger
+	if lg == nil {
+		lg = slog.Default()
 	}
 	f := &FS{dev: dev, opts: opts, lg: lg}
 	if err := f.init(); err != nil {
@@ -186,6 +190,7 @@ type ReplayStatus struct {
 	Capacity uint64              // entry slots in the log
 	Stuck    *metalog.BadEntry   // replay waits at this entry (torn or not yet visible)
 	Problems []namespace.Problem // problems found by this call
+	Added    []*namespace.Node   // nodes this call added to the tree, in log order
 }
 
 // Refresh applies the log entries appended since the last look. It stops at a
@@ -207,7 +212,9 @@ func (f *FS) replayLocked(h omf.LogHeader) (ReplayStatus, error) {
 	from := f.next
 	if h.NextIndex > f.next {
 		next, err := f.log.Replay(f.next, h.NextIndex, func(i uint64, e *omf.Entry, err error) {
-			f.tree.Apply(i, e, err)
+			if n := f.tree.Apply(i, e, err); n != nil {
+				st.Added = append(st.Added, n)
+			}
 		})
 		f.next = next
 		f.stuck = nil
@@ -295,4 +302,26 @@ type Usage struct {
 	Capacity uint64 // bytes the allocation bitmap covers
 	Used     uint64 // allocated bytes, superblock and log included
 	Free     uint64
+}
+
+// DefaultLogLen is the log length mkfs uses unless told otherwise (8 MiB).
+const DefaultLogLen = omf.DefaultLogLen
+
+// BucketStats reports allocation per bucket when the device is divided into n
+// buckets the way interleaved allocation divides it.
+func (f *FS) BucketStats(n int) []alloc.Bucket {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.tree.Bitmap().Buckets(n)
+}
+
+// ScanLog visits the log entries from index `from` up to the header's
+// next_index, stopping at a torn entry like replay does (returned as
+// *metalog.BadEntry). It reads the device afresh and changes nothing.
+func (f *FS) ScanLog(from uint64, visit metalog.Visit) (next uint64, err error) {
+	h, err := f.log.Header()
+	if err != nil {
+		return from, err
+	}
+	return f.log.Replay(from, h.NextIndex, visit)
 }

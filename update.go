@@ -58,6 +58,13 @@ func (f *FS) Update(fn func(tx *Tx) error) error {
 		return err
 	}
 	defer f.dev.Unlock()
+	return f.session(fn)
+}
+
+// session runs fn as one transaction. The caller holds the log lock (wmu and
+// the flock); tests that model the log in non-coherent memory call it
+// directly.
+func (f *FS) session(fn func(tx *Tx) error) error {
 	if err := f.catchUp(); err != nil {
 		return err
 	}
@@ -288,4 +295,53 @@ func (f *FS) CreateMany(reqs []CreateRequest) ([]CreateResult, error) {
 		return nil
 	})
 	return out, err
+}
+
+// FirstFit makes the next allocation search from the start of the device,
+// as if a new lock session began (the reference's `creat --multi` places
+// every file first fit; a multi-file `cp` is next fit).
+func (tx *Tx) FirstFit() {
+	tx.f.mu.Lock()
+	tx.f.alloc.StartSession()
+	tx.f.mu.Unlock()
+}
+
+// Clone logs a new file dst that shares src's extents: a deliberate
+// cross-link, which fsck then reports (the reference's test tool `famfs
+// clone`). Mode, owner and size are src's.
+func (tx *Tx) Clone(src, dst string) (*File, error) {
+	f := tx.f
+	sc, err := CleanPath(src)
+	if err != nil {
+		return nil, pathErr("clone", src, err)
+	}
+	c, err := checkNewPath(dst)
+	if err != nil {
+		return nil, pathErr("clone", dst, err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := f.tree.Lookup(sc)
+	switch {
+	case s == nil:
+		return nil, pathErr("clone", src, fs.ErrNotExist)
+	case s.IsDir():
+		return nil, pathErr("clone", src, ErrIsDir)
+	}
+	if err := f.checkParentLocked(c); err != nil {
+		return nil, pathErr("clone", dst, err)
+	}
+	if err := f.checkSlotsLocked(1); err != nil {
+		return nil, pathErr("clone", dst, err)
+	}
+	e := omf.Entry{Type: omf.EntryFile, Size: s.Size, Flags: omf.FileFlagsAllHostsRW,
+		UID: s.UID, GID: s.GID, Mode: s.Mode, Path: c, FMap: s.FMap}
+	nodes, err := f.appendLocked([]omf.Entry{e})
+	if err != nil {
+		return nil, pathErr("clone", dst, err)
+	}
+	if nodes[0] == nil {
+		return nil, pathErr("clone", dst, fmt.Errorf("the entry was logged but not placed"))
+	}
+	return &File{fs: f, info: infoOf(nodes[0])}, nil
 }

@@ -136,3 +136,45 @@ func (b *Bitmap) findRun(from, limit, need uint64) (uint64, bool) {
 // Units returns a copy of the bitmap words (LSB-first, as the reference lays
 // out its bitmap), for debugging dumps and tests.
 func (b *Bitmap) Units() []uint64 { return append([]uint64(nil), b.words...) }
+
+// Bucket describes the use of one bucket (a 1/n slice of the device, in whole
+// units, as the interleaved allocator divides it).
+type Bucket struct {
+	Index       int    // bucket number; n for the tail that no bucket covers
+	Start, Size uint64 // bytes
+	Used, Free  uint64 // bytes
+	FreeRuns    int    // runs of free units
+	LargestFree uint64 // bytes of the longest free run
+}
+
+// Buckets reports how n buckets are used (plus the tail, if any).
+func (b *Bitmap) Buckets(n int) []Bucket {
+	if n <= 0 {
+		return nil
+	}
+	per := b.nbits / uint64(n)
+	var out []Bucket
+	for k := 0; k <= n; k++ {
+		lo := uint64(k) * per
+		hi := lo + per
+		if k == n {
+			hi = b.nbits
+		}
+		if hi <= lo {
+			continue
+		}
+		bk := Bucket{Index: k, Start: lo * b.au, Size: (hi - lo) * b.au}
+		for i := lo; i < hi; {
+			j := b.nextSet(i, hi)
+			if j > i {
+				bk.FreeRuns++
+				bk.Free += (j - i) * b.au
+				bk.LargestFree = max(bk.LargestFree, (j-i)*b.au)
+			}
+			i = b.nextClear(j, hi)
+		}
+		bk.Used = bk.Size - bk.Free
+		out = append(out, bk)
+	}
+	return out
+}

@@ -72,6 +72,17 @@ func Open(path string, write bool) (*Device, error) {
 	return d, nil
 }
 
+// FromFile wraps an already open device file (for example a descriptor
+// received from a mount's daemon). path is only used in messages. The Device
+// owns f from now on.
+func FromFile(f *os.File, path string, write bool) (*Device, error) {
+	d := &Device{Path: path, f: f, Writable: write}
+	if err := d.probe(); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
 // Create makes a regular-file device of size bytes (sparse) at path, or
 // resizes an existing regular file to size. It refuses anything that is not a
 // regular file.

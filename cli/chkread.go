@@ -1,0 +1,74 @@
+package cli
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"syscall"
+
+	"github.com/famfs-go/famfs/omf"
+	"github.com/spf13/cobra"
+)
+
+func newChkreadCmd(e *env) *cobra.Command {
+	var sb, lg bool
+	cmd := &cobra.Command{
+		Use:   "chkread [-s|-l] <file>",
+		Short: "Check that read() and mmap() of a file return the same bytes",
+		Long: `Read the whole file with read() and through mmap() and compare. -s also
+decodes it as a superblock, -l as a log header (for .meta/.superblock and
+.meta/.log).
+
+Exit codes: 0 match, 1 mismatch or failure, 16 usage.`,
+		Args:          exactArgs(1),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.Flags().BoolVarP(&sb, "superblock", "s", false, "dump the file as a superblock")
+	cmd.Flags().BoolVarP(&lg, "log", "l", false, "dump the file as a log header")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if sb && lg {
+			return usagef("-s and -l are mutually exclusive")
+		}
+		f, err := os.Open(args[0])
+		if err != nil {
+			return unwrapPathErr(err)
+		}
+		defer f.Close()
+		data, err := io.ReadAll(f)
+		if err != nil {
+			return err
+		}
+		if len(data) == 0 {
+			return fmt.Errorf("%s: empty file", args[0])
+		}
+		m, err := syscall.Mmap(int(f.Fd()), 0, len(data), syscall.PROT_READ, syscall.MAP_SHARED)
+		if err != nil {
+			return fmt.Errorf("%s: mmap: %w", args[0], err)
+		}
+		defer syscall.Munmap(m)
+		switch {
+		case sb:
+			s, err := omf.DecodeSuperblock(data)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "superblock: magic 0x%x version %d log 0x%x+0x%x uuid %s system %s\n", s.Magic, s.Version, s.LogOffset, s.LogLen, s.UUID, s.SystemUUID)
+			fmt.Fprintf(e.stdout, "first 32 bytes: % x\n", data[:min(32, len(data))])
+		case lg:
+			h, err := omf.DecodeLogHeader(data)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stdout, "log: magic 0x%x len %d last_index %d next_index %d\n", h.Magic, h.Len, h.LastIndex, h.NextIndex)
+			fmt.Fprintf(e.stdout, "first 64 bytes: % x\n", data[:min(64, len(data))])
+		}
+		if !bytes.Equal(data, m) {
+			return fmt.Errorf("Read and mmap miscompare")
+		}
+		fmt.Fprintln(e.stdout, "Read and mmap match")
+		return nil
+	}
+	return cmd
+}

@@ -1,0 +1,49 @@
+package cli
+
+import (
+	"fmt"
+
+	famfs "github.com/famfs-go/famfs"
+	"github.com/spf13/cobra"
+)
+
+func newCloneCmd(e *env) *cobra.Command {
+	var verbose int
+	cmd := &cobra.Command{
+		Use:   "clone [-v] <src> <dst>",
+		Short: "Log a file that shares another file's extents (test tool)",
+		Long: `Log dst with exactly src's extents, mode, owner and size: a deliberate
+cross-link, so fsck has something to find. Master only; both paths must be
+in the same famfs file system.
+
+Exit codes: 0 success, 1 failure, 16 usage.`,
+		Args:          exactArgs(2),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.Flags().CountVarP(&verbose, "verbose", "v", "more output")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		paths, dev, err := famfsPaths(args...)
+		if err != nil {
+			return err
+		}
+		fsys, err := openMaster(dev)
+		if err != nil {
+			return err
+		}
+		defer fsys.Close()
+		err = fsys.Update(func(tx *famfs.Tx) error {
+			_, err := tx.Clone(paths[0].rel, paths[1].rel)
+			return err
+		})
+		notifyDaemons(dev)
+		if err != nil {
+			return err
+		}
+		if verbose > 0 {
+			fmt.Fprintf(e.stdout, "famfs clone: %s shares the extents of %s\n", args[1], args[0])
+		}
+		return nil
+	}
+	return cmd
+}

@@ -1,0 +1,342 @@
+package cli
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	famfs "github.com/famfs-go/famfs"
+	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+	"golang.org/x/term"
+)
+
+type cpJob struct {
+	src  string
+	dst  string // famfs relative path
+	size uint64
+	file *famfs.File
+	old  bool // the destination existed (same size): overwritten
+}
+
+type cpDir struct {
+	dst  string
+	mode uint32
+}
+
+func newCpCmd(e *env) *cobra.Command {
+	var (
+		recursive, compare bool
+		threads            int
+		mode               modeFlag
+		uid, gid           idFlag
+		il                 interleaveFlags
+		verbose            int
+	)
+	cmd := &cobra.Command{
+		Use:   "cp [-r] [-t threads] [-m mode] [-u uid] [-g gid] [-N n -B n -C size] <source>... <dest>",
+		Short: "Copy files into famfs (master only)",
+		Long: `Copy local files (and, with -r, directory trees) into famfs: each file is
+created with the source's size, allocated next fit across the whole copy (one
+hold of the log lock), then filled by -t threads and flushed. A destination
+that exists with exactly the source's size is overwritten (so a copy can be
+restarted); any other existing destination is an error. Several sources need
+a directory destination. Wildcards the shell did not expand are expanded here.
+With -c, nothing is copied: sources are compared with existing destinations.
+
+Exit codes: 0 success, 1 failure (anything not copied), 16 usage.`,
+		Args:          minArgs(2),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&recursive, "recursive", "r", false, "copy directories recursively")
+	f.BoolVarP(&compare, "compare", "c", false, "compare sources with existing destinations instead of copying")
+	f.IntVarP(&threads, "threadct", "t", 0, "copy threads (0..256; 0 = one per CPU)")
+	f.VarP(&mode, "mode", "m", "file permission bits, octal (default 0644; the umask is removed)")
+	f.VarP(&uid, "uid", "u", "owner uid (default: the caller's)")
+	f.VarP(&gid, "gid", "g", "group gid (default: the caller's)")
+	addInterleaveFlags(f, &il)
+	f.CountVarP(&verbose, "verbose", "v", "print each file copied")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ilp, err := il.interleave(cmd)
+		if err != nil {
+			return err
+		}
+		n, err := threadCount(threads)
+		if err != nil {
+			return err
+		}
+		m := uint32(0o644)
+		if mode.set {
+			m = mode.v
+		}
+		o := famfs.CreateOptions{Mode: m &^ umask(), UID: uid.or(os.Geteuid()), GID: gid.or(os.Getegid()), Interleave: ilp}
+		return cp(e, args[:len(args)-1], args[len(args)-1], recursive, compare, n, o, verbose)
+	}
+	return cmd
+}
+
+func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threads int, o famfs.CreateOptions, verbose int) error {
+	failed := false
+	complain := func(format string, args ...any) {
+		fmt.Fprintf(e.stderr, "famfs cp: "+format+"\n", args...)
+		failed = true
+	}
+	var sources []string
+	for _, a := range srcArgs {
+		if _, err := os.Lstat(a); err != nil && strings.ContainsAny(a, "*?[") {
+			if ms, _ := filepath.Glob(a); len(ms) > 0 {
+				sources = append(sources, ms...)
+				continue
+			}
+		}
+		sources = append(sources, a)
+	}
+	dest, err := famfsPath(destArg)
+	if err != nil {
+		return err
+	}
+	fsys, err := openMaster(dest.mount.Source)
+	if err != nil {
+		return err
+	}
+	defer fsys.Close()
+	destInfo, derr := fsys.Stat(dest.rel)
+	destIsDir := derr == nil && destInfo.IsDir()
+	if len(sources) > 1 && !destIsDir {
+		return fmt.Errorf("%s: copying several sources needs an existing famfs directory as the destination", destArg)
+	}
+	var dirs []cpDir
+	var jobs []*cpJob
+	for _, src := range sources {
+		st, err := os.Stat(src)
+		if err != nil {
+			complain("%s: %v", src, unwrapPathErr(err))
+			continue
+		}
+		target := dest.rel
+		if destIsDir {
+			target = path.Join(dest.rel, filepath.Base(filepath.Clean(src)))
+		}
+		switch {
+		case st.IsDir():
+			if !recursive {
+				complain("%s: is a directory (use -r)", src)
+				continue
+			}
+			if derr == nil && !destIsDir {
+				complain("%s: cannot copy a directory onto the file %s", src, destArg)
+				continue
+			}
+			d, j, err := planTree(src, target)
+			if err != nil {
+				complain("%v", err)
+			}
+			dirs, jobs = append(dirs, d...), append(jobs, j...)
+		case !st.Mode().IsRegular():
+			complain("%s: not a regular file", src)
+		case st.Size() == 0:
+			complain("%s: empty file: famfs files hold at least 1 byte", src)
+		default:
+			jobs = append(jobs, &cpJob{src: src, dst: target, size: uint64(st.Size())})
+		}
+	}
+	if compare {
+		return compareJobs(e, fsys, jobs, failed)
+	}
+	var rewritten []string
+	err = fsys.Update(func(tx *famfs.Tx) error {
+		for _, d := range dirs {
+			err := tx.Mkdir(d.dst, famfs.MkdirOptions{Mode: d.mode, UID: o.UID, GID: o.GID})
+			if err != nil && !errors.Is(err, fs.ErrExist) {
+				complain("%s: %v", d.dst, unwrapPathErr(err))
+			} else if err != nil {
+				if i, serr := fsys.Stat(d.dst); serr != nil || !i.IsDir() {
+					complain("%s: exists and is not a directory", d.dst)
+				}
+			}
+		}
+		for _, j := range jobs {
+			jo := o
+			jo.Size = j.size
+			f, existed, err := tx.CreateOrReuse(j.dst, jo)
+			if err != nil {
+				complain("%s: %v", j.dst, explainCreate(err, j.size))
+				if isLogFull(err) {
+					break
+				}
+				continue
+			}
+			j.file, j.old = f, existed
+			if existed {
+				rewritten = append(rewritten, j.dst)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	notifyDaemons(dest.mount.Source)
+	warnLogFill(e, fsys)
+	if copyJobs(e, jobs, threads, verbose, dest.mount.Point) {
+		failed = true
+	}
+	if len(rewritten) > 0 {
+		notifyDaemons(dest.mount.Source, rewritten...)
+	}
+	if failed {
+		return &ExitError{Code: ExitFailure}
+	}
+	return nil
+}
+
+// planTree lists the directories and files of a local tree rooted at src,
+// placed at famfs path target.
+func planTree(src, target string) ([]cpDir, []*cpJob, error) {
+	var dirs []cpDir
+	var jobs []*cpJob
+	var bad []string
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", p, unwrapPathErr(err)))
+			return nil
+		}
+		rel, _ := filepath.Rel(src, p)
+		dst := path.Join(target, filepath.ToSlash(rel))
+		info, err := d.Info()
+		if err != nil {
+			bad = append(bad, fmt.Sprintf("%s: %v", p, err))
+			return nil
+		}
+		switch {
+		case d.IsDir():
+			dirs = append(dirs, cpDir{dst: dst, mode: uint32(info.Mode().Perm()) &^ umask()})
+		case info.Mode().IsRegular() && info.Size() > 0:
+			jobs = append(jobs, &cpJob{src: p, dst: dst, size: uint64(info.Size())})
+		case info.Mode().IsRegular():
+			bad = append(bad, fmt.Sprintf("%s: empty file skipped", p))
+		default:
+			bad = append(bad, fmt.Sprintf("%s: not a regular file, skipped", p))
+		}
+		return nil
+	})
+	if err == nil && len(bad) > 0 {
+		err = errors.New(strings.Join(bad, "\n"))
+	}
+	return dirs, jobs, err
+}
+
+// copyJobs fills the created files from their sources, threads at a time,
+// and reports whether any failed.
+func copyJobs(e *env, jobs []*cpJob, threads, verbose int, mountPoint string) bool {
+	var total int64
+	for _, j := range jobs {
+		if j.file != nil {
+			total += int64(j.size)
+		}
+	}
+	var bar *mpb.Bar
+	var progress *mpb.Progress
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && total > 64<<20 {
+		progress = mpb.New(mpb.WithOutput(f), mpb.WithWidth(40))
+		bar = progress.AddBar(total, mpb.PrependDecorators(decor.Name("famfs cp "), decor.CountersKibiByte("% .1f / % .1f")),
+			mpb.AppendDecorators(decor.Percentage()))
+	}
+	var mu sync.Mutex
+	failed := false
+	sem := make(chan struct{}, threads)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		if j.file == nil {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(j *cpJob) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := copyOne(j)
+			if bar != nil {
+				bar.IncrInt64(int64(j.size))
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				fmt.Fprintf(e.stderr, "famfs cp: %s: %v\n", j.src, unwrapPathErr(err))
+				failed = true
+			} else if verbose > 0 {
+				fmt.Fprintf(e.stdout, "famfs cp: 100%%: %s\n", filepath.Join(mountPoint, j.dst))
+			}
+		}(j)
+	}
+	wg.Wait()
+	if progress != nil {
+		progress.Wait()
+	}
+	return failed
+}
+
+func copyOne(j *cpJob) error {
+	in, err := os.Open(j.src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return j.file.CopyFrom(in)
+}
+
+// compareJobs compares each source with its famfs destination.
+func compareJobs(e *env, fsys *famfs.FS, jobs []*cpJob, failed bool) error {
+	for _, j := range jobs {
+		f, err := fsys.OpenFile(j.dst)
+		if err == nil && f.Size() != j.size {
+			err = fmt.Errorf("size %d differs from the source's %d", f.Size(), j.size)
+		}
+		if err == nil {
+			err = sameContent(j.src, f)
+		}
+		if err != nil {
+			fmt.Fprintf(e.stderr, "famfs cp -c: %s: %v\n", j.dst, unwrapPathErr(err))
+			failed = true
+		}
+	}
+	if failed {
+		return &ExitError{Code: ExitFailure}
+	}
+	return nil
+}
+
+func sameContent(src string, f *famfs.File) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	a, b := make([]byte, 1<<20), make([]byte, 1<<20)
+	for off := int64(0); ; {
+		n, rerr := io.ReadFull(in, a)
+		if n > 0 {
+			m, _ := f.ReadAt(b[:n], off)
+			if m != n || !bytes.Equal(a[:n], b[:n]) {
+				return fmt.Errorf("content differs from %s near offset %d", src, off)
+			}
+			off += int64(n)
+		}
+		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+			return nil
+		}
+		if rerr != nil {
+			return rerr
+		}
+	}
+}

@@ -1,0 +1,298 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	famfs "github.com/famfs-go/famfs"
+	"github.com/famfs-go/famfs/alloc"
+	"github.com/famfs-go/famfs/prng"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+)
+
+func addInterleaveFlags(f *pflag.FlagSet, il *interleaveFlags) {
+	f.Uint64VarP(&il.nstrips, "nstrips", "N", 0, "interleave: number of strips (1..16)")
+	f.Uint64VarP(&il.nbuckets, "nbuckets", "B", 0, "interleave: number of buckets the device is divided into (1..64)")
+	f.VarP(newSize(&il.chunk), "chunksize", "C", "interleave: chunk size (default 2m when -N or -B is given)")
+}
+
+// interleave turns -N/-B/-C into allocation parameters (zero: contiguous).
+func (il *interleaveFlags) interleave(cmd *cobra.Command) (alloc.Interleave, error) {
+	f := cmd.Flags()
+	if !f.Changed("nstrips") && !f.Changed("nbuckets") && !f.Changed("chunksize") {
+		return alloc.Interleave{}, nil
+	}
+	p := alloc.Interleave{NStrips: il.nstrips, NBuckets: il.nbuckets, ChunkSize: il.chunk}
+	if p.ChunkSize == 0 {
+		p.ChunkSize = 2 << 20
+	}
+	if p.NStrips > 16 {
+		return p, usagef("-N %d: at most 16 strips", p.NStrips)
+	}
+	return p, nil
+}
+
+type multiSpec struct {
+	arg  string
+	path fpath
+	size uint64 // 0: keep the existing file's size
+	seed uint64
+}
+
+// parseMulti parses --multi name,size[,seed].
+func parseMulti(s string) (multiSpec, error) {
+	parts := strings.Split(s, ",")
+	if len(parts) < 2 || len(parts) > 3 {
+		return multiSpec{}, usagef("--multi %q: expected name,size[,seed]", s)
+	}
+	m := multiSpec{arg: parts[0]}
+	var err error
+	if m.size, err = parseSize(parts[1]); err != nil {
+		return m, usagef("--multi %q: %v", s, err)
+	}
+	if len(parts) == 3 {
+		if m.seed, err = parseSize(parts[2]); err != nil {
+			return m, usagef("--multi %q: bad seed: %v", s, err)
+		}
+	}
+	return m, nil
+}
+
+func newCreatCmd(e *env) *cobra.Command {
+	var (
+		size      uint64
+		randomize bool
+		seed      uint64
+		multi     []string
+		threads   int
+		mode      modeFlag
+		uid, gid  idFlag
+		il        interleaveFlags
+		verbose   int
+	)
+	cmd := &cobra.Command{
+		Use:   "creat [-s size] [-r -S seed] [-m mode] [-u uid] [-g gid] [-N n -B n -C size] <file>\n  famfs creat [-t threads] [-m mode] [-u uid] [-g gid] -M name,size[,seed] ...",
+		Short: "Create (allocate and log) famfs files (master only)",
+		Long: `Create a file of the given size, allocated in 2 MiB units (contiguously,
+or striped with -N/-B/-C), and log it. An existing file of the same size (or
+with no size given) is accepted, so -r can re-randomize it; another size is an
+error. -r -S fills the file with the reference's seeded pseudo-random data
+(famfs verify checks it). The mode (default 0644) has the umask removed, as the
+reference does.
+
+--multi (repeatable) creates several files, each first fit; size 0 keeps an
+existing file's size. Seeded files are filled by -t threads (0 = one per CPU).
+
+Exit codes: 0 success, 1 failure, 16 usage.`,
+		Args:          func(cmd *cobra.Command, args []string) error { return nil },
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := cmd.Flags()
+	f.VarP(newSize(&size), "size", "s", "file size (k, m, g suffixes; 0x hex)")
+	f.BoolVarP(&randomize, "randomize", "r", false, "fill with seeded pseudo-random data (needs -S)")
+	f.VarP(newSize(&seed), "seed", "S", "seed for -r (only its low 32 bits count)")
+	f.StringArrayVarP(&multi, "multi", "M", nil, "name,size[,seed]: one of several files to create (repeatable)")
+	f.IntVarP(&threads, "threadct", "t", 0, "threads filling seeded files (0..256; 0 = one per CPU)")
+	f.VarP(&mode, "mode", "m", "permission bits, octal (default 0644; the umask is removed)")
+	f.VarP(&uid, "uid", "u", "owner uid (default: the caller's)")
+	f.VarP(&gid, "gid", "g", "group gid (default: the caller's)")
+	addInterleaveFlags(f, &il)
+	f.CountVarP(&verbose, "verbose", "v", "more output")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		ilp, err := il.interleave(cmd)
+		if err != nil {
+			return err
+		}
+		nthreads, err := threadCount(threads)
+		if err != nil {
+			return err
+		}
+		m := uint32(0o644)
+		if mode.set {
+			m = mode.v
+		}
+		base := famfs.CreateOptions{Mode: m &^ umask(), UID: uid.or(os.Geteuid()), GID: gid.or(os.Getegid()), Interleave: ilp}
+		var specs []multiSpec
+		if len(multi) > 0 {
+			if len(args) > 0 || cmd.Flags().Changed("seed") || randomize || cmd.Flags().Changed("size") {
+				return usagef("--multi cannot be combined with a file argument, -s, -r or -S")
+			}
+			for _, s := range multi {
+				ms, err := parseMulti(s)
+				if err != nil {
+					return err
+				}
+				specs = append(specs, ms)
+			}
+		} else {
+			if len(args) != 1 {
+				return usagef("expects one file (or --multi)")
+			}
+			if randomize && !cmd.Flags().Changed("seed") {
+				return usagef("-r needs a seed (-S)")
+			}
+			if cmd.Flags().Changed("seed") && !randomize {
+				return usagef("-S only makes sense with -r")
+			}
+			sd := uint64(0)
+			if randomize {
+				sd = seed
+			}
+			specs = []multiSpec{{arg: args[0], size: size, seed: sd}}
+			if !cmd.Flags().Changed("size") {
+				specs[0].size = 0
+			}
+		}
+		return creat(e, specs, base, nthreads, len(multi) > 0, verbose)
+	}
+	return cmd
+}
+
+func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, multi bool, verbose int) error {
+	var failed bool
+	var dev string
+	var good []multiSpec
+	for _, s := range specs {
+		p, err := famfsPath(s.arg)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "famfs creat: %v\n", err)
+			failed = true
+			continue
+		}
+		if dev == "" {
+			dev = p.mount.Source
+		} else if p.mount.Source != dev {
+			fmt.Fprintf(e.stderr, "famfs creat: %s: in another famfs file system than %s\n", s.arg, specs[0].arg)
+			failed = true
+			continue
+		}
+		if p.rel == "" {
+			fmt.Fprintf(e.stderr, "famfs creat: %s: is the mount point\n", s.arg)
+			failed = true
+			continue
+		}
+		if s.seed != 0 {
+			if err := prng.CheckSeed(s.seed); err != nil {
+				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", s.arg, err)
+				failed = true
+				continue
+			}
+		}
+		s.path = p
+		good = append(good, s)
+	}
+	if len(good) == 0 {
+		return &ExitError{Code: ExitFailure}
+	}
+	fsys, err := openMaster(dev)
+	if err != nil {
+		return err
+	}
+	defer fsys.Close()
+	type job struct {
+		spec multiSpec
+		file *famfs.File
+	}
+	var jobs []job
+	var rewritten []string
+	err = fsys.Update(func(tx *famfs.Tx) error {
+		for _, s := range good {
+			tx.FirstFit() // the reference places every creat first fit
+			o := base
+			o.Size = s.size
+			var file *famfs.File
+			var err error
+			if s.size == 0 {
+				file, err = existing(fsys, s.path.rel)
+				if err == nil && s.seed != 0 {
+					rewritten = append(rewritten, s.path.rel)
+				}
+			} else {
+				var existed bool
+				file, existed, err = tx.CreateOrReuse(s.path.rel, o)
+				if existed && s.seed != 0 {
+					// a re-randomized existing file: its cached pages are stale
+					rewritten = append(rewritten, s.path.rel)
+				}
+			}
+			if err != nil {
+				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", s.arg, explainCreate(err, s.size))
+				failed = true
+				if isLogFull(err) {
+					break
+				}
+				continue
+			}
+			if verbose > 0 {
+				fmt.Fprintf(e.stdout, "famfs creat: %s: %d bytes\n", s.arg, file.Size())
+			}
+			jobs = append(jobs, job{s, file})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	notifyDaemons(dev)
+	warnLogFill(e, fsys)
+	// Fill seeded files, nthreads at a time.
+	var mu sync.Mutex
+	sem := make(chan struct{}, nthreads)
+	var wg sync.WaitGroup
+	for _, j := range jobs {
+		if j.spec.seed == 0 {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(j job) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := j.file.Fill(j.spec.seed)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", j.spec.arg, unwrapPathErr(err))
+				failed = true
+				return
+			}
+			fmt.Fprintf(e.stdout, "randomized %d bytes: %s\n", j.file.Size(), j.spec.arg)
+		}(j)
+	}
+	wg.Wait()
+	if len(rewritten) > 0 {
+		notifyDaemons(dev, rewritten...)
+	}
+	if multi {
+		fmt.Fprintf(e.stdout, "Create complete for %d of %d files\n", len(jobs), len(specs))
+	}
+	if failed {
+		return &ExitError{Code: ExitFailure}
+	}
+	return nil
+}
+
+// existing opens an existing file for `creat` without a size.
+func existing(fsys *famfs.FS, rel string) (*famfs.File, error) {
+	file, err := fsys.OpenFile(rel)
+	if errors.Is(err, famfs.ErrNotExist) {
+		return nil, errors.New("does not exist, and no size was given to create it")
+	}
+	return file, err
+}
+
+func explainCreate(err error, size uint64) error {
+	var ee *famfs.ExistError
+	if errors.As(err, &ee) {
+		if ee.Info.IsDir() {
+			return errors.New("is a directory")
+		}
+		return fmt.Errorf("exists with size %d; a famfs file cannot change size (asked for %d)", ee.Info.Size, size)
+	}
+	return unwrapPathErr(err)
+}

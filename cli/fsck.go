@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+
+	famfs "github.com/famfs-go/famfs"
+	"github.com/famfs-go/famfs/internal/mounts"
+	"github.com/spf13/cobra"
+)
+
+// fsck(8) exit bits
+const (
+	fsckClean       = 0
+	fsckProblems    = 4
+	fsckOperational = 8
+)
+
+func newFsckCmd(e *env) *cobra.Command {
+	var (
+		human, asJSON, useMmap, useRead bool
+		verbose                         int
+		nbuckets                        int
+	)
+	cmd := &cobra.Command{
+		Use:   "fsck [--human] [-v] [--json] [-B nbuckets] <device|path-in-famfs>",
+		Short: "Check a famfs file system",
+		Long: `Check the superblock, the log header, every log entry (CRC, sequence
+number, path, file map), the namespace they build (missing parents,
+duplicates) and allocation collisions (cross-linked files). Nothing is changed.
+
+The argument is a device (or regular-file device), or any path inside a famfs
+mount, which checks the device behind that mount.
+
+Exit codes (fsck(8)): 0 clean, 4 problems found, 8 operational error (no
+device, no valid superblock), 16 usage.`,
+		Args:          exactArgs(1),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := cmd.Flags()
+	f.BoolVar(&human, "human", false, "sizes in GiB (the reference's fsck -h)")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	f.CountVarP(&verbose, "verbose", "v", "more detail")
+	f.IntVarP(&nbuckets, "nbuckets", "B", 0, "also print allocation statistics for this many buckets")
+	f.BoolVarP(&useMmap, "mmap", "m", false, "read the metadata through mmap (always the case here)")
+	f.BoolVarP(&useRead, "read", "r", false, "accepted for compatibility: metadata is always read through mmap")
+	kernelNote := kernelFlags(f, "set-daxmode", "nofuse", "fuse")
+	setUsageCode(cmd, ExitUsage)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		verbosity(e, verbose-1)
+		kernelNote(e)
+		if useMmap && useRead {
+			return usagef("-m/--mmap and -r/--read are mutually exclusive")
+		}
+		if nbuckets < 0 || nbuckets > 64 {
+			return usagef("-B %d: nbuckets must be 1..64", nbuckets)
+		}
+		t, err := resolve(args[0])
+		if err != nil {
+			return &ExitError{Code: fsckOperational, Err: err}
+		}
+		if t.mount == nil {
+			if ms, _ := mounts.BySource(t.device); len(ms) > 0 {
+				return exitErr(fsckOperational, "%s is mounted at %s; check it through the mount: famfs fsck %s", t.device, ms[0].Point, ms[0].Point)
+			}
+		}
+		r, err := famfs.Fsck(t.device, [16]byte{})
+		if err != nil {
+			return &ExitError{Code: fsckOperational, Err: err}
+		}
+		if asJSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		} else {
+			if err := writeFsckText(e.stdout, r, human, verbose > 0); err != nil {
+				return err
+			}
+			if nbuckets > 0 && r.Superblock != nil {
+				if err := writeBuckets(e.stdout, t.device, nbuckets, human); err != nil {
+					return err
+				}
+			}
+		}
+		switch {
+		case r.Superblock == nil:
+			return exitErr(fsckOperational, "%s", r.SuperblockErr)
+		case !r.Clean():
+			return &ExitError{Code: fsckProblems}
+		}
+		return nil
+	}
+	return cmd
+}
+
+func writeBuckets(w interface{ Write([]byte) (int, error) }, dev string, n int, human bool) error {
+	fsys, err := famfs.Open(dev, famfs.OpenOptions{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer fsys.Close()
+	for _, b := range fsys.BucketStats(n) {
+		fmt.Fprintf(w, "bucket %2d: size %d in use %d free %d free fragments %d largest free %d\n",
+			b.Index, b.Size, b.Used, b.Free, b.FreeRuns, b.LargestFree)
+	}
+	return nil
+}

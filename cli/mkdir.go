@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	famfs "github.com/famfs-go/famfs"
+	"github.com/spf13/cobra"
+)
+
+func newMkdirCmd(e *env) *cobra.Command {
+	var (
+		parents bool
+		mode    modeFlag
+		uid     idFlag
+		gid     idFlag
+		verbose int
+	)
+	cmd := &cobra.Command{
+		Use:   "mkdir [-p] [-m mode] [-u uid] [-g gid] <dir>...",
+		Short: "Make famfs directories (master only)",
+		Long: `Log new directories. With -p, missing parents are made too (each with the
+given mode and owner, as the reference does) and an existing directory is
+fine. The mode is logged as given (default 0755); owner and group default to
+the caller's.
+
+Exit codes: 0 success, 1 failure, 16 usage.`,
+		Args:          minArgs(1),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := cmd.Flags()
+	f.BoolVarP(&parents, "parents", "p", false, "make parents as needed; no error if the directory exists")
+	f.VarP(&mode, "mode", "m", "permission bits, octal (default 0755)")
+	f.VarP(&uid, "uid", "u", "owner uid (default: the caller's)")
+	f.VarP(&gid, "gid", "g", "group gid (default: the caller's)")
+	f.CountVarP(&verbose, "verbose", "v", "say what is made")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		paths, dev, err := famfsPaths(args...)
+		if err != nil {
+			return err
+		}
+		fsys, err := openMaster(dev)
+		if err != nil {
+			return err
+		}
+		defer fsys.Close()
+		m := uint32(0o755)
+		if mode.set {
+			m = mode.v
+		}
+		o := famfs.MkdirOptions{Mode: m, UID: uid.or(os.Geteuid()), GID: gid.or(os.Getegid()), Parents: parents}
+		var failed error
+		err = fsys.Update(func(tx *famfs.Tx) error {
+			for _, p := range paths {
+				if err := tx.Mkdir(p.rel, o); err != nil {
+					fmt.Fprintf(e.stderr, "famfs mkdir: %s: %v\n", p.arg, unwrapPathErr(err))
+					failed = &ExitError{Code: ExitFailure}
+					continue
+				}
+				if verbose > 0 {
+					fmt.Fprintf(e.stdout, "famfs mkdir: created %s\n", p.arg)
+				}
+			}
+			return nil
+		})
+		notifyDaemons(dev)
+		warnLogFill(e, fsys)
+		if err != nil {
+			return err
+		}
+		return failed
+	}
+	return cmd
+}

@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	famfs "github.com/famfs-go/famfs"
+	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/mounts"
+	"github.com/famfs-go/famfs/metalog"
+)
+
+// errNotFamfs marks a path that is not inside a famfs mount.
+var errNotFamfs = errors.New("not in a famfs file system (no famfs mount contains it)")
+
+// fpath is a command-line path inside a famfs mount.
+type fpath struct {
+	arg   string
+	mount mounts.Mount
+	rel   string // relative to the mount root, clean; "" is the root
+}
+
+// famfsPath resolves arg (absolute, or relative to the working directory;
+// ".", "..", "//" allowed) to a path inside a famfs mount.
+func famfsPath(arg string) (fpath, error) {
+	m, rel, ok := mounts.Containing(arg)
+	if !ok {
+		return fpath{}, fmt.Errorf("%s: %w", arg, errNotFamfs)
+	}
+	if rel == ".." || len(rel) > 2 && rel[:3] == "../" {
+		return fpath{}, fmt.Errorf("%s: %w", arg, errNotFamfs)
+	}
+	return fpath{arg: arg, mount: m, rel: filepath.ToSlash(rel)}, nil
+}
+
+// famfsPaths resolves args that must all be in mounts of one device.
+func famfsPaths(args ...string) ([]fpath, string, error) {
+	var out []fpath
+	dev := ""
+	for _, a := range args {
+		p, err := famfsPath(a)
+		if err != nil {
+			return nil, "", err
+		}
+		if dev != "" && mounts.Canonical(p.mount.Source) != mounts.Canonical(dev) {
+			return nil, "", fmt.Errorf("%s and %s are in different famfs file systems", args[0], a)
+		}
+		dev = p.mount.Source
+		out = append(out, p)
+	}
+	return out, dev, nil
+}
+
+// openFS opens the file system on dev. Commands that change it need this host
+// to be the master; the library refuses otherwise.
+func openFS(dev string) (*famfs.FS, error) {
+	fsys, err := famfs.Open(dev, famfs.OpenOptions{})
+	if err != nil && !errors.Is(err, famfs.ErrLogDamaged) {
+		return nil, err
+	}
+	return fsys, nil
+}
+
+// openMaster opens dev for a command that changes the namespace and fails
+// early, before anything is done, if this host is not the master.
+func openMaster(dev string) (*famfs.FS, error) {
+	fsys, err := openFS(dev)
+	if err != nil {
+		return nil, err
+	}
+	if fsys.Role() != famfs.Master {
+		host := fsys.HostUUID()
+		owner := fsys.Superblock().SystemUUID
+		fsys.Close()
+		return nil, fmt.Errorf("%w (this host is %s; the master is %s)", famfs.ErrNotMaster, host, owner)
+	}
+	return fsys, nil
+}
+
+// notifyDaemons tells every local mount of dev to replay now (so what this
+// command logged is visible at once) and to drop cached pages of the files
+// it rewrote. Daemons also poll, so a failure here only costs latency.
+func notifyDaemons(dev string, rewritten ...string) {
+	ms, _ := mounts.BySource(dev)
+	for _, m := range ms {
+		c := control.NewClient(m.Point)
+		c.Replay()
+		for _, r := range rewritten {
+			c.Invalidate(r)
+		}
+	}
+}
+
+// warnLogFill warns when the log passes 90% of its slots.
+func warnLogFill(e *env, fsys *famfs.FS) {
+	next, slots, _ := fsys.LogStatus()
+	if slots > 0 && next*10 >= slots*9 {
+		fmt.Fprintf(e.stderr, "warning: the famfs log is %.1f%% full (%d of %d entries); when it is full no file or directory can be added until the next mkfs\n",
+			100*float64(next)/float64(slots), next, slots)
+	}
+}
+
+// umask returns the process umask.
+func umask() uint32 {
+	m := syscall.Umask(0)
+	syscall.Umask(m)
+	return uint32(m)
+}
+
+// idFlag is a uid or gid flag: a non-negative number (default the caller's).
+type idFlag struct {
+	v   uint32
+	set bool
+}
+
+func (f *idFlag) String() string {
+	if !f.set {
+		return ""
+	}
+	return strconv.FormatUint(uint64(f.v), 10)
+}
+func (f *idFlag) Set(s string) error {
+	n, err := strconv.ParseUint(s, 0, 32)
+	if err != nil {
+		return fmt.Errorf("%q is not a numeric id", s)
+	}
+	f.v, f.set = uint32(n), true
+	return nil
+}
+func (f *idFlag) Type() string { return "id" }
+func (f *idFlag) or(def int) uint32 {
+	if f.set {
+		return f.v
+	}
+	return uint32(def)
+}
+
+// modeFlag is an octal permission mode.
+type modeFlag struct {
+	v   uint32
+	set bool
+}
+
+func (f *modeFlag) String() string {
+	if !f.set {
+		return ""
+	}
+	return fmt.Sprintf("%04o", f.v)
+}
+func (f *modeFlag) Set(s string) error {
+	n, err := strconv.ParseUint(s, 8, 32)
+	if err != nil || n > 0o7777 {
+		return fmt.Errorf("%q is not an octal mode", s)
+	}
+	f.v, f.set = uint32(n), true
+	return nil
+}
+func (f *modeFlag) Type() string { return "mode" }
+
+// threadCount validates -t: 0..256, 0 meaning one per CPU.
+func threadCount(n int) (int, error) {
+	if n < 0 || n > 256 {
+		return 0, usagef("thread count %d: must be 0..256 (0 = one per CPU)", n)
+	}
+	if n == 0 {
+		n = runtime.NumCPU()
+	}
+	return n, nil
+}
+
+// interleaveFlags are -N/-B/-C of creat and cp.
+type interleaveFlags struct {
+	nstrips, nbuckets uint64
+	chunk             uint64
+	set               bool
+}
+
+func isLogFull(err error) bool { return errors.Is(err, metalog.ErrLogFull) }

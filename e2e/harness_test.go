@@ -1,0 +1,227 @@
+// Package e2e runs the famfs binary for real: mkfs, master and client mount
+// daemons (separate processes with their own FAMFS_SYSTEM_UUID and mount
+// point over one device file), and the path-based commands. It needs root
+// and /dev/fuse; every mount a test makes is unmounted in its cleanup, even
+// when the test fails.
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/mounts"
+)
+
+var famfsBin string // built once in TestMain
+
+const (
+	masterID  = "a0a0a0a0-0000-4000-8000-0000000000a0"
+	client1ID = "b1b1b1b1-0000-4000-8000-0000000000b1"
+	client2ID = "c2c2c2c2-0000-4000-8000-0000000000c2"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("FAMFS_E2E_CHILD") != "" {
+		os.Exit(childMain())
+	}
+	if os.Geteuid() != 0 {
+		fmt.Println("e2e: skipped: needs root (FUSE direct mount)")
+		os.Exit(0)
+	}
+	if _, err := os.Stat("/dev/fuse"); err != nil {
+		fmt.Println("e2e: skipped: no /dev/fuse")
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "famfs-e2e-bin")
+	if err != nil {
+		panic(err)
+	}
+	famfsBin = filepath.Join(dir, "famfs")
+	build := exec.Command("go", "build", "-o", famfsBin, "github.com/famfs-go/famfs/cmd/famfs")
+	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Println("e2e: building famfs:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	// Belt and braces: nothing may stay mounted.
+	if ms, _ := mounts.Famfs(); len(ms) > 0 {
+		for _, mt := range ms {
+			if strings.Contains(mt.Point, "famfs-e2e") {
+				fmt.Println("e2e: left mounted, detaching:", mt.Point)
+				syscall.Unmount(mt.Point, syscall.MNT_DETACH)
+				code = 1
+			}
+		}
+	}
+	os.Exit(code)
+}
+
+// result is a finished command.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func (r result) String() string {
+	return fmt.Sprintf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+}
+
+// run runs famfs (args[0] "mkfs.famfs" runs mkfs) as host id.
+func run(t testing.TB, id string, args ...string) result {
+	t.Helper()
+	argv0 := "famfs"
+	if len(args) > 0 && args[0] == "mkfs.famfs" {
+		argv0, args = "mkfs.famfs", args[1:]
+	}
+	cmd := exec.Command(famfsBin, args...)
+	cmd.Args[0] = argv0
+	cmd.Env = append(os.Environ(), "FAMFS_SYSTEM_UUID="+id)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	r := result{stdout: out.String(), stderr: errb.String()}
+	var ee *exec.ExitError
+	switch {
+	case errors.As(err, &ee):
+		r.code = ee.ExitCode()
+	case err != nil:
+		t.Fatalf("famfs %v: %v", args, err)
+	}
+	if strings.Contains(r.stderr, "panic:") || r.code >= 128 || r.code < 0 {
+		t.Fatalf("famfs %v crashed: %v", args, r)
+	}
+	return r
+}
+
+// must runs famfs and fails the test unless it exits 0.
+func must(t testing.TB, id string, args ...string) result {
+	t.Helper()
+	r := run(t, id, args...)
+	if r.code != 0 {
+		t.Fatalf("famfs %v: %v", args, r)
+	}
+	return r
+}
+
+// wantCode runs famfs and fails the test unless it exits with code.
+func wantCode(t testing.TB, code int, id string, args ...string) result {
+	t.Helper()
+	r := run(t, id, args...)
+	if r.code != code {
+		t.Fatalf("famfs %v: want exit %d, got %v", args, code, r)
+	}
+	return r
+}
+
+// cluster is one emulated device with a master and client mounts.
+type cluster struct {
+	t      testing.TB
+	dir    string // scratch directory
+	dev    string // device file
+	mounts map[string]string // host id -> mount point
+}
+
+// newCluster makes a device file in /dev/shm with a file system owned by
+// masterID. Nothing is mounted yet.
+func newCluster(t testing.TB) *cluster {
+	t.Helper()
+	dir, err := os.MkdirTemp("/dev/shm", "famfs-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &cluster{t: t, dir: dir, dev: filepath.Join(dir, "dax.img"), mounts: map[string]string{}}
+	t.Cleanup(func() { c.cleanup() })
+	must(t, masterID, "mkfs.famfs", "--size", "8g", c.dev)
+	return c
+}
+
+// mount mounts the device as host id and returns the mount point.
+func (c *cluster) mount(id string, opts ...string) string {
+	c.t.Helper()
+	mpt := filepath.Join(c.dir, "mnt-"+id[:8])
+	if err := os.MkdirAll(mpt, 0o755); err != nil {
+		c.t.Fatal(err)
+	}
+	args := append([]string{"mount"}, opts...)
+	must(c.t, id, append(args, c.dev, mpt)...)
+	c.mounts[id] = mpt
+	return mpt
+}
+
+// cleanup unmounts everything this cluster mounted (lazily if need be),
+// makes sure no daemon is left, and removes the scratch directory.
+func (c *cluster) cleanup() {
+	ms, _ := mounts.Famfs()
+	for _, m := range ms {
+		if !strings.HasPrefix(m.Point, c.dir) {
+			continue
+		}
+		pid := 0
+		if st, err := control.NewClient(m.Point).Status(); err == nil {
+			pid = st.PID
+		}
+		if err := syscall.Unmount(m.Point, 0); err != nil {
+			syscall.Unmount(m.Point, syscall.MNT_DETACH)
+		}
+		if pid > 0 {
+			waitExit(pid, 5*time.Second)
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+		os.Remove(control.SocketPath(m.Point))
+	}
+	os.RemoveAll(c.dir)
+}
+
+func waitExit(pid int, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		if syscall.Kill(pid, 0) != nil {
+			return true
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) && b[i+2] == 'Z' {
+				return true
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	return false
+}
+
+// eventually polls cond until it holds or the limit passes.
+func eventually(t testing.TB, limit time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", limit, what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// daemonAlive asks the mount's daemon for its status.
+func daemonAlive(t testing.TB, mpt string) control.Status {
+	t.Helper()
+	st, err := control.NewClient(mpt).Status()
+	if err != nil {
+		t.Fatalf("daemon of %s does not answer: %v", mpt, err)
+	}
+	return st
+}
+
+func isMounted(mpt string) bool {
+	m, _, ok := mounts.Containing(mpt)
+	return ok && filepath.Clean(m.Point) == filepath.Clean(mpt)
+}

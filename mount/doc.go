@@ -1,0 +1,20 @@
+// Package mount owns the famfs FUSE daemon: it serves the replayed namespace
+// of a device through a FUSE mount (hanwen/go-fuse v2, mounted directly), keeps
+// it current by polling the log header in shared memory, and answers a
+// control socket.
+//
+// What the mount serves:
+//   - files and directories with the size, mode, uid and gid the log holds, an
+//     inode number derived from the log index (the same on every host) and one
+//     time per mount;
+//   - .meta/.superblock and .meta/.log, the raw regions, read-only;
+//   - statfs with famfs capacity and free space;
+//   - read and write as copies to and from the device mapping (writes never
+//     change a file's size).
+//
+// Everything famfs forbids (create, mknod, mkdir, rmdir, unlink, rename, link,
+// symlink, truncate or any size change) fails with EPERM, changes nothing and
+// leaves the daemon serving. A client mount is mounted read-only unless asked
+// for rw. If the device is re-made under the mount, the daemon notices on its
+// next poll and answers EIO instead of serving another file system's bytes.
+package mount

@@ -1,0 +1,471 @@
+package mount
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync"
+	"syscall"
+
+	famfs "github.com/famfs-go/famfs"
+	"github.com/famfs-go/famfs/device"
+	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/omf"
+	"github.com/hanwen/go-fuse/v2/fs"
+	"github.com/hanwen/go-fuse/v2/fuse"
+)
+
+// Inode numbers of the mount's own files (below namespace.InoBase).
+const (
+	inoMeta       = 2
+	inoSuperblock = 3
+	inoLog        = 4
+	metaName      = ".meta"
+)
+
+// override holds a chmod/chown made through this mount: kept in the daemon's
+// memory for the life of the mount (the log has no record of it).
+type override struct {
+	mode     *uint32
+	uid, gid *uint32
+}
+
+type overrides struct {
+	mu sync.RWMutex
+	m  map[uint64]*override
+}
+
+func (o *overrides) apply(ino uint64, a *fuse.Attr) {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	if v := o.m[ino]; v != nil {
+		if v.mode != nil {
+			a.Mode = a.Mode&syscall.S_IFMT | *v.mode
+		}
+		if v.uid != nil {
+			a.Uid = *v.uid
+		}
+		if v.gid != nil {
+			a.Gid = *v.gid
+		}
+	}
+}
+
+func (o *overrides) set(ino uint64, in *fuse.SetAttrIn) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.m == nil {
+		o.m = map[uint64]*override{}
+	}
+	v := o.m[ino]
+	if v == nil {
+		v = &override{}
+		o.m[ino] = v
+	}
+	if m, ok := in.GetMode(); ok {
+		m &= 0o7777
+		v.mode = &m
+	}
+	if u, ok := in.GetUID(); ok {
+		v.uid = &u
+	}
+	if g, ok := in.GetGID(); ok {
+		v.gid = &g
+	}
+}
+
+// node is what every famfs inode embeds.
+type node struct {
+	fs.Inode
+	srv *Server
+	n   *namespace.Node // nil for the .meta files
+}
+
+func (x *node) fill(a *fuse.Attr) {
+	s := x.srv
+	n := x.n
+	a.Ino = n.Ino
+	a.Mode = n.Mode & 0o7777
+	a.Uid, a.Gid = n.UID, n.GID
+	if n.IsDir() {
+		a.Mode |= syscall.S_IFDIR
+		a.Nlink = 2
+		a.Size = 4096
+	} else {
+		a.Mode |= syscall.S_IFREG
+		a.Nlink = 1
+		a.Size = n.Size
+		a.Blocks = n.FMap.Backing() / 512
+	}
+	a.Blksize = uint32(omf.AllocUnit)
+	s.setTimes(a)
+	s.overrides.apply(n.Ino, a)
+}
+
+func (x *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	if err := x.srv.alive(); err != 0 {
+		return err
+	}
+	x.srv.count(&x.srv.stats.getattr)
+	x.fill(&out.Attr)
+	out.SetTimeout(x.srv.opts.Timeout)
+	return 0
+}
+
+// Setattr accepts chmod and chown (kept for the life of the mount, as the
+// reference's FUSE daemon does) and time changes (ignored: the log has no
+// times); any size change is refused.
+func (x *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	if err := x.srv.alive(); err != 0 {
+		return err
+	}
+	if sz, ok := in.GetSize(); ok && (x.n.IsDir() || sz != x.n.Size) {
+		return x.srv.refuse("truncate", x.n.Path())
+	}
+	x.srv.overrides.set(x.n.Ino, in)
+	x.fill(&out.Attr)
+	out.SetTimeout(x.srv.opts.Timeout)
+	return 0
+}
+
+func (x *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
+	return x.srv.statfs(out)
+}
+
+// Namespace changes are the master CLI's business, never the mount's.
+
+func (x *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, x.srv.refuse("mkdir", join(x.n, name))
+}
+func (x *node) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, x.srv.refuse("mknod", join(x.n, name))
+}
+func (x *node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	return nil, nil, 0, x.srv.refuse("create", join(x.n, name))
+}
+func (x *node) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, x.srv.refuse("link", join(x.n, name))
+}
+func (x *node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, x.srv.refuse("symlink", join(x.n, name))
+}
+func (x *node) Unlink(ctx context.Context, name string) syscall.Errno {
+	return x.srv.refuse("unlink", join(x.n, name))
+}
+func (x *node) Rmdir(ctx context.Context, name string) syscall.Errno {
+	return x.srv.refuse("rmdir", join(x.n, name))
+}
+func (x *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	return x.srv.refuse("rename", join(x.n, name))
+}
+
+func join(n *namespace.Node, name string) string {
+	if n == nil {
+		return name
+	}
+	if p := n.Path(); p != "" {
+		return p + "/" + name
+	}
+	return name
+}
+
+var (
+	_ fs.NodeMkdirer   = (*node)(nil)
+	_ fs.NodeCreater   = (*node)(nil)
+	_ fs.NodeRenamer   = (*node)(nil)
+	_ fs.NodeSetattrer = (*node)(nil)
+)
+
+// dirNode is a directory of the namespace (the root included).
+type dirNode struct{ node }
+
+func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	s := d.srv
+	if err := s.alive(); err != 0 {
+		return nil, err
+	}
+	s.count(&s.stats.lookup)
+	if d.n.Parent == nil && name == metaName {
+		ch := d.GetChild(metaName)
+		if ch == nil {
+			return nil, syscall.ENOENT
+		}
+		ch.Operations().(*metaDir).fill(&out.Attr)
+		s.entryTimeouts(out)
+		return ch, 0
+	}
+	var child *namespace.Node
+	s.fsys.View(func(*namespace.Tree) { child = d.n.Child(name) })
+	if child == nil {
+		out.SetEntryTimeout(s.negativeTimeout())
+		return nil, syscall.ENOENT
+	}
+	in := s.inodeFor(ctx, &d.Inode, child)
+	in.Operations().(interface{ fill(*fuse.Attr) }).fill(&out.Attr)
+	s.entryTimeouts(out)
+	return in, 0
+}
+
+// OpendirHandle lists the directory once per open and lets the kernel cache
+// the listing (FOPEN_CACHE_DIR); the poller invalidates it when replay adds
+// an entry.
+func (d *dirNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	s := d.srv
+	if err := s.alive(); err != 0 {
+		return nil, 0, err
+	}
+	s.count(&s.stats.readdir)
+	parentIno := d.n.Ino
+	if d.n.Parent != nil {
+		parentIno = d.n.Parent.Ino
+	}
+	list := []fuse.DirEntry{
+		{Name: ".", Mode: syscall.S_IFDIR, Ino: d.n.Ino},
+		{Name: "..", Mode: syscall.S_IFDIR, Ino: parentIno},
+	}
+	if d.n.Parent == nil {
+		list = append(list, fuse.DirEntry{Name: metaName, Mode: syscall.S_IFDIR, Ino: inoMeta})
+	}
+	s.fsys.View(func(*namespace.Tree) {
+		for _, c := range d.n.Children() {
+			if d.n.Parent == nil && c.Name == metaName {
+				continue // the mount's own .meta hides a logged one
+			}
+			mode := uint32(syscall.S_IFREG)
+			if c.IsDir() {
+				mode = syscall.S_IFDIR
+			}
+			list = append(list, fuse.DirEntry{Name: c.Name, Mode: mode, Ino: c.Ino})
+		}
+	})
+	var ff uint32
+	if s.opts.Timeout > 0 {
+		ff = fuse.FOPEN_CACHE_DIR
+	}
+	return &dirHandle{list: list}, ff, 0
+}
+
+// dirHandle is an open directory's listing.
+type dirHandle struct {
+	mu   sync.Mutex
+	list []fuse.DirEntry
+	pos  int
+}
+
+func (h *dirHandle) Readdirent(ctx context.Context) (*fuse.DirEntry, syscall.Errno) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.pos >= len(h.list) {
+		return nil, 0
+	}
+	e := h.list[h.pos]
+	h.pos++
+	return &e, 0
+}
+
+func (h *dirHandle) Seekdir(ctx context.Context, off uint64) syscall.Errno {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.pos = int(min(off, uint64(len(h.list))))
+	return 0
+}
+
+var (
+	_ fs.NodeLookuper       = (*dirNode)(nil)
+	_ fs.NodeOpendirHandler = (*dirNode)(nil)
+	_ fs.FileReaddirenter   = (*dirHandle)(nil)
+	_ fs.FileSeekdirer      = (*dirHandle)(nil)
+)
+
+// fileNode is a regular file of the namespace.
+type fileNode struct {
+	node
+	once sync.Once
+	file *famfs.File
+	err  error
+}
+
+func (f *fileNode) handle() (*famfs.File, error) {
+	f.once.Do(func() { f.file, f.err = f.srv.fsys.OpenFile(f.n.Path()) })
+	return f.file, f.err
+}
+
+func (f *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	s := f.srv
+	if err := s.alive(); err != 0 {
+		return nil, 0, err
+	}
+	s.count(&s.stats.open)
+	if flags&syscall.O_TRUNC != 0 && f.n.Size > 0 {
+		return nil, 0, s.refuse("truncate", f.n.Path())
+	}
+	if flags&syscall.O_ACCMODE != syscall.O_RDONLY && !s.fsys.DataWritable() {
+		return nil, 0, syscall.EROFS
+	}
+	if _, err := f.handle(); err != nil {
+		s.lg.Warn("open", "path", f.n.Path(), "err", err)
+		return nil, 0, syscall.EIO
+	}
+	return nil, s.openFlags(), 0
+}
+
+func (f *fileNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	s := f.srv
+	if err := s.alive(); err != 0 {
+		return nil, err
+	}
+	file, err := f.handle()
+	if err != nil || off < 0 {
+		return nil, syscall.EIO
+	}
+	s.count(&s.stats.read)
+	span, err := file.Span(uint64(off), uint64(len(dest)))
+	if err != nil {
+		return nil, syscall.EIO
+	}
+	want := min(uint64(len(dest)), file.Size()-min(uint64(off), file.Size()))
+	if uint64(len(span)) == want {
+		// The whole read is contiguous on the device: hand the kernel the
+		// shared memory itself (it copies straight from our mapping).
+		if s.coherent {
+			device.Invalidate(span)
+		}
+		s.add(&s.stats.readBytes, uint64(len(span)))
+		return fuse.ReadResultData(span), 0
+	}
+	if s.coherent {
+		file.InvalidateRange(uint64(off), want)
+	}
+	n, err := file.ReadAt(dest[:want], off)
+	if err != nil && !errors.Is(err, io.EOF) {
+		s.lg.Warn("read", "path", f.n.Path(), "off", off, "err", err)
+		return nil, syscall.EIO
+	}
+	s.add(&s.stats.readBytes, uint64(n))
+	return fuse.ReadResultData(dest[:n]), 0
+}
+
+func (f *fileNode) Write(ctx context.Context, fh fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
+	s := f.srv
+	if err := s.alive(); err != 0 {
+		return 0, err
+	}
+	file, err := f.handle()
+	if err != nil || off < 0 {
+		return 0, syscall.EIO
+	}
+	s.count(&s.stats.write)
+	if uint64(off) >= file.Size() {
+		s.count(&s.stats.refused)
+		return 0, syscall.EFBIG // famfs files never grow
+	}
+	n, err := file.WriteAt(data, off)
+	if n > 0 && s.coherent {
+		file.FlushRange(uint64(off), uint64(n))
+	}
+	s.add(&s.stats.writeBytes, uint64(n))
+	switch {
+	case errors.Is(err, famfs.ErrFileSize) && n > 0:
+		return uint32(n), 0 // a short write; the next one gets EFBIG
+	case errors.Is(err, famfs.ErrReadOnly):
+		return 0, syscall.EROFS
+	case err != nil:
+		s.lg.Warn("write", "path", f.n.Path(), "off", off, "err", err)
+		return uint32(n), syscall.EIO
+	}
+	return uint32(n), 0
+}
+
+func (f *fileNode) Flush(ctx context.Context, fh fs.FileHandle) syscall.Errno { return 0 }
+
+func (f *fileNode) Fsync(ctx context.Context, fh fs.FileHandle, flags uint32) syscall.Errno {
+	if file, err := f.handle(); err == nil && f.srv.coherent && f.srv.fsys.DataWritable() {
+		file.Flush()
+	}
+	return 0
+}
+
+// Allocate accepts what is already allocated (famfs files are fully
+// allocated) and refuses growth.
+func (f *fileNode) Allocate(ctx context.Context, fh fs.FileHandle, off, size uint64, mode uint32) syscall.Errno {
+	if mode == 0 && off+size <= f.n.Size {
+		return 0
+	}
+	return f.srv.refuse("fallocate", f.n.Path())
+}
+
+var (
+	_ fs.NodeOpener    = (*fileNode)(nil)
+	_ fs.NodeReader    = (*fileNode)(nil)
+	_ fs.NodeWriter    = (*fileNode)(nil)
+	_ fs.NodeAllocater = (*fileNode)(nil)
+	_ fs.NodeFsyncer   = (*fileNode)(nil)
+)
+
+// metaDir is .meta at the mount root.
+type metaDir struct {
+	fs.Inode
+	srv *Server
+}
+
+func (m *metaDir) fill(a *fuse.Attr) {
+	a.Ino, a.Mode, a.Nlink, a.Size = inoMeta, syscall.S_IFDIR|0o755, 2, 4096
+	m.srv.setTimes(a)
+}
+
+func (m *metaDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	m.fill(&out.Attr)
+	out.SetTimeout(m.srv.opts.Timeout)
+	return m.srv.alive()
+}
+
+// metaFile is .meta/.superblock or .meta/.log: a raw device region, read-only.
+type metaFile struct {
+	fs.Inode
+	srv       *Server
+	ino       uint64
+	off, size uint64
+}
+
+func (m *metaFile) fill(a *fuse.Attr) {
+	a.Ino, a.Mode, a.Nlink, a.Size = m.ino, syscall.S_IFREG|0o444, 1, m.size
+	a.Blocks = m.size / 512
+	a.Blksize = uint32(omf.AllocUnit)
+	m.srv.setTimes(a)
+}
+
+func (m *metaFile) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
+	m.fill(&out.Attr)
+	out.SetTimeout(m.srv.opts.Timeout)
+	return 0
+}
+
+func (m *metaFile) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
+	if flags&syscall.O_ACCMODE != syscall.O_RDONLY || flags&syscall.O_TRUNC != 0 {
+		return nil, 0, syscall.EACCES
+	}
+	// Always fresh: the log changes under the mount.
+	return nil, fuse.FOPEN_DIRECT_IO, 0
+}
+
+func (m *metaFile) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {
+	if off < 0 || uint64(off) >= m.size {
+		return fuse.ReadResultData(nil), 0
+	}
+	n := min(uint64(len(dest)), m.size-uint64(off))
+	k, err := m.srv.fsys.ReadMeta(dest[:n], m.off+uint64(off))
+	if err != nil {
+		return nil, syscall.EIO
+	}
+	return fuse.ReadResultData(dest[:k]), 0
+}
+
+func (m *metaFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	return m.srv.refuse("setattr", ".meta")
+}
+
+var (
+	_ fs.NodeOpener    = (*metaFile)(nil)
+	_ fs.NodeReader    = (*metaFile)(nil)
+	_ fs.NodeGetattrer = (*metaDir)(nil)
+)

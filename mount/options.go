@@ -1,0 +1,151 @@
+package mount
+
+import (
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// CacheMode chooses how the kernel caches file data of the mount.
+type CacheMode string
+
+const (
+	// CacheDirect: every read and write goes to the daemon (FOPEN_DIRECT_IO);
+	// a read always sees the device as it is at that moment. mmap works
+	// (through the page cache of this mount) on kernels with
+	// FUSE_DIRECT_IO_ALLOW_MMAP (6.6+).
+	CacheDirect CacheMode = "direct"
+	// CacheOpen: the kernel page cache is used but dropped at every open, so
+	// a file opened after another host wrote it sees the new data
+	// (close-to-open).
+	CacheOpen CacheMode = "open"
+	// CacheKeep: the page cache is kept across opens; only the local master's
+	// CLI drops it (famfs cp/creat over an existing file). Fastest re-reads,
+	// weakest freshness.
+	CacheKeep CacheMode = "keep"
+)
+
+// Coherence chooses whether the daemon flushes and invalidates CPU caches
+// around data it copies (needed on non-coherent shared memory).
+type Coherence string
+
+const (
+	CoherenceAuto Coherence = "auto" // on for dax devices, off for files
+	CoherenceOn   Coherence = "on"
+	CoherenceOff  Coherence = "off"
+)
+
+// Options configure a mount.
+type Options struct {
+	Device     string // device path (the mount's source in /proc/mounts)
+	Mountpoint string // absolute mount point
+
+	SystemUUID uuid.UUID // host identity; default famfs.SystemUUID()
+
+	ReadWrite bool // a client mount may write file data (-o rw)
+	ReadOnly  bool // no data writes even on the master (-o ro)
+
+	AllowOther         bool // let every user in (default)
+	DefaultPermissions bool // the kernel checks mode/uid/gid (default)
+
+	Cache        CacheMode
+	Coherence    Coherence
+	PollInterval time.Duration // log header poll; default 2 ms
+	Timeout      time.Duration // kernel entry/attribute cache; default 1 h (invalidated on change)
+
+	Debug  bool
+	Logger *slog.Logger
+	Level  *slog.LevelVar
+}
+
+// DefaultOptions returns the defaults.
+func DefaultOptions() Options {
+	return Options{
+		AllowOther:         true,
+		DefaultPermissions: true,
+		Cache:              CacheDirect,
+		Coherence:          CoherenceAuto,
+		PollInterval:       2 * time.Millisecond,
+		Timeout:            time.Hour,
+	}
+}
+
+// ignoredOptions are fstab/mount(8) habits that mean nothing to famfs.
+var ignoredOptions = map[string]bool{
+	"defaults": true, "nofail": true, "_netdev": true, "auto": true, "noauto": true,
+	"user": true, "users": true, "nouser": true, "owner": true, "group": true,
+	"noatime": true, "relatime": true, "atime": true, "nodiratime": true, "strictatime": true,
+	"nosuid": true, "nodev": true, "noexec": true, "suid": true, "dev": true, "exec": true,
+	"async": true, "sync": true, "lazytime": true, "nolazytime": true,
+}
+
+// ParseOptions applies a mount(8)-style -o list to o.
+func (o *Options) ParseOptions(list string) error {
+	for _, opt := range strings.Split(list, ",") {
+		opt = strings.TrimSpace(opt)
+		if opt == "" || ignoredOptions[opt] || strings.HasPrefix(opt, "x-") || strings.HasPrefix(opt, "comment=") {
+			continue
+		}
+		key, val, hasVal := strings.Cut(opt, "=")
+		var err error
+		switch key {
+		case "rw":
+			o.ReadWrite, o.ReadOnly = true, false
+		case "ro":
+			o.ReadOnly, o.ReadWrite = true, false
+		case "allow_other":
+			o.AllowOther = true
+		case "noallow_other":
+			o.AllowOther = false
+		case "default_permissions":
+			o.DefaultPermissions = true
+		case "nodefault_permissions":
+			o.DefaultPermissions = false
+		case "debug":
+			o.Debug = true
+		case "cache":
+			switch CacheMode(val) {
+			case CacheDirect, CacheOpen, CacheKeep:
+				o.Cache = CacheMode(val)
+			default:
+				err = fmt.Errorf("cache=%s: use direct, open or keep", val)
+			}
+		case "coherence":
+			switch Coherence(val) {
+			case CoherenceAuto, CoherenceOn, CoherenceOff:
+				o.Coherence = Coherence(val)
+			default:
+				err = fmt.Errorf("coherence=%s: use auto, on or off", val)
+			}
+		case "poll":
+			o.PollInterval, err = parseDuration(val, time.Millisecond)
+		case "timeout":
+			o.Timeout, err = parseDuration(val, time.Second)
+		default:
+			err = fmt.Errorf("unknown mount option %q", opt)
+		}
+		if err == nil && !hasVal && (key == "cache" || key == "coherence" || key == "poll" || key == "timeout") {
+			err = fmt.Errorf("mount option %q needs a value", key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parseDuration accepts a Go duration ("5ms") or a bare number in unit.
+func parseDuration(s string, unit time.Duration) (time.Duration, error) {
+	if n, err := strconv.ParseFloat(s, 64); err == nil && n >= 0 {
+		return time.Duration(n * float64(unit)), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("invalid duration %q", s)
+	}
+	return d, nil
+}

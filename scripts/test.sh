@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Every test of the project: formatting, vet, unit and end-to-end tests, the
+# race detector on the core packages. Needs root for the FUSE end-to-end tests
+# (they skip with a message otherwise).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOTOOLCHAIN=local
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
+go vet ./...
+go test -count=1 ./...
+# The race detector on the core packages (the ones with shared state).
+go test -count=1 -race . ./metalog ./namespace ./alloc ./device ./omf
+echo "all tests passed"
