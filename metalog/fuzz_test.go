@@ -16,6 +16,11 @@ import (
 // Replay fuzzing: a 16 KiB log (30 slots) with a valid header and fuzzed
 // entry bytes is replayed (Replay, incrementally, and Scan as fsck does) into
 // namespace trees, which must keep their invariants whatever the log holds.
+//
+// Inputs are up to 16 KiB, so the fuzzer's default minimisation of every new
+// interesting input (up to 60 s each) stalls progress; limit it:
+//
+//	go test -run='^$' -fuzz='^FuzzReplay$' -fuzztime=60s -fuzzminimizetime=200x ./metalog
 
 const (
 	fuzzDev  = 1 << 30 // device size the trees are built for
