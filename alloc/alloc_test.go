@@ -190,3 +190,21 @@ func TestInterleavedNoSpaceReleases(t *testing.T) {
 		t.Fatalf("%v, used %d -> %d", err, before, a.bm.UsedBytes())
 	}
 }
+
+// An extent whose end, rounded up to a unit, passes 2^64 is outside the
+// device: it must be refused, not wrap to a small end and "mark" nothing.
+func TestBitmapRejectsWrappingExtent(t *testing.T) {
+	bm := NewBitmap(4<<30, au)
+	for _, x := range []struct{ off, n uint64 }{
+		{4 << 20, ^uint64(0) - 4<<20},     // off+n = 2^64-1: rounding up wraps
+		{4 << 20, ^uint64(0) - 4<<20 - 5}, // likewise, a few bytes short
+		{^uint64(0) - 1, 2},               // off+n wraps
+	} {
+		if c, err := bm.Mark(x.off, x.n); c != 0 || !errors.Is(err, ErrOutOfRange) {
+			t.Errorf("Mark(%#x, %#x) = %d, %v; want ErrOutOfRange", x.off, x.n, c, err)
+		}
+	}
+	if bm.UsedBytes() != 0 {
+		t.Fatalf("used %d", bm.UsedBytes())
+	}
+}

@@ -47,8 +47,11 @@ func (b *Bitmap) units(off, length uint64) (first, end uint64, err error) {
 		return 0, 0, nil
 	}
 	first = off / b.au
-	end = (off + length + b.au - 1) / b.au // round the length up to whole units
-	if off+length < off || end > b.nbits {
+	// Round the end up to whole units without wrapping: work from the last
+	// byte, which exists unless [off, off+length) runs past 2^64.
+	wraps := off != 0 && length > -off
+	end = (off+length-1)/b.au + 1
+	if wraps || end > b.nbits {
 		return 0, 0, fmt.Errorf("%w: 0x%x+0x%x ends past 0x%x", ErrOutOfRange, off, length, b.nbits*b.au)
 	}
 	return first, end, nil

@@ -3,6 +3,8 @@ package omf
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
+	"math/bits"
 )
 
 // ExtType is fmap_ext_type.
@@ -91,6 +93,9 @@ func (m *FMap) encode(b []byte) error {
 			if len(ie.Strips) == 0 || len(ie.Strips) > MaxStrips {
 				return fieldErr(ErrBadFmap, "fmap", "ie_nstrips", uint64(len(ie.Strips)), "%d strips, must be 1..%d", len(ie.Strips), MaxStrips)
 			}
+			if ie.ChunkSize == 0 { // the reader refuses it (and the reference divides by it)
+				return fieldErr(ErrBadFmap, "fmap", "ie_chunk_size", 0, "chunk size is zero")
+			}
 			le.PutUint64(b[fmIENStrips:], uint64(len(ie.Strips)))
 			le.PutUint64(b[fmIEChunk:], ie.ChunkSize)
 			for i, s := range ie.Strips {
@@ -158,20 +163,44 @@ func (m *FMap) AllExtents() []Extent {
 	return out
 }
 
-// Backing is the number of file bytes the map can address.
+// Backing is the number of file bytes the map can address: exactly the file
+// offsets Resolve maps, from 0 up to the first it cannot (an extent whose
+// device range would wrap past 2^64 ends the map), saturating at 2^64-1.
 func (m *FMap) Backing() uint64 {
 	var n uint64
 	switch m.Type {
 	case ExtSimple:
+		// Resolve ends the map at an extent whose device range wraps; file
+		// offsets cannot go past 2^64-1.
 		for _, e := range m.Extents {
-			n += e.Len
+			if e.wraps() {
+				break
+			}
+			var carry uint64
+			if n, carry = bits.Add64(n, e.Len, 0); carry != 0 {
+				return math.MaxUint64
+			}
 		}
 	case ExtInterleave:
-		for _, ie := range m.Interleaved {
-			n += ie.backing()
+		// Resolve uses the first interleaved extent only (ie_nbytes is the
+		// file size, so it is the whole map; the format holds at most one).
+		if len(m.Interleaved) > 0 {
+			return m.Interleaved[0].backing()
 		}
 	}
 	return n
+}
+
+// wraps reports whether the extent's device range runs past 2^64: no real
+// device has such bytes, so readers treat the extent as unusable.
+func (e Extent) wraps() bool { return e.Offset+e.Len < e.Offset }
+
+// usable is the number of bytes of the extent a reader may resolve.
+func (e Extent) usable() uint64 {
+	if e.wraps() {
+		return 0
+	}
+	return e.Len
 }
 
 // backing is the number of file bytes an interleaved extent addresses. Chunks
@@ -186,7 +215,7 @@ func (ie *Interleave) backing() uint64 {
 	}
 	end := ^uint64(0)
 	for k, s := range ie.Strips {
-		full, rem := s.Len/ie.ChunkSize, s.Len%ie.ChunkSize
+		full, rem := s.usable()/ie.ChunkSize, s.usable()%ie.ChunkSize
 		c := full*n + uint64(k)
 		if c/n != full || c > end/ie.ChunkSize { // overflow: not the limit
 			continue
@@ -257,6 +286,9 @@ func (m *FMap) Resolve(off, fileSize uint64) (dev, contig uint64, ok bool) {
 	case ExtSimple:
 		local := off
 		for _, e := range m.Extents {
+			if e.wraps() {
+				break // the map ends at an impossible extent (Validate rejects it)
+			}
 			if local < e.Len {
 				return e.Offset + local, e.Len - local, true
 			}
@@ -280,7 +312,7 @@ func (ie *Interleave) resolve(off uint64) (dev, contig uint64, ok bool) {
 	chunkOff := off % ie.ChunkSize
 	strip := ie.Strips[chunkNum%n]
 	stripOff := (chunkNum/n)*ie.ChunkSize + chunkOff
-	if stripOff >= strip.Len {
+	if stripOff >= strip.usable() {
 		return 0, 0, false
 	}
 	return strip.Offset + stripOff, min(ie.ChunkSize-chunkOff, strip.Len-stripOff), true
