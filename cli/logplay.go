@@ -73,13 +73,13 @@ func logplayList(e *env, dev string, verbose bool) error {
 		switch ent.Type {
 		case omf.EntryFile:
 			files++
-			fmt.Fprintf(e.stdout, "%6d  file       %04o %5d:%-5d %s (%d bytes)\n", i, ent.Mode, ent.UID, ent.GID, ent.Path, ent.Size)
+			fmt.Fprintf(e.stdout, "%6d  file       %04o %5d:%-5d %s (%d bytes)\n", i, ent.Mode, ent.UID, ent.GID, namespace.Printable(ent.Path), ent.Size)
 			if verbose {
 				writeFMap(e.stdout, &ent.FMap)
 			}
 		case omf.EntryMkdir:
 			dirs++
-			fmt.Fprintf(e.stdout, "%6d  mkdir      %04o %5d:%-5d %s\n", i, ent.Mode, ent.UID, ent.GID, ent.Path)
+			fmt.Fprintf(e.stdout, "%6d  mkdir      %04o %5d:%-5d %s\n", i, ent.Mode, ent.UID, ent.GID, namespace.Printable(ent.Path))
 		case omf.EntryAddDaxdev:
 			fmt.Fprintf(e.stdout, "%6d  add_daxdev index %d, %d bytes, uuid %s\n", i, ent.Daxdev.Index, ent.Daxdev.Size, ent.Daxdev.UUID)
 		default:

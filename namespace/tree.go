@@ -2,7 +2,10 @@ package namespace
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/famfs-go/famfs/alloc"
 	"github.com/famfs-go/famfs/omf"
@@ -107,9 +110,9 @@ type Problem struct {
 
 func (p Problem) String() string {
 	if p.Path != "" {
-		return fmt.Sprintf("log entry %d (%s): %s: %s", p.Index, p.Path, p.Kind, p.Reason)
+		return fmt.Sprintf("log entry %d (%s): %s: %s", p.Index, Printable(p.Path), p.Kind, Printable(p.Reason))
 	}
-	return fmt.Sprintf("log entry %d: %s: %s", p.Index, p.Kind, p.Reason)
+	return fmt.Sprintf("log entry %d: %s: %s", p.Index, p.Kind, Printable(p.Reason))
 }
 
 // Stats counts what the applied entries hold, as fsck reports it.
@@ -314,4 +317,16 @@ func kindName(n *Node) string {
 		return "directory"
 	}
 	return "file"
+}
+
+// Printable returns s as is when it is printable UTF-8, and Go-quoted
+// otherwise, so that a path read from a (possibly hostile) log cannot put
+// control characters or terminal escapes into a report.
+func Printable(s string) string {
+	for _, r := range s {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(s)
+		}
+	}
+	return s
 }

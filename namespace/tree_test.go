@@ -133,3 +133,19 @@ func TestDaxdevTable(t *testing.T) {
 		t.Fatalf("%+v", d)
 	}
 }
+
+func TestPrintableQuotesControlCharacters(t *testing.T) {
+	if got := Printable("dir/file name.bin"); got != "dir/file name.bin" {
+		t.Fatal(got)
+	}
+	if got := Printable("evil\x1b[2J"); got != `"evil\x1b[2J"` {
+		t.Fatal(got)
+	}
+	if got := Printable("bad\xffutf8"); got != `"bad\xffutf8"` {
+		t.Fatal(got)
+	}
+	p := Problem{Index: 3, Kind: Duplicate, Path: "x\ny", Reason: "r"}
+	if s := p.String(); s != `log entry 3 ("x\ny"): duplicate path: r` {
+		t.Fatal(s)
+	}
+}
