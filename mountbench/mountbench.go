@@ -1,0 +1,506 @@
+// Package mountbench measures the famfs FUSE mount against same-run
+// baselines on tmpfs: cold sequential read() throughput, how soon a file the
+// master creates is visible on a client mount, warm stat and ls -lR of many
+// files, mount time and the daemon's anonymous memory. It runs the famfs
+// binary for real (mkfs, mount daemons), so it needs root and /dev/fuse.
+package mountbench
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	famfs "github.com/famfs-go/famfs"
+	"github.com/famfs-go/famfs/control"
+	"github.com/google/uuid"
+)
+
+// Options tune Run.
+type Options struct {
+	Binary   string // the famfs binary (default: this executable)
+	Dir      string // scratch directory; a tmpfs with huge=always is mounted under it
+	ReadSize int64  // bytes read for the throughput figure (default 1 GiB)
+	Files    int    // files for stat/ls (default 10,000)
+	MountN   int    // files for mount time and daemon memory (default 15,000)
+	Visible  int    // creations timed for visibility (default 200)
+	Repeat   int    // runs per timed figure; the best is kept (default 5)
+	Log      io.Writer
+}
+
+// Figure is one measurement and its baseline.
+type Figure struct {
+	Name     string
+	Value    float64 // in Unit
+	Unit     string
+	Baseline float64 // same unit; 0 when the figure is absolute
+	BaseName string
+	Ratio    float64 // the figure's own sense: higher is better unless Lower
+	Target   string
+	OK       bool
+}
+
+var (
+	masterID = uuid.MustParse("d0d0d0d0-0000-4000-8000-0000000000d0")
+	clientID = uuid.MustParse("e1e1e1e1-0000-4000-8000-0000000000e1")
+)
+
+type env struct {
+	o       Options
+	hp      string // huge-page tmpfs mount
+	dev     string
+	mounts  []string
+	cleanup []func()
+}
+
+func (e *env) logf(format string, args ...any) {
+	if e.o.Log != nil {
+		fmt.Fprintf(e.o.Log, format+"\n", args...)
+	}
+}
+
+func (e *env) famfs(id uuid.UUID, args ...string) error {
+	cmd := exec.Command(e.o.Binary, args...)
+	if len(args) > 0 && args[0] == "mkfs.famfs" {
+		cmd.Args = args
+	}
+	cmd.Env = append(os.Environ(), "FAMFS_SYSTEM_UUID="+id.String())
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("famfs %v: %v: %s", args, err, out)
+	}
+	return nil
+}
+
+func (e *env) mount(id uuid.UUID, name string) (string, error) {
+	mpt := filepath.Join(e.o.Dir, name)
+	os.MkdirAll(mpt, 0o755)
+	if err := e.famfs(id, "mount", e.dev, mpt); err != nil {
+		return "", err
+	}
+	e.mounts = append(e.mounts, mpt)
+	return mpt, nil
+}
+
+func (e *env) unmountAll() {
+	for _, m := range e.mounts {
+		e.famfs(masterID, "umount", m)
+	}
+	e.mounts = nil
+}
+
+// Run measures every figure. It needs root.
+func Run(o Options) ([]Figure, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("the mount benchmarks need root (FUSE mounts, a huge-page tmpfs, dropping caches)")
+	}
+	if o.Binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		o.Binary = exe
+	}
+	if o.Dir == "" {
+		o.Dir = os.TempDir()
+	}
+	if o.ReadSize == 0 {
+		o.ReadSize = 1 << 30
+	}
+	if o.Files == 0 {
+		o.Files = 10000
+	}
+	if o.MountN == 0 {
+		o.MountN = 15000
+	}
+	if o.Visible == 0 {
+		o.Visible = 200
+	}
+	if o.Repeat == 0 {
+		o.Repeat = 5
+	}
+	dir, err := os.MkdirTemp(o.Dir, "famfs-mountbench-")
+	if err != nil {
+		return nil, err
+	}
+	o.Dir = dir
+	e := &env{o: o, hp: filepath.Join(dir, "hp")}
+	defer func() {
+		e.unmountAll()
+		for i := len(e.cleanup) - 1; i >= 0; i-- {
+			e.cleanup[i]()
+		}
+		os.RemoveAll(dir)
+	}()
+	os.MkdirAll(e.hp, 0o755)
+	if err := syscall.Mount("tmpfs", e.hp, "tmpfs", 0, "huge=always,size=8g"); err != nil {
+		return nil, fmt.Errorf("mount a huge-page tmpfs: %w", err)
+	}
+	e.cleanup = append(e.cleanup, func() { syscall.Unmount(e.hp, syscall.MNT_DETACH) })
+
+	var figs []Figure
+	for _, step := range []func() ([]Figure, error){e.readThroughput, e.visibility, e.manyFiles} {
+		f, err := step()
+		if err != nil {
+			return figs, err
+		}
+		figs = append(figs, f...)
+		e.unmountAll()
+	}
+	return figs, nil
+}
+
+// newDevice makes a fresh sparse device of size bytes on the huge tmpfs.
+func (e *env) newDevice(size string) error {
+	e.dev = filepath.Join(e.hp, "dax.img")
+	os.Remove(e.dev)
+	return e.famfs(masterID, "mkfs.famfs", "--size", size, e.dev)
+}
+
+func dropCaches() { os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0) }
+
+// readAll reads path sequentially with 1 MiB read() calls and returns the
+// elapsed time.
+func readAll(path string, buf []byte) (time.Duration, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	t0 := time.Now()
+	var n int64
+	for {
+		k, err := f.Read(buf)
+		n += int64(k)
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return 0, n, err
+		}
+	}
+	return time.Since(t0), n, nil
+}
+
+// readThroughput: a seeded file read through a client mount, cold, against
+// the same bytes in a file on the same tmpfs.
+func (e *env) readThroughput() ([]Figure, error) {
+	if err := e.newDevice("8g"); err != nil {
+		return nil, err
+	}
+	m, err := e.mount(masterID, "m")
+	if err != nil {
+		return nil, err
+	}
+	c, err := e.mount(clientID, "c")
+	if err != nil {
+		return nil, err
+	}
+	size := e.o.ReadSize
+	if err := e.famfs(masterID, "creat", "-s", strconv.FormatInt(size, 10), "-r", "-S", "7", m+"/big"); err != nil {
+		return nil, err
+	}
+	base := filepath.Join(e.hp, "tmpfs.big")
+	if err := copyFile(m+"/big", base); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, 1<<20)
+	best := func(path string, cold bool) (float64, error) {
+		var bestT time.Duration
+		for i := 0; i < e.o.Repeat; i++ {
+			if cold {
+				dropCaches()
+			}
+			t, n, err := readAll(path, buf)
+			if err != nil {
+				return 0, err
+			}
+			if n != size {
+				return 0, fmt.Errorf("%s: read %d of %d bytes", path, n, size)
+			}
+			if bestT == 0 || t < bestT {
+				bestT = t
+			}
+		}
+		return float64(size) / bestT.Seconds() / (1 << 30), nil
+	}
+	// interleave the runs so that noise hits both sides alike
+	fuseBW, err := best(c+"/big", true)
+	if err != nil {
+		return nil, err
+	}
+	tmpBW, err := best(base, false)
+	if err != nil {
+		return nil, err
+	}
+	if f2, err := best(c+"/big", true); err == nil && f2 > fuseBW {
+		fuseBW = f2
+	}
+	if t2, err := best(base, false); err == nil && t2 > tmpBW {
+		tmpBW = t2
+	}
+	os.Remove(base)
+	r := fuseBW / tmpBW
+	return []Figure{{Name: "cold FUSE sequential read(), 1 MiB blocks", Value: fuseBW, Unit: "GiB/s",
+		Baseline: tmpBW, BaseName: "tmpfs read()", Ratio: r, Target: ">= 0.6x", OK: r >= 0.6}}, nil
+}
+
+// visibility: the master creates files through the library (no
+// notification: the client's daemon must find them by polling) while this
+// process stats the path on the client mount in a loop.
+func (e *env) visibility() ([]Figure, error) {
+	if err := e.newDevice("8g"); err != nil {
+		return nil, err
+	}
+	if _, err := e.mount(masterID, "m"); err != nil {
+		return nil, err
+	}
+	c, err := e.mount(clientID, "c")
+	if err != nil {
+		return nil, err
+	}
+	fsys, err := famfs.Open(e.dev, famfs.OpenOptions{SystemUUID: masterID})
+	if err != nil {
+		return nil, err
+	}
+	defer fsys.Close()
+	var lat []time.Duration
+	for i := 0; i < e.o.Visible; i++ {
+		name := fmt.Sprintf("v%04d", i)
+		path := c + "/" + name
+		if _, err := fsys.Create(name, famfs.CreateOptions{Size: 4096, Mode: 0o644}); err != nil {
+			return nil, err
+		}
+		t0 := time.Now()
+		for {
+			var st syscall.Stat_t
+			if syscall.Stat(path, &st) == nil {
+				break
+			}
+			if time.Since(t0) > 5*time.Second {
+				return nil, fmt.Errorf("%s never appeared on the client", name)
+			}
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	p := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
+	st, _ := control.NewClient(c).Status()
+	return []Figure{
+		{Name: fmt.Sprintf("master create -> client visible, p50 (%d creates, poll %s)", len(lat), st.PollInterval), Value: p(0.5), Unit: "ms"},
+		{Name: "master create -> client visible, p99", Value: p(0.99), Unit: "ms", Target: "<= 20 ms", OK: p(0.99) <= 20},
+	}, nil
+}
+
+// manyFiles: stat and ls -lR of many files on a client mount against tmpfs,
+// then mount time and daemon memory with MountN files.
+func (e *env) manyFiles() ([]Figure, error) {
+	if err := e.newDevice("40g"); err != nil {
+		return nil, err
+	}
+	fsys, err := famfs.Open(e.dev, famfs.OpenOptions{SystemUUID: masterID})
+	if err != nil {
+		return nil, err
+	}
+	per := 1000
+	ndirs := (e.o.MountN + per - 1) / per
+	var reqs []famfs.CreateRequest
+	var statPaths []string
+	base := filepath.Join(e.hp, "tmpfs-tree")
+	for d := 0; d < ndirs; d++ {
+		dir := fmt.Sprintf("d%02d", d)
+		if err := fsys.Mkdir(dir, famfs.MkdirOptions{Mode: 0o755}); err != nil {
+			return nil, err
+		}
+		os.MkdirAll(filepath.Join(base, dir), 0o755)
+		for i := 0; i < per && d*per+i < e.o.MountN; i++ {
+			p := fmt.Sprintf("%s/f%04d", dir, i)
+			reqs = append(reqs, famfs.CreateRequest{Path: p, CreateOptions: famfs.CreateOptions{Size: 4096, Mode: 0o644}})
+			if len(statPaths) < e.o.Files {
+				statPaths = append(statPaths, p)
+				os.WriteFile(filepath.Join(base, p), nil, 0o644)
+			}
+		}
+	}
+	res, err := fsys.CreateMany(reqs)
+	fsys.Close()
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			return nil, r.Err
+		}
+	}
+	// Mount time: famfs mount returns once the daemon serves.
+	mpt := filepath.Join(e.o.Dir, "c")
+	os.MkdirAll(mpt, 0o755)
+	var bestMount time.Duration
+	for i := 0; i < e.o.Repeat; i++ {
+		t0 := time.Now()
+		if err := e.famfs(clientID, "mount", e.dev, mpt); err != nil {
+			return nil, err
+		}
+		el := time.Since(t0)
+		if bestMount == 0 || el < bestMount {
+			bestMount = el
+		}
+		if i < e.o.Repeat-1 {
+			e.famfs(clientID, "umount", mpt)
+		}
+	}
+	e.mounts = append(e.mounts, mpt)
+	// Warm stat: one pass to fill the caches, then the timed pass.
+	statPass := func(root string) (time.Duration, error) {
+		t0 := time.Now()
+		var st syscall.Stat_t
+		for _, p := range statPaths {
+			if err := syscall.Stat(root+"/"+p, &st); err != nil {
+				return 0, fmt.Errorf("stat %s: %w", p, err)
+			}
+		}
+		return time.Since(t0), nil
+	}
+	bestOf := func(f func() (time.Duration, error)) (time.Duration, error) {
+		var b time.Duration
+		for i := 0; i < e.o.Repeat; i++ {
+			t, err := f()
+			if err != nil {
+				return 0, err
+			}
+			if b == 0 || t < b {
+				b = t
+			}
+		}
+		return b, nil
+	}
+	statPass(mpt)
+	statPass(base)
+	fuseStat, err := bestOf(func() (time.Duration, error) { return statPass(mpt) })
+	if err != nil {
+		return nil, err
+	}
+	tmpStat, err := bestOf(func() (time.Duration, error) { return statPass(base) })
+	if err != nil {
+		return nil, err
+	}
+	// ls -lR over the same number of files: famfs (after one warm-up run)
+	// against the tmpfs tree.
+	lsDirs := func(root string) []string {
+		var ds []string
+		for d := 0; d < (e.o.Files+per-1)/per; d++ {
+			ds = append(ds, fmt.Sprintf("%s/d%02d", root, d))
+		}
+		return ds
+	}
+	ls := func(root string) (time.Duration, error) {
+		cmd := exec.Command("ls", append([]string{"-lR"}, lsDirs(root)...)...)
+		var out bytes.Buffer
+		cmd.Stdout = &out
+		t0 := time.Now()
+		err := cmd.Run()
+		el := time.Since(t0)
+		if err != nil {
+			return 0, fmt.Errorf("ls -lR %s: %w", root, err)
+		}
+		if n := strings.Count(out.String(), "\n-rw"); n != len(statPaths) {
+			return 0, fmt.Errorf("ls -lR %s listed %d files, want %d", root, n, len(statPaths))
+		}
+		return el, nil
+	}
+	ls(mpt)
+	ls(base)
+	fuseLs, err := bestOf(func() (time.Duration, error) { return ls(mpt) })
+	if err != nil {
+		return nil, err
+	}
+	tmpLs, err := bestOf(func() (time.Duration, error) { return ls(base) })
+	if err != nil {
+		return nil, err
+	}
+	// Daemon memory with every file looked up.
+	var st syscall.Stat_t
+	for _, r := range reqs {
+		syscall.Stat(mpt+"/"+r.Path, &st)
+	}
+	pid := 0
+	if s, err := control.NewClient(mpt).Status(); err == nil {
+		pid = s.PID
+	}
+	rss := rssAnon(pid)
+	statRatio := float64(tmpStat) / float64(fuseStat)
+	lsRatio := float64(fuseLs) / float64(tmpLs)
+	mountMs := float64(bestMount.Microseconds()) / 1000
+	return []Figure{
+		{Name: fmt.Sprintf("warm stat of %d files", len(statPaths)), Value: ms(fuseStat), Unit: "ms", Baseline: ms(tmpStat), BaseName: "tmpfs",
+			Ratio: statRatio, Target: ">= 0.9x (speed)", OK: statRatio >= 0.9},
+		{Name: fmt.Sprintf("ls -lR of %d files (warm)", len(statPaths)), Value: ms(fuseLs), Unit: "ms", Baseline: ms(tmpLs), BaseName: "tmpfs",
+			Ratio: lsRatio, Target: "<= 1.2x (time)", OK: lsRatio <= 1.2},
+		{Name: fmt.Sprintf("famfs mount of a fs holding %d files, until it serves", len(reqs)), Value: mountMs, Unit: "ms", Target: "<= 150 ms", OK: mountMs <= 150},
+		{Name: fmt.Sprintf("daemon RssAnon with %d files looked up", len(reqs)), Value: float64(rss) / 1024, Unit: "MiB", Target: "<= 64 MiB", OK: rss > 0 && rss <= 64<<10},
+	}, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// rssAnon returns a process's RssAnon in KiB.
+func rssAnon(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// Print writes one line per figure.
+func Print(w io.Writer, figs []Figure) {
+	for _, f := range figs {
+		status := ""
+		if f.Target != "" {
+			status = "  target " + f.Target
+			if f.OK {
+				status += "  ok"
+			} else {
+				status += "  MISSED"
+			}
+		}
+		if f.Baseline != 0 {
+			fmt.Fprintf(w, "%-62s %9.3f %-5s  %s %9.3f %-5s  ratio %.2fx%s\n", f.Name, f.Value, f.Unit, f.BaseName, f.Baseline, f.Unit, f.Ratio, status)
+		} else {
+			fmt.Fprintf(w, "%-62s %9.3f %-5s%s\n", f.Name, f.Value, f.Unit, status)
+		}
+	}
+}
