@@ -66,6 +66,10 @@ type Options struct {
 	Only []string
 	// Progress, if set, receives a line as each figure starts.
 	Progress io.Writer
+	// CPUClock measures process CPU time (all threads, the garbage
+	// collector's included) instead of wall time for the replay and creation
+	// figures: steadier when other processes compete for the CPU.
+	CPUClock bool
 }
 
 func (o *Options) defaults() {
@@ -96,37 +100,47 @@ func (o *Options) progress(format string, args ...any) {
 
 // Figure is one measured figure and its same-run baseline.
 type Figure struct {
-	ID   string // Replay, Create, MapRead or Memory
-	Name string // e.g. "log replay (15420 entries)"
+	ID   string `json:"id"`   // Replay, Create, MapRead or Memory
+	Name string `json:"name"` // e.g. "log replay (15420 entries)"
 
-	Value    float64 // best run, in Unit
-	Unit     string  // "ms", "GB/s", "MiB"
-	Baseline float64 // best baseline run, in Unit
-	BaseName string  // what the baseline is, e.g. "read+crc"
-	BaseWord string  // how the printer introduces it, e.g. "floor"
+	Value    float64 `json:"value"`     // best run, in Unit
+	Unit     string  `json:"unit"`      // "ms", "GB/s", "MiB"
+	Baseline float64 `json:"baseline"`  // best baseline run, in Unit
+	BaseName string  `json:"base_name"` // what the baseline is, e.g. "read+crc"
+	BaseWord string  `json:"base_word"` // how the printer introduces it, e.g. "floor"
 
 	// Ratio compares Value with Baseline so that the target reads naturally:
 	// time/baseline time for times, bandwidth/baseline bandwidth for reads,
 	// heap/budget for memory.
-	Ratio       float64
-	MedianRatio float64 // median over the paired runs (0 if not paired)
-	Target      string  // e.g. "<= 4x"
-	OK          bool
-	Detail      string // extra facts (throughput, bytes per entry, page size)
+	Ratio       float64      `json:"ratio"`
+	MedianRatio float64      `json:"median_ratio,omitempty"` // median over the paired runs
+	Target      string       `json:"target"`                 // e.g. "<= 4x"
+	OK          bool         `json:"ok"`
+	Detail      string       `json:"detail,omitempty"` // extra facts (per-entry cost, files/s, ...)
+	Also        []Comparison `json:"also,omitempty"`   // the same work against other baselines
 
-	Samples     []float64 // every run, in Unit
-	BaseSamples []float64
+	Samples     []float64 `json:"samples"` // every run, in Unit
+	BaseSamples []float64 `json:"base_samples,omitempty"`
+}
+
+// Comparison is a further view of a figure, against another baseline.
+type Comparison struct {
+	Name     string  `json:"name"`
+	Value    float64 `json:"value"` // in the figure's Unit
+	Baseline float64 `json:"baseline"`
+	Ratio    float64 `json:"ratio"`
 }
 
 // Results is what Run measured.
 type Results struct {
-	Dir       string // where the device files lived
-	Pages     string // "2 MiB (tmpfs huge=always)", "4 KiB", ...
-	Reps      int
-	GoVersion string
-	CPUs      int
-	CacheOps  string
-	Figures   []Figure
+	Dir       string   `json:"dir"`   // where the device files lived
+	Pages     string   `json:"pages"` // "2 MiB (tmpfs huge=always)", "4 KiB (tmpfs)", ...
+	Reps      int      `json:"reps"`
+	Clock     string   `json:"clock"` // "wall" or "cpu"
+	GoVersion string   `json:"go_version"`
+	CPUs      int      `json:"cpus"`
+	CacheOps  string   `json:"cache_ops"`
+	Figures   []Figure `json:"figures"`
 }
 
 // OK reports whether every figure met its target.
@@ -155,7 +169,11 @@ func Run(o Options) (Results, error) {
 	if !st.IsDir() {
 		return Results{}, fmt.Errorf("bench: %s is not a directory", o.Dir)
 	}
-	res := Results{Dir: o.Dir, Pages: PageSizeOf(o.Dir), Reps: o.Reps, GoVersion: runtime.Version(),
+	clock := "wall"
+	if o.CPUClock {
+		clock = "cpu"
+	}
+	res := Results{Dir: o.Dir, Pages: PageSizeOf(o.Dir), Reps: o.Reps, Clock: clock, GoVersion: runtime.Version(),
 		CPUs: runtime.GOMAXPROCS(0), CacheOps: device.CacheOps()}
 	steps := []struct {
 		id string
@@ -173,62 +191,6 @@ func Run(o Options) (Results, error) {
 		res.Figures = append(res.Figures, f)
 	}
 	return res, nil
-}
-
-// Print writes one line per figure, then a line naming the environment.
-func Print(w io.Writer, r Results) error {
-	rows := make([][]string, 0, len(r.Figures))
-	for _, f := range r.Figures {
-		verdict := "ok"
-		if !f.OK {
-			verdict = "MISSED"
-		}
-		rows = append(rows, []string{
-			f.Name,
-			fmtValue(f.Value, f.Unit),
-			fmt.Sprintf("%s %s (%s)", f.BaseWord, fmtValue(f.Baseline, f.Unit), f.BaseName),
-			fmt.Sprintf("ratio %.2fx", f.Ratio),
-			"target " + f.Target,
-			verdict,
-		})
-	}
-	width := make([]int, 6)
-	for _, row := range rows {
-		for i, c := range row {
-			width[i] = max(width[i], len(c))
-		}
-	}
-	var b strings.Builder
-	for k, row := range rows {
-		for i, c := range row {
-			switch {
-			case i == len(row)-1:
-				b.WriteString(c)
-			case i == 1:
-				fmt.Fprintf(&b, "%*s   ", width[i], c)
-			default:
-				fmt.Fprintf(&b, "%-*s   ", width[i], c)
-			}
-		}
-		if d := r.Figures[k].Detail; d != "" {
-			b.WriteString("   [" + d + "]")
-		}
-		b.WriteByte('\n')
-	}
-	fmt.Fprintf(&b, "(%s; pages %s; best of %d runs; %s, %d CPUs; %s)\n",
-		r.Dir, r.Pages, r.Reps, r.GoVersion, r.CPUs, r.CacheOps)
-	_, err := io.WriteString(w, b.String())
-	return err
-}
-
-func fmtValue(v float64, unit string) string {
-	switch {
-	case v >= 100:
-		return fmt.Sprintf("%.0f %s", v, unit)
-	case v >= 10:
-		return fmt.Sprintf("%.1f %s", v, unit)
-	}
-	return fmt.Sprintf("%.2f %s", v, unit)
 }
 
 // PageSizeOf describes the page faults a shared mapping of a file in dir
@@ -287,12 +249,28 @@ func superOptions(point string) string {
 	return opts
 }
 
-// timeIt runs fn once and returns its duration.
+// timeIt runs fn once and returns its wall time.
 func timeIt(fn func() error) (time.Duration, error) {
 	runtime.GC()
 	t0 := time.Now()
 	err := fn()
 	return time.Since(t0), err
+}
+
+// cpuTimeIt runs fn once and returns the process CPU time it took.
+func cpuTimeIt(fn func() error) (time.Duration, error) {
+	runtime.GC()
+	t0 := CPUTime()
+	err := fn()
+	return CPUTime() - t0, err
+}
+
+// timer returns a measurement of fn with the clock Options ask for.
+func (o *Options) timer(fn func() error) func() (time.Duration, error) {
+	if o.CPUClock {
+		return func() (time.Duration, error) { return cpuTimeIt(fn) }
+	}
+	return func() (time.Duration, error) { return timeIt(fn) }
 }
 
 // pair measures subject and baseline reps times each, alternating which runs

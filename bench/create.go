@@ -155,7 +155,7 @@ func runCreate(o *Options) (Figure, error) {
 			return 0, err
 		}
 		defer f.Close()
-		return timeIt(func() (err error) { entries, err = b.Run(f); return err })
+		return o.timer(func() (err error) { entries, err = b.Run(f); return err })()
 	}
 	baseline := func() (time.Duration, error) {
 		a, err := b.NewAppendLog(pa)
@@ -163,7 +163,7 @@ func runCreate(o *Options) (Figure, error) {
 			return 0, err
 		}
 		defer a.Close()
-		return timeIt(func() error { return a.AppendEach(entries) })
+		return o.timer(func() error { return a.AppendEach(entries) })()
 	}
 	// Warm up; this also records the entries the baseline appends.
 	if _, err := subject(); err != nil {
