@@ -59,11 +59,12 @@ type FS struct {
 	opts OpenOptions
 	lg   *slog.Logger
 
-	mu    sync.RWMutex // guards tree, next, stuck, alloc
-	tree  *namespace.Tree
-	next  uint64            // replay cursor: entries below it are applied
-	stuck *metalog.BadEntry // replay is waiting at this entry
-	alloc *alloc.Allocator
+	mu     sync.RWMutex // guards tree, next, stuck, alloc
+	tree   *namespace.Tree
+	next   uint64            // replay cursor: entries below it are applied
+	logCap uint64            // entry slots, from the log header at the last replay
+	stuck  *metalog.BadEntry // replay is waiting at this entry
+	alloc  *alloc.Allocator
 
 	wmu sync.Mutex // serialises this process's writers; flock serialises processes
 
@@ -208,6 +209,7 @@ func (f *FS) Refresh() (ReplayStatus, error) {
 
 func (f *FS) replayLocked(h omf.LogHeader) (ReplayStatus, error) {
 	st := ReplayStatus{LogNext: h.NextIndex, Capacity: h.Capacity()}
+	f.logCap = h.Capacity()
 	nprob := len(f.tree.Problems())
 	from := f.next
 	if h.NextIndex > f.next {

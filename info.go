@@ -26,7 +26,11 @@ type Info struct {
 // IsDir reports whether the entry is a directory.
 func (i Info) IsDir() bool { return i.Mode.IsDir() }
 
-func infoOf(n *namespace.Node) Info {
+func infoOf(n *namespace.Node) Info { return infoAt(n, n.Path()) }
+
+// infoAt is infoOf for a node whose path p the caller already has (it saves
+// rebuilding the path from the node's ancestors).
+func infoAt(n *namespace.Node, p string) Info {
 	mode := fs.FileMode(n.Mode & 0o777)
 	if n.Mode&0o4000 != 0 {
 		mode |= fs.ModeSetuid
@@ -40,7 +44,7 @@ func infoOf(n *namespace.Node) Info {
 	if n.IsDir() {
 		mode |= fs.ModeDir
 	}
-	return Info{Path: n.Path(), Name: n.Name, Mode: mode, UID: n.UID, GID: n.GID, Size: n.Size,
+	return Info{Path: p, Name: n.Name, Mode: mode, UID: n.UID, GID: n.GID, Size: n.Size,
 		Ino: n.Ino, Index: n.Index, FMap: n.FMap}
 }
 
@@ -49,6 +53,9 @@ func infoOf(n *namespace.Node) Info {
 // root is "". A path that climbs above the root, or holds a NUL byte, is an
 // error wrapping ErrBadPath.
 func CleanPath(p string) (string, error) {
+	if omf.CheckRelPath(p, false) == nil {
+		return p, nil // already clean: the common case, without allocating
+	}
 	if strings.IndexByte(p, 0) >= 0 {
 		return "", fmt.Errorf("%w: %q contains a NUL byte", ErrBadPath, p)
 	}
@@ -81,7 +88,7 @@ func (f *FS) Stat(p string) (Info, error) {
 	if n == nil {
 		return Info{}, pathErr("stat", p, fs.ErrNotExist)
 	}
-	return infoOf(n), nil
+	return infoAt(n, c), nil
 }
 
 // ReadDir lists a directory in log order.

@@ -29,7 +29,7 @@ func TestReportTextProblems(t *testing.T) {
 	err = m.Update(func(tx *Tx) error {
 		m.mu.Lock()
 		defer m.mu.Unlock()
-		_, err := m.appendLocked([]omf.Entry{{Type: omf.EntryFile, Size: 1 << 20, Flags: omf.FileFlagsAllHostsRW, Mode: 0o644, Path: "clone", FMap: a.Info().FMap}})
+		err := m.appendLocked([]omf.Entry{{Type: omf.EntryFile, Size: 1 << 20, Flags: omf.FileFlagsAllHostsRW, Mode: 0o644, Path: "clone", FMap: a.Info().FMap}}, nil)
 		return err
 	})
 	if err != nil {

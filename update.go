@@ -86,18 +86,21 @@ func (f *FS) catchUp() error {
 	return err
 }
 
-// append logs entries and applies them to the tree. The caller holds f.mu.
-func (f *FS) appendLocked(entries []omf.Entry) ([]*namespace.Node, error) {
+// appendLocked logs entries and applies them to the tree, storing the node
+// each one made in nodes[k] if nodes is long enough. The caller holds f.mu.
+func (f *FS) appendLocked(entries []omf.Entry, nodes []*namespace.Node) error {
 	first, err := f.log.Append(entries)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	nodes := make([]*namespace.Node, len(entries))
 	for k := range entries {
-		nodes[k] = f.tree.Apply(first+uint64(k), &entries[k], nil)
+		n := f.tree.Apply(first+uint64(k), &entries[k], nil)
+		if k < len(nodes) {
+			nodes[k] = n
+		}
 	}
 	f.next = first + uint64(len(entries))
-	return nodes, nil
+	return nil
 }
 
 // Create allocates and logs a new file.
@@ -134,11 +137,11 @@ func (tx *Tx) Create(p string, o CreateOptions) (*File, error) {
 	// The space is marked in the bitmap; replaying our own entry marks it
 	// again, so release it first and let Apply take it.
 	f.alloc.Release(m)
-	nodes, err := f.appendLocked([]omf.Entry{e})
-	if err != nil {
+	var node [1]*namespace.Node
+	if err := f.appendLocked([]omf.Entry{e}, node[:]); err != nil {
 		return nil, pathErr("create", p, err)
 	}
-	return &File{fs: f, info: infoOf(nodes[0])}, nil
+	return &File{fs: f, info: infoAt(node[0], c)}, nil
 }
 
 // Mkdir logs a new directory (and, with Parents, its missing parents, top
@@ -195,7 +198,7 @@ func (tx *Tx) Mkdir(p string, o MkdirOptions) error {
 	if err := f.checkSlotsLocked(uint64(len(entries))); err != nil {
 		return pathErr("mkdir", p, err)
 	}
-	if _, err := f.appendLocked(entries); err != nil {
+	if err := f.appendLocked(entries, nil); err != nil {
 		return pathErr("mkdir", p, err)
 	}
 	return nil
@@ -234,7 +237,7 @@ func (tx *Tx) AddDaxdev(d omf.Daxdev) error {
 	if err := f.checkSlotsLocked(1); err != nil {
 		return fmt.Errorf("add daxdev %s: %w", d.UUID, err)
 	}
-	if _, err := f.appendLocked([]omf.Entry{{Type: omf.EntryAddDaxdev, Daxdev: d}}); err != nil {
+	if err := f.appendLocked([]omf.Entry{{Type: omf.EntryAddDaxdev, Daxdev: d}}, nil); err != nil {
 		return fmt.Errorf("add daxdev %s: %w", d.UUID, err)
 	}
 	return nil
@@ -271,14 +274,16 @@ func (f *FS) checkParentLocked(c string) error {
 }
 
 // checkSlotsLocked fails before anything is allocated when the log cannot take
-// n more entries.
+// n more entries. It runs inside Update, under the log lock and after catchUp,
+// so the log holds exactly the f.next entries this FS has applied (its own
+// appends included) and the header need not be read again: Append reads and
+// validates it anyway. Reading it here too cost a second cache-missing load
+// of the header line per file created.
 func (f *FS) checkSlotsLocked(n uint64) error {
-	h, err := f.log.Header()
-	if err != nil {
-		return err
-	}
-	if n > h.Free() {
-		return &metalog.FullError{Need: n, Free: h.Free(), Capacity: h.Capacity()}
+	capacity := f.logCap
+	free := capacity - min(f.next, capacity)
+	if n > free {
+		return &metalog.FullError{Need: n, Free: free, Capacity: capacity}
 	}
 	return nil
 }
@@ -376,8 +381,8 @@ func (tx *Tx) Clone(src, dst string) (*File, error) {
 	}
 	e := omf.Entry{Type: omf.EntryFile, Size: s.Size, Flags: omf.FileFlagsAllHostsRW,
 		UID: s.UID, GID: s.GID, Mode: s.Mode, Path: c, FMap: s.FMap}
-	nodes, err := f.appendLocked([]omf.Entry{e})
-	if err != nil {
+	nodes := make([]*namespace.Node, 1)
+	if err := f.appendLocked([]omf.Entry{e}, nodes); err != nil {
 		return nil, pathErr("clone", dst, err)
 	}
 	if nodes[0] == nil {

@@ -45,7 +45,7 @@ type Node struct {
 	Ino    uint64
 
 	kids  []*Node // in log order
-	byKey map[string]*Node
+	index []*Node // hash table of kids once there are more than smallDir (index.go)
 }
 
 // IsDir reports whether n is a directory.
@@ -53,9 +53,6 @@ func (n *Node) IsDir() bool { return n.Kind == Dir }
 
 // Children returns a directory's entries in log order (shared; do not modify).
 func (n *Node) Children() []*Node { return n.kids }
-
-// Child returns the named child of a directory, or nil.
-func (n *Node) Child(name string) *Node { return n.byKey[name] }
 
 // Path returns the node's path relative to the root ("" for the root).
 func (n *Node) Path() string {
@@ -66,15 +63,6 @@ func (n *Node) Path() string {
 		return n.Name
 	}
 	return n.Parent.Path() + "/" + n.Name
-}
-
-func (n *Node) add(c *Node) {
-	if n.byKey == nil {
-		n.byKey = make(map[string]*Node)
-	}
-	n.byKey[c.Name] = c
-	n.kids = append(n.kids, c)
-	c.Parent = n
 }
 
 // ProblemKind classifies a Problem.
@@ -136,6 +124,29 @@ type Tree struct {
 	stats    Stats
 	problems []Problem
 	daxdevs  []omf.Daxdev // slot 0: the primary device
+
+	// the last directory Apply resolved (see parent)
+	lastDir     string
+	lastDirNode *Node
+	// Nodes are carved out of blocks: one allocation per nodeBlock nodes.
+	nodes []Node
+}
+
+const nodeBlock = 64
+
+// newNode returns a new node for entry i. Fields are stored one by one into
+// the zeroed block (a whole-struct assignment would copy with write barriers
+// for every pointer slot).
+func (t *Tree) newNode(i uint64, name string, kind Kind, e *omf.Entry) *Node {
+	if len(t.nodes) == 0 {
+		t.nodes = make([]Node, nodeBlock)
+	}
+	n := &t.nodes[0]
+	t.nodes = t.nodes[1:]
+	n.Name, n.Kind = name, kind
+	n.Mode, n.UID, n.GID = e.Mode&0o7777, e.UID, e.GID
+	n.Index, n.Ino = int64(i), InoBase+i
+	return n
 }
 
 // New returns an empty tree for a device of devSize bytes (the superblock's
@@ -179,7 +190,7 @@ func (t *Tree) Lookup(path string) *Node {
 	for path != "" {
 		var comp string
 		comp, path, _ = strings.Cut(path, "/")
-		if n = n.byKey[comp]; n == nil {
+		if n = n.Child(comp); n == nil {
 			return nil
 		}
 	}
@@ -197,7 +208,7 @@ func (t *Tree) Parent(path string) (parent *Node, name string, kind ProblemKind,
 	for rest := dir; rest != ""; {
 		var comp string
 		comp, rest, _ = strings.Cut(rest, "/")
-		c := n.byKey[comp]
+		c := n.Child(comp)
 		if c == nil {
 			return nil, name, MissingParent, fmt.Sprintf("directory %q does not exist", strings.TrimSuffix(dir[:len(dir)-len(rest)], "/"))
 		}
@@ -207,6 +218,25 @@ func (t *Tree) Parent(path string) (parent *Node, name string, kind ProblemKind,
 		n = c
 	}
 	return n, name, 0, ""
+}
+
+// parent is Parent for Apply, which runs of entries in one directory call
+// in a row: it remembers the last directory it resolved (a node never moves
+// or goes away, so the answer stays right). Apply holds the tree exclusively;
+// Parent itself changes nothing, so readers may share the tree.
+func (t *Tree) parent(path string) (parent *Node, name string, kind ProblemKind, reason string) {
+	k := strings.LastIndexByte(path, '/')
+	if k < 0 {
+		return t.root, path, 0, ""
+	}
+	if dir := path[:k]; t.lastDirNode != nil && dir == t.lastDir {
+		return t.lastDirNode, path[k+1:], 0, ""
+	}
+	parent, name, kind, reason = t.Parent(path)
+	if parent != nil {
+		t.lastDir, t.lastDirNode = path[:k], parent
+	}
+	return parent, name, kind, reason
 }
 
 // Torn records an entry that failed its sequence-number or CRC check (fsck
@@ -262,34 +292,36 @@ func (t *Tree) applyFile(i uint64, e *omf.Entry) *Node {
 		t.report(i, BadMap, e.Path, "%v", err)
 		return nil
 	}
-	parent, name, kind, reason := t.Parent(e.Path)
+	parent, name, kind, reason := t.parent(e.Path)
 	if parent == nil {
 		t.report(i, kind, e.Path, "%s", reason)
 		return nil
 	}
-	if old := parent.byKey[name]; old != nil {
+	old, h := parent.lookup(name)
+	if old != nil {
 		t.report(i, Duplicate, e.Path, "already exists (%s from log entry %d); the first entry wins", kindName(old), old.Index)
 		return nil
 	}
-	n := &Node{Name: name, Kind: File, Mode: e.Mode & 0o7777, UID: e.UID, GID: e.GID,
-		Size: e.Size, Flags: e.Flags, FMap: e.FMap, Index: int64(i), Ino: InoBase + i}
-	parent.add(n)
+	n := t.newNode(i, name, File, e)
+	n.Size, n.Flags, n.FMap = e.Size, e.Flags, e.FMap
+	parent.addHashed(n, h)
 	t.stats.Files++
 	return n
 }
 
 func (t *Tree) applyDir(i uint64, e *omf.Entry) *Node {
-	parent, name, kind, reason := t.Parent(e.Path)
+	parent, name, kind, reason := t.parent(e.Path)
 	if parent == nil {
 		t.report(i, kind, e.Path, "%s", reason)
 		return nil
 	}
-	if old := parent.byKey[name]; old != nil {
+	old, h := parent.lookup(name)
+	if old != nil {
 		t.report(i, Duplicate, e.Path, "already exists (%s from log entry %d); the first entry wins", kindName(old), old.Index)
 		return nil
 	}
-	n := &Node{Name: name, Kind: Dir, Mode: e.Mode & 0o7777, UID: e.UID, GID: e.GID, Index: int64(i), Ino: InoBase + i}
-	parent.add(n)
+	n := t.newNode(i, name, Dir, e)
+	parent.addHashed(n, h)
 	t.stats.Dirs++
 	return n
 }

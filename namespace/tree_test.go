@@ -2,6 +2,7 @@ package namespace
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/famfs-go/famfs/omf"
@@ -147,5 +148,62 @@ func TestPrintableQuotesControlCharacters(t *testing.T) {
 	p := Problem{Index: 3, Kind: Duplicate, Path: "x\ny", Reason: "r"}
 	if s := p.String(); s != `log entry 3 ("x\ny"): duplicate path: r` {
 		t.Fatal(s)
+	}
+}
+
+// Large directories switch from a linear scan to a hash index and grow it;
+// every child stays findable, in log order, and duplicates are still caught
+// at every size.
+func TestLargeDirectoryIndex(t *testing.T) {
+	var es []*omf.Entry
+	es = append(es, dir("d"))
+	const n = 1000
+	for i := range n {
+		es = append(es, file(fmt.Sprintf("d/f%d", i), uint64(5+i)*au, 1))
+		if i%97 == 0 { // a duplicate of an earlier name, at many sizes
+			es = append(es, file(fmt.Sprintf("d/f%d", i/2), uint64(5+n+i)*au, 2))
+		}
+	}
+	tr := build(es...)
+	dups := 0
+	for _, p := range tr.Problems() {
+		if p.Kind != Duplicate {
+			t.Fatalf("unexpected problem %v", p)
+		}
+		dups++
+	}
+	if dups != (n+96)/97 {
+		t.Fatalf("%d duplicates reported", dups)
+	}
+	d := tr.Lookup("d")
+	kids := d.Children()
+	if len(kids) != n {
+		t.Fatalf("%d children", len(kids))
+	}
+	for i, k := range kids {
+		name := fmt.Sprintf("f%d", i)
+		if k.Name != name || d.Child(name) != k || tr.Lookup("d/"+name) != k || k.Size != 1 {
+			t.Fatalf("child %d: %+v", i, k)
+		}
+	}
+	for _, missing := range []string{"f", "f1000", "g1", ""} {
+		if d.Child(missing) != nil {
+			t.Fatalf("found %q", missing)
+		}
+	}
+}
+
+// Apply remembers the last directory it resolved; a failed lookup is not
+// remembered, and other directories still resolve.
+func TestParentCache(t *testing.T) {
+	tr := build(dir("a"), file("a/b/f", 5*au, 1), dir("a/b"), file("a/b/f", 6*au, 1),
+		file("a/g", 7*au, 1), file("a/b/h", 8*au, 1), file("a/b", 9*au, 1), file("a/b/h/x", 10*au, 1))
+	if k := kinds(tr); len(k) != 3 || k[0] != MissingParent || k[1] != Duplicate || k[2] != NotDir {
+		t.Fatalf("%v", tr.Problems())
+	}
+	for _, p := range []string{"a/b/f", "a/g", "a/b/h"} {
+		if tr.Lookup(p) == nil {
+			t.Fatalf("%s missing", p)
+		}
 	}
 }

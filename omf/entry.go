@@ -164,11 +164,12 @@ func ParseEntry(b []byte, index uint64) (Entry, error) {
 	if err := CheckEntry(b, index); err != nil {
 		return e, err
 	}
-	return e, e.decodePayload(b)
+	return e, e.decodePayload(b, nil)
 }
 
-// decodePayload decodes a checked entry image.
-func (e *Entry) decodePayload(b []byte) error {
+// decodePayload decodes a checked entry image, allocating through d (nil:
+// allocate each string and slice on its own).
+func (e *Entry) decodePayload(b []byte, d *EntryDecoder) error {
 	le := binary.LittleEndian
 	e.Seqnum = le.Uint64(b[enSeqnum:])
 	e.Type = EntryType(le.Uint32(b[enType:]))
@@ -181,16 +182,16 @@ func (e *Entry) decodePayload(b []byte) error {
 		e.UID = le.Uint32(b[fileUID:])
 		e.GID = le.Uint32(b[fileGID:])
 		e.Mode = le.Uint32(b[fileMode:])
-		if e.Path, err = decodePath(b[filePath:], "fm_relpath"); err != nil {
+		if e.Path, err = decodePath(b[filePath:], "fm_relpath", d); err != nil {
 			return err
 		}
-		e.FMap, err = decodeFMap(b[fileFMap : fileFMap+fmapSize])
+		e.FMap, err = decodeFMap(b[fileFMap:fileFMap+fmapSize], d)
 		return err
 	case EntryMkdir:
 		e.UID = le.Uint32(b[dirUID:])
 		e.GID = le.Uint32(b[dirGID:])
 		e.Mode = le.Uint32(b[dirMode:])
-		e.Path, err = decodePath(b[dirPath:], "md_relpath")
+		e.Path, err = decodePath(b[dirPath:], "md_relpath", d)
 		return err
 	case EntryAddDaxdev:
 		e.Daxdev.Size = le.Uint64(b[ddSize:])

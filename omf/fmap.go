@@ -109,8 +109,9 @@ func (m *FMap) encode(b []byte) error {
 }
 
 // decodeFMap decodes the 416-byte fmap area. It checks only what is needed to
-// read it safely; Validate checks it against a device.
-func decodeFMap(b []byte) (FMap, error) {
+// read it safely; Validate checks it against a device. Extent lists come from
+// d (nil: allocated on their own).
+func decodeFMap(b []byte, d *EntryDecoder) (FMap, error) {
 	le := binary.LittleEndian
 	var m FMap
 	m.Type = ExtType(le.Uint32(b[fmExtType:]))
@@ -120,7 +121,7 @@ func decodeFMap(b []byte) (FMap, error) {
 		if n > MaxSimpleExtents {
 			return m, fieldErr(ErrBadFmap, "fmap", "fmap_nextents", uint64(n), "%d simple extents, at most %d fit", n, MaxSimpleExtents)
 		}
-		m.Extents = make([]Extent, n)
+		m.Extents = d.extents(int(n))
 		for i := range m.Extents {
 			m.Extents[i] = getExtent(b[fmExtents+extentSize*i:])
 		}
@@ -139,7 +140,7 @@ func decodeFMap(b []byte) (FMap, error) {
 		if chunk == 0 {
 			return m, fieldErr(ErrBadFmap, "fmap", "ie_chunk_size", 0, "chunk size is zero")
 		}
-		ie := Interleave{ChunkSize: chunk, Strips: make([]Extent, ns)}
+		ie := Interleave{ChunkSize: chunk, Strips: d.extents(int(ns))}
 		for i := range ie.Strips {
 			ie.Strips[i] = getExtent(b[fmIEStrips+extentSize*i:])
 		}

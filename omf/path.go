@@ -1,6 +1,9 @@
 package omf
 
-import "strings"
+import (
+	"bytes"
+	"strings"
+)
 
 // CheckRelPath applies the path rules of the log to p, a path relative to the
 // file system root: not empty, no leading or trailing '/', no empty, "." or
@@ -10,6 +13,9 @@ func CheckRelPath(p string, writing bool) error {
 	limit := RelPathField - 1
 	if writing {
 		limit = MaxRelPath
+	}
+	if len(p) <= limit && validRelPath(p) {
+		return nil // the common case, in one pass; errors are explained below
 	}
 	bad := func(format string, args ...any) error {
 		return fieldErr(ErrBadPath, "path", "relpath", uint64(len(p)), format, args...)
@@ -40,23 +46,50 @@ func CheckRelPath(p string, writing bool) error {
 }
 
 // decodePath reads an 80-byte relpath field: it must hold a NUL terminator and
-// follow CheckRelPath's reader rules.
-func decodePath(b []byte, field string) (string, error) {
-	n := -1
-	for i, c := range b[:RelPathField] {
-		if c == 0 {
-			n = i
-			break
-		}
-	}
+// follow CheckRelPath's reader rules. The string comes from d (nil: allocated
+// on its own).
+func decodePath(b []byte, field string, d *EntryDecoder) (string, error) {
+	n := bytes.IndexByte(b[:RelPathField], 0)
 	if n < 0 {
 		return "", fieldErr(ErrBadPath, "log entry", field, RelPathField, "no NUL terminator within %d bytes", RelPathField)
 	}
-	p := string(b[:n])
+	p := d.string(b[:n])
 	if err := CheckRelPath(p, false); err != nil {
 		fe := err.(*FieldError)
 		fe.Struct, fe.Field = "log entry", field
 		return p, fe
 	}
 	return p, nil
+}
+
+// validRelPath reports in one pass over p whether it is non-empty and every
+// '/'-separated component is non-empty, not "." or "..", and free of NUL
+// bytes (so there is no leading or trailing '/' either).
+func validRelPath(p string) bool {
+	if p == "" {
+		return false
+	}
+	start := 0
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			if p[i] == 0 {
+				return false
+			}
+			continue
+		}
+		switch i - start {
+		case 0:
+			return false
+		case 1:
+			if p[start] == '.' {
+				return false
+			}
+		case 2:
+			if p[start] == '.' && p[start+1] == '.' {
+				return false
+			}
+		}
+		start = i + 1
+	}
+	return true
 }
