@@ -67,11 +67,16 @@ func alignRows(figs []Figure) []string {
 		if !f.OK {
 			verdict = "MISSED"
 		}
+		base, ratio := "", ""
+		if f.BaseName != "" { // absolute figures (latency, memory) have no baseline
+			base = fmt.Sprintf("%s %s (%s)", f.BaseWord, fmtValue(f.Baseline, f.Unit), f.BaseName)
+			ratio = fmt.Sprintf("ratio %.2fx", f.Ratio)
+		}
 		cells[k] = []string{
 			f.Name,
 			fmtValue(f.Value, f.Unit),
-			fmt.Sprintf("%s %s (%s)", f.BaseWord, fmtValue(f.Baseline, f.Unit), f.BaseName),
-			fmt.Sprintf("ratio %.2fx", f.Ratio),
+			base,
+			ratio,
 			"target " + f.Target,
 			verdict,
 		}

@@ -21,5 +21,6 @@ func commands(e *env) []*cobra.Command {
 		newCheckCmd(e),
 		newMkmetaCmd(e),
 		newStatusCmd(e),
+		newBenchCmd(e),
 	}
 }

@@ -1,9 +1,10 @@
-// Package mountbench measures the famfs FUSE mount against same-run
-// baselines on tmpfs: cold sequential read() throughput, how soon a file the
-// master creates is visible on a client mount, warm stat and ls -lR of many
-// files, mount time and the daemon's anonymous memory. It runs the famfs
-// binary for real (mkfs, mount daemons), so it needs root and /dev/fuse.
-package mountbench
+package bench
+
+// The mount figures measure the famfs FUSE mount against same-run baselines
+// on tmpfs: cold sequential read() throughput, how soon a file the master
+// creates is visible on a client mount, warm stat and ls -lR of many files,
+// mount time and the daemon's anonymous memory. They run the famfs binary for
+// real (mkfs, mount daemons), so they need root and /dev/fuse.
 
 import (
 	"bytes"
@@ -23,8 +24,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// Options tune Run.
-type Options struct {
+// MountOptions tune RunMount.
+type MountOptions struct {
 	Binary   string // the famfs binary (default: this executable)
 	Dir      string // scratch directory; a tmpfs with huge=always is mounted under it
 	ReadSize int64  // bytes read for the throughput figure (default 1 GiB)
@@ -35,38 +36,36 @@ type Options struct {
 	Log      io.Writer
 }
 
-// Figure is one measurement and its baseline.
-type Figure struct {
-	Name     string
-	Value    float64 // in Unit
-	Unit     string
-	Baseline float64 // same unit; 0 when the figure is absolute
-	BaseName string
-	Ratio    float64 // the figure's own sense: higher is better unless Lower
-	Target   string
-	OK       bool
-}
-
-var (
-	masterID = uuid.MustParse("d0d0d0d0-0000-4000-8000-0000000000d0")
-	clientID = uuid.MustParse("e1e1e1e1-0000-4000-8000-0000000000e1")
+// Mount figure IDs.
+const (
+	MountRead    = "mount-read"
+	MountVisible = "mount-visible"
+	MountStat    = "mount-stat"
+	MountLs      = "mount-ls"
+	MountTime    = "mount-time"
+	MountRSS     = "mount-rss"
 )
 
-type env struct {
-	o       Options
+var (
+	mbMaster = uuid.MustParse("d0d0d0d0-0000-4000-8000-0000000000d0")
+	mbClient = uuid.MustParse("e1e1e1e1-0000-4000-8000-0000000000e1")
+)
+
+type mountEnv struct {
+	o       MountOptions
 	hp      string // huge-page tmpfs mount
 	dev     string
 	mounts  []string
 	cleanup []func()
 }
 
-func (e *env) logf(format string, args ...any) {
+func (e *mountEnv) logf(format string, args ...any) {
 	if e.o.Log != nil {
 		fmt.Fprintf(e.o.Log, format+"\n", args...)
 	}
 }
 
-func (e *env) famfs(id uuid.UUID, args ...string) error {
+func (e *mountEnv) famfs(id uuid.UUID, args ...string) error {
 	cmd := exec.Command(e.o.Binary, args...)
 	if len(args) > 0 && args[0] == "mkfs.famfs" {
 		cmd.Args = args
@@ -79,7 +78,7 @@ func (e *env) famfs(id uuid.UUID, args ...string) error {
 	return nil
 }
 
-func (e *env) mount(id uuid.UUID, name string) (string, error) {
+func (e *mountEnv) mount(id uuid.UUID, name string) (string, error) {
 	mpt := filepath.Join(e.o.Dir, name)
 	os.MkdirAll(mpt, 0o755)
 	if err := e.famfs(id, "mount", e.dev, mpt); err != nil {
@@ -89,15 +88,15 @@ func (e *env) mount(id uuid.UUID, name string) (string, error) {
 	return mpt, nil
 }
 
-func (e *env) unmountAll() {
+func (e *mountEnv) unmountAll() {
 	for _, m := range e.mounts {
-		e.famfs(masterID, "umount", m)
+		e.famfs(mbMaster, "umount", m)
 	}
 	e.mounts = nil
 }
 
-// Run measures every figure. It needs root.
-func Run(o Options) ([]Figure, error) {
+// RunMount measures the mount figures. It needs root.
+func RunMount(o MountOptions) ([]Figure, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("the mount benchmarks need root (FUSE mounts, a huge-page tmpfs, dropping caches)")
 	}
@@ -131,7 +130,7 @@ func Run(o Options) ([]Figure, error) {
 		return nil, err
 	}
 	o.Dir = dir
-	e := &env{o: o, hp: filepath.Join(dir, "hp")}
+	e := &mountEnv{o: o, hp: filepath.Join(dir, "hp")}
 	defer func() {
 		e.unmountAll()
 		for i := len(e.cleanup) - 1; i >= 0; i-- {
@@ -158,10 +157,10 @@ func Run(o Options) ([]Figure, error) {
 }
 
 // newDevice makes a fresh sparse device of size bytes on the huge tmpfs.
-func (e *env) newDevice(size string) error {
+func (e *mountEnv) newDevice(size string) error {
 	e.dev = filepath.Join(e.hp, "dax.img")
 	os.Remove(e.dev)
-	return e.famfs(masterID, "mkfs.famfs", "--size", size, e.dev)
+	return e.famfs(mbMaster, "mkfs.famfs", "--size", size, e.dev)
 }
 
 func dropCaches() { os.WriteFile("/proc/sys/vm/drop_caches", []byte("3\n"), 0) }
@@ -191,20 +190,20 @@ func readAll(path string, buf []byte) (time.Duration, int64, error) {
 
 // readThroughput: a seeded file read through a client mount, cold, against
 // the same bytes in a file on the same tmpfs.
-func (e *env) readThroughput() ([]Figure, error) {
+func (e *mountEnv) readThroughput() ([]Figure, error) {
 	if err := e.newDevice("8g"); err != nil {
 		return nil, err
 	}
-	m, err := e.mount(masterID, "m")
+	m, err := e.mount(mbMaster, "m")
 	if err != nil {
 		return nil, err
 	}
-	c, err := e.mount(clientID, "c")
+	c, err := e.mount(mbClient, "c")
 	if err != nil {
 		return nil, err
 	}
 	size := e.o.ReadSize
-	if err := e.famfs(masterID, "creat", "-s", strconv.FormatInt(size, 10), "-r", "-S", "7", m+"/big"); err != nil {
+	if err := e.famfs(mbMaster, "creat", "-s", strconv.FormatInt(size, 10), "-r", "-S", "7", m+"/big"); err != nil {
 		return nil, err
 	}
 	base := filepath.Join(e.hp, "tmpfs.big")
@@ -248,25 +247,25 @@ func (e *env) readThroughput() ([]Figure, error) {
 	}
 	os.Remove(base)
 	r := fuseBW / tmpBW
-	return []Figure{{Name: "cold FUSE sequential read(), 1 MiB blocks", Value: fuseBW, Unit: "GiB/s",
-		Baseline: tmpBW, BaseName: "tmpfs read()", Ratio: r, Target: ">= 0.6x", OK: r >= 0.6}}, nil
+	return []Figure{{ID: MountRead, Name: "cold FUSE sequential read(), 1 MiB blocks", Value: fuseBW, Unit: "GiB/s",
+		Baseline: tmpBW, BaseName: "tmpfs read()", BaseWord: "vs", Ratio: r, Target: ">= 0.6x", OK: r >= 0.6}}, nil
 }
 
 // visibility: the master creates files through the library (no
 // notification: the client's daemon must find them by polling) while this
 // process stats the path on the client mount in a loop.
-func (e *env) visibility() ([]Figure, error) {
+func (e *mountEnv) visibility() ([]Figure, error) {
 	if err := e.newDevice("8g"); err != nil {
 		return nil, err
 	}
-	if _, err := e.mount(masterID, "m"); err != nil {
+	if _, err := e.mount(mbMaster, "m"); err != nil {
 		return nil, err
 	}
-	c, err := e.mount(clientID, "c")
+	c, err := e.mount(mbClient, "c")
 	if err != nil {
 		return nil, err
 	}
-	fsys, err := famfs.Open(e.dev, famfs.OpenOptions{SystemUUID: masterID})
+	fsys, err := famfs.Open(e.dev, famfs.OpenOptions{SystemUUID: mbMaster})
 	if err != nil {
 		return nil, err
 	}
@@ -293,19 +292,17 @@ func (e *env) visibility() ([]Figure, error) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	p := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
 	st, _ := control.NewClient(c).Status()
-	return []Figure{
-		{Name: fmt.Sprintf("master create -> client visible, p50 (%d creates, poll %s)", len(lat), st.PollInterval), Value: p(0.5), Unit: "ms"},
-		{Name: "master create -> client visible, p99", Value: p(0.99), Unit: "ms", Target: "<= 20 ms", OK: p(0.99) <= 20},
-	}, nil
+	return []Figure{{ID: MountVisible, Name: "master create -> client visible, p99", Value: p(0.99), Unit: "ms", Target: "<= 20 ms", OK: p(0.99) <= 20,
+		Detail: fmt.Sprintf("%d creates through the library (no notification: the client's daemon polls every %s); p50 %.2f ms, max %.2f ms", len(lat), st.PollInterval, p(0.5), p(1))}}, nil
 }
 
 // manyFiles: stat and ls -lR of many files on a client mount against tmpfs,
 // then mount time and daemon memory with MountN files.
-func (e *env) manyFiles() ([]Figure, error) {
+func (e *mountEnv) manyFiles() ([]Figure, error) {
 	if err := e.newDevice("40g"); err != nil {
 		return nil, err
 	}
-	fsys, err := famfs.Open(e.dev, famfs.OpenOptions{SystemUUID: masterID})
+	fsys, err := famfs.Open(e.dev, famfs.OpenOptions{SystemUUID: mbMaster})
 	if err != nil {
 		return nil, err
 	}
@@ -345,7 +342,7 @@ func (e *env) manyFiles() ([]Figure, error) {
 	var bestMount time.Duration
 	for i := 0; i < e.o.Repeat; i++ {
 		t0 := time.Now()
-		if err := e.famfs(clientID, "mount", e.dev, mpt); err != nil {
+		if err := e.famfs(mbClient, "mount", e.dev, mpt); err != nil {
 			return nil, err
 		}
 		el := time.Since(t0)
@@ -353,7 +350,7 @@ func (e *env) manyFiles() ([]Figure, error) {
 			bestMount = el
 		}
 		if i < e.o.Repeat-1 {
-			e.famfs(clientID, "umount", mpt)
+			e.famfs(mbClient, "umount", mpt)
 		}
 	}
 	e.mounts = append(e.mounts, mpt)
@@ -439,16 +436,16 @@ func (e *env) manyFiles() ([]Figure, error) {
 	lsRatio := float64(fuseLs) / float64(tmpLs)
 	mountMs := float64(bestMount.Microseconds()) / 1000
 	return []Figure{
-		{Name: fmt.Sprintf("warm stat of %d files", len(statPaths)), Value: ms(fuseStat), Unit: "ms", Baseline: ms(tmpStat), BaseName: "tmpfs",
-			Ratio: statRatio, Target: ">= 0.9x (speed)", OK: statRatio >= 0.9},
-		{Name: fmt.Sprintf("ls -lR of %d files (warm)", len(statPaths)), Value: ms(fuseLs), Unit: "ms", Baseline: ms(tmpLs), BaseName: "tmpfs",
-			Ratio: lsRatio, Target: "<= 1.2x (time)", OK: lsRatio <= 1.2},
-		{Name: fmt.Sprintf("famfs mount of a fs holding %d files, until it serves", len(reqs)), Value: mountMs, Unit: "ms", Target: "<= 150 ms", OK: mountMs <= 150},
-		{Name: fmt.Sprintf("daemon RssAnon with %d files looked up", len(reqs)), Value: float64(rss) / 1024, Unit: "MiB", Target: "<= 64 MiB", OK: rss > 0 && rss <= 64<<10},
+		{ID: MountStat, Name: fmt.Sprintf("warm stat of %d files (speed vs tmpfs)", len(statPaths)), Value: msOf(fuseStat), Unit: "ms", Baseline: msOf(tmpStat), BaseName: "tmpfs", BaseWord: "vs",
+			Ratio: statRatio, Target: ">= 0.9x", OK: statRatio >= 0.9},
+		{ID: MountLs, Name: fmt.Sprintf("ls -lR of %d files, warm (time vs tmpfs)", len(statPaths)), Value: msOf(fuseLs), Unit: "ms", Baseline: msOf(tmpLs), BaseName: "tmpfs", BaseWord: "vs",
+			Ratio: lsRatio, Target: "<= 1.2x", OK: lsRatio <= 1.2},
+		{ID: MountTime, Name: fmt.Sprintf("famfs mount of %d files, until it serves", len(reqs)), Value: mountMs, Unit: "ms", Target: "<= 150 ms", OK: mountMs <= 150},
+		{ID: MountRSS, Name: fmt.Sprintf("daemon RssAnon, %d files looked up", len(reqs)), Value: float64(rss) / 1024, Unit: "MiB", Target: "<= 64 MiB", OK: rss > 0 && rss <= 64<<10},
 	}, nil
 }
 
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+func msOf(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // rssAnon returns a process's RssAnon in KiB.
 func rssAnon(pid int) int64 {
@@ -483,24 +480,4 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return out.Close()
-}
-
-// Print writes one line per figure.
-func Print(w io.Writer, figs []Figure) {
-	for _, f := range figs {
-		status := ""
-		if f.Target != "" {
-			status = "  target " + f.Target
-			if f.OK {
-				status += "  ok"
-			} else {
-				status += "  MISSED"
-			}
-		}
-		if f.Baseline != 0 {
-			fmt.Fprintf(w, "%-62s %9.3f %-5s  %s %9.3f %-5s  ratio %.2fx%s\n", f.Name, f.Value, f.Unit, f.BaseName, f.Baseline, f.Unit, f.Ratio, status)
-		} else {
-			fmt.Fprintf(w, "%-62s %9.3f %-5s%s\n", f.Name, f.Value, f.Unit, status)
-		}
-	}
 }

@@ -1,0 +1,110 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/famfs-go/famfs/bench"
+	"github.com/spf13/cobra"
+)
+
+func newBenchCmd(e *env) *cobra.Command {
+	var (
+		dir, mountDir   string
+		reps            int
+		only            []string
+		noMount, asJSON bool
+		cpu             bool
+		verbose         int
+	)
+	cmd := &cobra.Command{
+		Use:   "bench [--dir D] [--reps N] [--only fig,...] [--no-mount] [--json] [-v]",
+		Short: "Measure famfs against baselines taken in the same run",
+		Long: `Print each performance figure as a ratio to a baseline measured in the same
+run (absolute times on shared machines are noise):
+
+  replay   full log replay vs a plain read + CRC of the same log
+  create   a 10,000-file batch creation vs 10,000 bare log appends
+  map      File.Map sequential read of 1 GiB vs a raw mmap of the same region
+  memory   heap held by the namespace of a full log
+  mount-*  (root only) cold FUSE read vs tmpfs, master-create to client-visible
+           latency, warm stat and ls -lR of 10,000 files vs tmpfs, mount time
+           and daemon memory with 15,000 files
+
+--dir chooses where device files live (a tmpfs mounted huge=always gives 2 MiB
+pages; the default /dev/shm gives 4 KiB ones).
+
+Exit codes: 0 measured (whether or not targets were met), 1 failure, 16 usage.`,
+		Args:          exactArgs(0),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "/dev/shm", "directory for the library figures' device files")
+	f.StringVar(&mountDir, "mount-dir", os.TempDir(), "scratch directory for the mount figures")
+	f.IntVar(&reps, "reps", 5, "runs per figure; the best is kept")
+	f.StringSliceVar(&only, "only", nil, "only these figures: replay, create, map, memory, mount")
+	f.BoolVar(&noMount, "no-mount", false, "skip the mount figures")
+	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
+	f.BoolVar(&cpu, "cpu-clock", false, "measure replay and creation in process CPU time")
+	f.CountVarP(&verbose, "verbose", "v", "print every sample and the extra baselines")
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		var libOnly []string
+		wantMount := !noMount
+		if len(only) > 0 {
+			wantMount = false
+			for _, o := range only {
+				switch {
+				case strings.HasPrefix(o, "mount"):
+					wantMount = true
+				case o == bench.Replay || o == bench.Create || o == bench.MapRead || o == bench.Memory:
+					libOnly = append(libOnly, o)
+				default:
+					return usagef("--only %s: unknown figure", o)
+				}
+			}
+			if len(libOnly) == 0 {
+				libOnly = []string{"none"}
+			}
+		}
+		var progress *os.File
+		if verbose > 0 {
+			progress = os.Stderr
+		}
+		opts := bench.Options{Dir: dir, Reps: reps, Only: libOnly, CPUClock: cpu}
+		if progress != nil {
+			opts.Progress = progress
+		}
+		res, err := bench.Run(opts)
+		if err != nil {
+			return err
+		}
+		if wantMount {
+			if os.Geteuid() != 0 {
+				fmt.Fprintln(e.stderr, "famfs bench: skipping the mount figures (they need root)")
+			} else {
+				mo := bench.MountOptions{Dir: mountDir, Repeat: reps}
+				if progress != nil {
+					mo.Log = progress
+				}
+				figs, err := bench.RunMount(mo)
+				res.Figures = append(res.Figures, figs...)
+				if err != nil {
+					return err
+				}
+			}
+		}
+		if asJSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		}
+		if verbose > 0 {
+			return bench.PrintDetails(e.stdout, res)
+		}
+		return bench.Print(e.stdout, res)
+	}
+	return cmd
+}
