@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -54,10 +55,12 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
-	// Belt and braces: nothing may stay mounted.
+	// Belt and braces: nothing this run mounted may stay mounted. (Only our
+	// own scratch directories: other test runs on this machine may be
+	// mounting right now.)
 	if ms, _ := mounts.Famfs(); len(ms) > 0 {
 		for _, mt := range ms {
-			if strings.Contains(mt.Point, "famfs-e2e") {
+			if ownScratch(mt.Point) {
 				fmt.Println("e2e: left mounted, detaching:", mt.Point)
 				syscall.Unmount(mt.Point, syscall.MNT_DETACH)
 				code = 1
@@ -65,6 +68,23 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// scratchDirs are the cluster directories this test process made.
+var (
+	scratchMu   sync.Mutex
+	scratchDirs []string
+)
+
+func ownScratch(p string) bool {
+	scratchMu.Lock()
+	defer scratchMu.Unlock()
+	for _, d := range scratchDirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // result is a finished command.
@@ -140,6 +160,9 @@ func newCluster(t testing.TB) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
+	scratchMu.Lock()
+	scratchDirs = append(scratchDirs, dir)
+	scratchMu.Unlock()
 	c := &cluster{t: t, dir: dir, dev: filepath.Join(dir, "dax.img"), mounts: map[string]string{}}
 	t.Cleanup(func() { c.cleanup() })
 	must(t, masterID, "mkfs.famfs", "--size", "8g", c.dev)
