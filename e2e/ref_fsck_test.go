@@ -36,9 +36,18 @@ func TestRefFsck(t *testing.T) {
 			expect(t, 0, masterID, append(append([]string{"fsck"}, flags...), p)...)
 		}
 	}
+	// #51: an unprivileged caller checks a mount through its world-readable
+	// .meta files (the device itself is 0600).
+	nobody := runOpts{nobody: true, bin: bin}
+	r := expectWith(t, nobody, 0, masterID, "fsck", "--human", "-v", m)
+	if got := field(t, r.stdout, "log_len", 2); got != "8388608" || !strings.Contains(r.stdout, "1 directories") {
+		t.Errorf("unprivileged fsck:\n%s", r.stdout)
+	}
+	expectWith(t, nobody, 0, masterID, "fsck", "-B", "8", m+"/d")
+	expectWith(t, nobody, 8, masterID, "fsck", dev)
 	expect(t, 16, masterID, "fsck", "-rm", m) // #48
 	expect(t, 16, masterID, "fsck", "-r", "-m", m)
-	r := expect(t, 8, masterID, "fsck", dev) // #49: by device while mounted
+	r = expect(t, 8, masterID, "fsck", dev) // #49: by device while mounted
 	if !strings.Contains(r.stderr, "mounted") {
 		t.Errorf("fsck of a mounted device: unclear message %q", r.stderr)
 	}
