@@ -179,6 +179,11 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 			failed = true
 			continue
 		}
+		if namesDir(s.arg) {
+			fmt.Fprintf(e.stderr, "famfs creat: %s: a file name cannot end in /, . or ..\n", s.arg)
+			failed = true
+			continue
+		}
 		if s.seed != 0 {
 			if err := prng.CheckSeed(s.seed); err != nil {
 				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", s.arg, err)

@@ -141,6 +141,13 @@ func TestRefCp(t *testing.T) {
 		expect(t, 0, masterID, "cp", src, d)
 		sameFile(t, src, fmt.Sprintf("%s/r%d", m, i))
 	}
+	// A destination that can only be a directory must be one for a file;
+	// -r of a directory makes it.
+	for _, d := range []string{"/nodir/", "/nodir/.", "/subdir/other/"} {
+		expect(t, 1, masterID, "cp", other, m+d)
+	}
+	expect(t, 0, masterID, "cp", "-r", tree, m+"/newtree/")
+	toolOK(t, "diff", "-r", tree, m+"/newtree")
 	// Copies never land on the mount's .meta.
 	expect(t, 1, masterID, "cp", other, m+"/.meta")
 	expect(t, 1, masterID, "cp", other, m+"/.meta/")

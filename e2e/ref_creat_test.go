@@ -106,6 +106,13 @@ func TestRefCreat(t *testing.T) {
 	// ... but a relative path inside the mount is fine.
 	expectWith(t, runOpts{dir: m}, 0, masterID, "creat", "-s", "0x400000", "leading_dot")
 	expectWith(t, runOpts{dir: m + "/.meta"}, 0, masterID, "creat", "-s", "4k", "../dotdot")
+	// A name that can only be a directory is no file name.
+	for _, p := range []string{"/cdir/", "/cdir/.", "/A/..", "/size_3g/"} {
+		expect(t, 1, masterID, "creat", "-s", "1m", m+p)
+	}
+	if _, err := os.Stat(m + "/cdir"); err == nil {
+		t.Error("creat made a file from a name ending in /")
+	}
 	// #81: multi-randomize of existing files, size 0 keeps the size.
 	expect(t, 0, masterID, "creat", "-t0", "-v", "-M", m+"/A,0,7", "-M", m+"/B,0,8", "-M", f+",0,9")
 	expect(t, 0, masterID, "verify", "-m", m+"/A,7", "-m", m+"/B,8", "-m", f+",9")
