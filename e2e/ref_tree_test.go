@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/famfs-go/famfs/control"
 )
@@ -96,6 +97,15 @@ func TestRefMountedTree(t *testing.T) {
 		t.Errorf("after chmod: %o", mode)
 	}
 	toolFails(t, "truncate", "--size", "1", m+"/dir/sub/h")
+	for _, args := range [][]string{{"chmod", "0777", m + "/dir/sub/h"}, {"chown", "65534", m + "/dir/sub/h"}} {
+		out, err := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups"}, args...)...).CombinedOutput()
+		if err == nil {
+			t.Errorf("uid 65534 may %v a root file: %s", args, out)
+		}
+	}
+	if mode, uid, _ := statIDs(t, m+"/dir/sub/h"); mode != 0o600 || uid != 0 {
+		t.Errorf("an unprivileged chmod/chown changed h: %o %d", mode, uid)
+	}
 	// #162: df reports the famfs capacity.
 	out2 := toolOK(t, "df", "-B1", m)
 	if f := strings.Fields(lastLine(out2)); len(f) < 2 || f[1] != strconv.Itoa(8<<30) {
@@ -104,6 +114,16 @@ func TestRefMountedTree(t *testing.T) {
 	var sfs syscall.Statfs_t
 	if err := syscall.Statfs(m, &sfs); err != nil || uint64(sfs.Blocks)*uint64(sfs.Bsize) != 8<<30 {
 		t.Errorf("statfs: %v %+v", err, sfs)
+	}
+	free := func() uint64 {
+		var s syscall.Statfs_t
+		syscall.Statfs(m, &s)
+		return s.Bavail * uint64(s.Bsize)
+	}
+	was := free()
+	expect(t, 0, masterID, "creat", "-s", "99m", m+"/big")
+	if !waitFor(5*time.Second, func() bool { return free() == was-100<<20 }) {
+		t.Errorf("statfs free space %d after a 100 MiB allocation, was %d", free(), was)
 	}
 	// #163: cmp, diff -r, ls -lR, find, stat --format on mounted files.
 	local := filepath.Join(c.dir, "copy")
