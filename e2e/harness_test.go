@@ -206,6 +206,9 @@ func (c *cluster) cleanup() {
 	os.RemoveAll(c.dir)
 }
 
+// waitExit waits until process pid is gone or a zombie whose other threads
+// have all exited too (the leader thread turns zombie first; the process's
+// files, /dev/fuse among them, are closed only when its last thread is gone).
 func waitExit(pid int, limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
@@ -213,8 +216,12 @@ func waitExit(pid int, limit time.Duration) bool {
 			return true
 		}
 		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) && b[i+2] == 'Z' {
-				return true
+			// after "pid (comm) ": state is field 3, num_threads field 20
+			if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) {
+				f := strings.Fields(string(b[i+2:]))
+				if len(f) > 17 && f[0] == "Z" && f[17] == "1" {
+					return true
+				}
 			}
 		}
 		time.Sleep(5 * time.Millisecond)
