@@ -187,3 +187,31 @@ func TestFsckClean(t *testing.T) {
 		t.Fatalf("%+v %v", r, err)
 	}
 }
+
+// Nothing may be logged as .meta or under it at the root: every mount
+// serves its own .meta there and would hide it.
+func TestMetaDirReserved(t *testing.T) {
+	m, _ := newFS(t)
+	if _, err := m.Create(".meta", CreateOptions{Size: 4096}); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("create .meta: %v", err)
+	}
+	if _, err := m.Create("/.meta/x", CreateOptions{Size: 4096}); !errors.Is(err, ErrBadPath) {
+		t.Errorf("create .meta/x: %v", err)
+	}
+	if err := m.Mkdir(".meta", MkdirOptions{Mode: 0o755}); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("mkdir .meta: %v", err)
+	}
+	if err := m.Mkdir(".meta", MkdirOptions{Mode: 0o755, Parents: true}); err != nil {
+		t.Errorf("mkdir -p .meta: %v", err)
+	}
+	if err := m.Mkdir(".meta/a/b", MkdirOptions{Mode: 0o755, Parents: true}); !errors.Is(err, ErrBadPath) {
+		t.Errorf("mkdir -p .meta/a/b: %v", err)
+	}
+	// Elsewhere the name is ordinary.
+	if err := m.Mkdir("d/.meta", MkdirOptions{Mode: 0o755, Parents: true}); err != nil {
+		t.Errorf("mkdir d/.meta: %v", err)
+	}
+	if next, _, _ := m.LogStatus(); next != 2 {
+		t.Errorf("%d log entries, want 2", next)
+	}
+}

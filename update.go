@@ -152,6 +152,12 @@ func (tx *Tx) Mkdir(p string, o MkdirOptions) error {
 	if err != nil {
 		return pathErr("mkdir", p, err)
 	}
+	if err := checkReserved(c); err != nil {
+		if c == MetaDir && o.Parents {
+			return nil // it exists (in every mount)
+		}
+		return pathErr("mkdir", p, err)
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var missing []string
@@ -252,10 +258,29 @@ func checkNewPath(p string) (string, error) {
 	if c == "" {
 		return "", fmt.Errorf("%w: the root already exists", fs.ErrExist)
 	}
+	if err := checkReserved(c); err != nil {
+		return "", err
+	}
 	if err := omf.CheckRelPath(c, true); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadPath, err)
 	}
 	return c, nil
+}
+
+// MetaDir is the directory at the root of every famfs mount that holds
+// .superblock and .log. It is not in the log, and nothing may be logged
+// under its name: every mount would hide it.
+const MetaDir = ".meta"
+
+// checkReserved refuses the clean path c if it is MetaDir or inside it.
+func checkReserved(c string) error {
+	if c == MetaDir {
+		return &ExistError{Info: Info{Path: MetaDir, Name: MetaDir, Mode: fs.ModeDir | 0o755}}
+	}
+	if strings.HasPrefix(c, MetaDir+"/") {
+		return fmt.Errorf("%w: %s is the mount's metadata directory; nothing can be created in it", ErrBadPath, MetaDir)
+	}
+	return nil
 }
 
 // checkParentLocked verifies that c's parent is a directory and c is free.

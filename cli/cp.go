@@ -146,6 +146,8 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 			complain("%s: not a regular file", src)
 		case st.Size() == 0:
 			complain("%s: empty file: famfs files hold at least 1 byte", src)
+		case !destIsDir && namesDir(destArg):
+			complain("%s: no such famfs directory", destArg)
 		default:
 			jobs = append(jobs, &cpJob{src: src, dst: target, size: uint64(st.Size())})
 		}

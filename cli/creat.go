@@ -81,8 +81,8 @@ func newCreatCmd(e *env) *cobra.Command {
 or striped with -N/-B/-C), and log it. An existing file of the same size (or
 with no size given) is accepted, so -r can re-randomize it; another size is an
 error. -r -S fills the file with the reference's seeded pseudo-random data
-(famfs verify checks it). The mode (default 0644) has the umask removed, as the
-reference does.
+(famfs verify checks it); -r without -S writes nothing. The mode (default
+0644) has the umask removed, as the reference does.
 
 --multi (repeatable) creates several files, each first fit; size 0 keeps an
 existing file's size. Seeded files are filled by -t threads (0 = one per CPU).
@@ -134,7 +134,10 @@ Exit codes: 0 success, 1 failure, 16 usage.`,
 				return usagef("expects one file (or --multi)")
 			}
 			if randomize && !cmd.Flags().Changed("seed") {
-				return usagef("-r needs a seed (-S)")
+				// The reference randomizes only with a non-zero seed:
+				// -r alone creates the file and writes nothing.
+				fmt.Fprintln(e.stderr, "famfs creat: note: -r without -S writes no data (give a seed to randomize)")
+				randomize = false
 			}
 			if cmd.Flags().Changed("seed") && !randomize {
 				return usagef("-S only makes sense with -r")
@@ -173,6 +176,11 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 		}
 		if p.rel == "" {
 			fmt.Fprintf(e.stderr, "famfs creat: %s: is the mount point\n", s.arg)
+			failed = true
+			continue
+		}
+		if namesDir(s.arg) {
+			fmt.Fprintf(e.stderr, "famfs creat: %s: a file name cannot end in /, . or ..\n", s.arg)
 			failed = true
 			continue
 		}

@@ -12,8 +12,9 @@
 //	             misplaced paths), 8 operational error (no device, no valid
 //	             superblock), 16 usage
 //	famfs mount  0 mounted, 1 usage or permission, 32 mount failure
-//	famfs getmap 0 mapped famfs file, 1 not in famfs, 2 in famfs but not a
-//	             mapped file (directory), 16 usage
+//	famfs getmap 0 mapped famfs file, 1 not in famfs, 2 in famfs but no map
+//	             could be read, 9 (EBADF) no such file, 21 (EISDIR) not a
+//	             regular file, 16 usage (the reference's codes)
 //	famfs verify number of files that failed (capped at 127), 16 usage
 //	famfs flush  number of errors (capped at 127), 16 usage
 //	all others   0 success, 1 failure, 16 usage

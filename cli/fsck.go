@@ -3,10 +3,14 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/internal/mounts"
+	"github.com/famfs-go/famfs/omf"
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 )
 
 // fsck(8) exit bits
@@ -65,10 +69,22 @@ device, no valid superblock), 16 usage.`,
 				return exitErr(fsckOperational, "%s is mounted at %s; check it through the mount: famfs fsck %s", t.device, ms[0].Point, ms[0].Point)
 			}
 		}
-		r, err := famfs.Fsck(t.device, [16]byte{})
+		dev := t.device
+		if t.mount != nil && !readable(dev) {
+			// A caller who may read the mount but not the device: check the
+			// mount's world-readable .meta files, as the reference does.
+			img, done, err := metaImage(t.mount.Point)
+			if err != nil {
+				return exitErr(fsckOperational, "%s: cannot read the device, nor the mount's .meta files: %v", dev, err)
+			}
+			defer done()
+			dev = img
+		}
+		r, err := famfs.Fsck(dev, [16]byte{})
 		if err != nil {
 			return &ExitError{Code: fsckOperational, Err: err}
 		}
+		r.Device = t.device
 		if asJSON {
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
@@ -80,7 +96,7 @@ device, no valid superblock), 16 usage.`,
 				return err
 			}
 			if nbuckets > 0 && r.Superblock != nil {
-				if err := writeBuckets(e.stdout, t.device, nbuckets, human); err != nil {
+				if err := writeBuckets(e.stdout, dev, nbuckets, human); err != nil {
 					return err
 				}
 			}
@@ -107,4 +123,49 @@ func writeBuckets(w interface{ Write([]byte) (int, error) }, dev string, n int, 
 			b.Index, b.Size, b.Used, b.Free, b.FreeRuns, b.LargestFree)
 	}
 	return nil
+}
+
+// readable reports whether this process may open dev for reading.
+func readable(dev string) bool {
+	f, err := os.Open(dev)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
+}
+
+// metaImage copies a mount's .meta/.superblock and .meta/.log into an
+// anonymous memory file laid out like the device (sparse elsewhere) and
+// returns a path to it. Only metadata is read, through files every user of
+// the mount may read.
+func metaImage(mpt string) (string, func(), error) {
+	sbBytes, err := os.ReadFile(filepath.Join(mpt, ".meta", ".superblock"))
+	if err != nil {
+		return "", nil, err
+	}
+	sb, err := omf.DecodeSuperblock(sbBytes)
+	if err != nil {
+		return "", nil, err
+	}
+	logBytes, err := os.ReadFile(filepath.Join(mpt, ".meta", ".log"))
+	if err != nil {
+		return "", nil, err
+	}
+	fd, err := unix.MemfdCreate("famfs-fsck", unix.MFD_CLOEXEC)
+	if err != nil {
+		return "", nil, err
+	}
+	f := os.NewFile(uintptr(fd), "famfs-fsck")
+	fail := func(err error) (string, func(), error) { f.Close(); return "", nil, err }
+	if err := f.Truncate(int64(sb.DevSize)); err != nil {
+		return fail(err)
+	}
+	if _, err := f.WriteAt(sbBytes, 0); err != nil {
+		return fail(err)
+	}
+	if _, err := f.WriteAt(logBytes, int64(sb.LogOffset)); err != nil {
+		return fail(err)
+	}
+	return fmt.Sprintf("/proc/self/fd/%d", f.Fd()), func() { f.Close() }, nil
 }

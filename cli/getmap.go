@@ -88,7 +88,7 @@ tried and the last error's code is returned.`,
 func getmap(arg string) (GetmapFile, int, error) {
 	p, err := famfsPath(arg)
 	if err != nil {
-		return GetmapFile{}, getmapNotFamfs, err
+		return GetmapFile{}, getmapNotFamfs, errNotFamfs // the caller names arg
 	}
 	g := GetmapFile{Path: arg, Device: p.mount.Source}
 	if sb, rel := metaFile(p.rel); rel != "" {

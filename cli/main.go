@@ -182,6 +182,10 @@ mounts the device (famfs mount) to see the namespace, or uses the library.`,
 		},
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
+	// Define -h before cobra looks for the subcommand, so that in
+	// `famfs -h mount` the -h is known to take no value and `mount` is found
+	// (and shows its own help), as in the reference.
+	root.InitDefaultHelpFlag()
 	root.SetFlagErrorFunc(flagErr)
 	for _, c := range commands(e) {
 		c.SetFlagErrorFunc(flagErr)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 
 	famfs "github.com/famfs-go/famfs"
@@ -35,6 +36,16 @@ func famfsPath(arg string) (fpath, error) {
 		return fpath{}, fmt.Errorf("%s: %w", arg, errNotFamfs)
 	}
 	return fpath{arg: arg, mount: m, rel: filepath.ToSlash(rel)}, nil
+}
+
+// namesDir reports whether arg can only name a directory: it ends in a
+// slash, or its last component is . or .. (so a file must not be made there).
+func namesDir(arg string) bool {
+	if strings.HasSuffix(arg, "/") {
+		return true
+	}
+	b := filepath.Base(arg)
+	return b == "." || b == ".."
 }
 
 // famfsPaths resolves args that must all be in mounts of one device.

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,10 +22,7 @@ import (
 	"github.com/famfs-go/famfs/internal/mounts"
 )
 
-var (
-	famfsBin    string   // built once in TestMain
-	clusterDirs []string // scratch directories of this run's clusters
-)
+var famfsBin string // built once in TestMain
 
 const (
 	masterID  = "a0a0a0a0-0000-4000-8000-0000000000a0"
@@ -57,12 +55,12 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
-	// Belt and braces: nothing this run mounted may stay mounted (other test
-	// processes may have mounts of their own).
-	ms, _ := mounts.Famfs()
-	for _, mt := range ms {
-		for _, d := range clusterDirs {
-			if strings.HasPrefix(mt.Point, d+"/") {
+	// Belt and braces: nothing this run mounted may stay mounted. (Only our
+	// own scratch directories: other test runs on this machine may be
+	// mounting right now.)
+	if ms, _ := mounts.Famfs(); len(ms) > 0 {
+		for _, mt := range ms {
+			if ownScratch(mt.Point) {
 				fmt.Println("e2e: left mounted, detaching:", mt.Point)
 				syscall.Unmount(mt.Point, syscall.MNT_DETACH)
 				code = 1
@@ -70,6 +68,23 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
+}
+
+// scratchDirs are the cluster directories this test process made.
+var (
+	scratchMu   sync.Mutex
+	scratchDirs []string
+)
+
+func ownScratch(p string) bool {
+	scratchMu.Lock()
+	defer scratchMu.Unlock()
+	for _, d := range scratchDirs {
+		if p == d || strings.HasPrefix(p, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // result is a finished command.
@@ -146,7 +161,9 @@ func newCluster(t testing.TB) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clusterDirs = append(clusterDirs, dir)
+	scratchMu.Lock()
+	scratchDirs = append(scratchDirs, dir)
+	scratchMu.Unlock()
 	c := &cluster{t: t, dir: dir, dev: filepath.Join(dir, "dax.img"), mounts: map[string]string{}}
 	t.Cleanup(func() { c.cleanup() })
 	must(t, masterID, "mkfs.famfs", "--size", "8g", c.dev)
@@ -190,6 +207,9 @@ func (c *cluster) cleanup() {
 	os.RemoveAll(c.dir)
 }
 
+// waitExit waits until process pid is gone or a zombie whose other threads
+// have all exited too (the leader thread turns zombie first; the process's
+// files, /dev/fuse among them, are closed only when its last thread is gone).
 func waitExit(pid int, limit time.Duration) bool {
 	deadline := time.Now().Add(limit)
 	for time.Now().Before(deadline) {
@@ -197,8 +217,12 @@ func waitExit(pid int, limit time.Duration) bool {
 			return true
 		}
 		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
-			if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) && b[i+2] == 'Z' {
-				return true
+			// after "pid (comm) ": state is field 3, num_threads field 20
+			if i := bytes.LastIndexByte(b, ')'); i > 0 && i+2 < len(b) {
+				f := strings.Fields(string(b[i+2:]))
+				if len(f) > 17 && f[0] == "Z" && f[17] == "1" {
+					return true
+				}
 			}
 		}
 		time.Sleep(5 * time.Millisecond)
