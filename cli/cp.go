@@ -36,8 +36,7 @@ func newCpCmd(e *env) *cobra.Command {
 	var (
 		recursive, compare bool
 		threads            int
-		mode               modeFlag
-		uid, gid           idFlag
+		owner              ownerFlags
 		il                 interleaveFlags
 		verbose            int
 	)
@@ -61,9 +60,7 @@ Exit codes: 0 success, 1 failure (anything not copied), 16 usage.`,
 	f.BoolVarP(&recursive, "recursive", "r", false, "copy directories recursively")
 	f.BoolVarP(&compare, "compare", "c", false, "compare sources with existing destinations instead of copying")
 	f.IntVarP(&threads, "threadct", "t", 0, "copy threads (0..256; 0 = one per CPU)")
-	f.VarP(&mode, "mode", "m", "file permission bits, octal (default 0644; the umask is removed)")
-	f.VarP(&uid, "uid", "u", "owner uid (default: the caller's)")
-	f.VarP(&gid, "gid", "g", "group gid (default: the caller's)")
+	owner.add(f, 0o644, true, "file ")
 	addInterleaveFlags(f, &il)
 	f.CountVarP(&verbose, "verbose", "v", "print each file copied")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -75,11 +72,8 @@ Exit codes: 0 success, 1 failure (anything not copied), 16 usage.`,
 		if err != nil {
 			return err
 		}
-		m := uint32(0o644)
-		if mode.set {
-			m = mode.v
-		}
-		o := famfs.CreateOptions{Mode: m &^ umask(), UID: uid.or(os.Geteuid()), GID: gid.or(os.Getegid()), Interleave: ilp}
+		m, uid, gid := owner.values()
+		o := famfs.CreateOptions{Mode: m, UID: uid, GID: gid, Interleave: ilp}
 		return cp(e, args[:len(args)-1], args[len(args)-1], recursive, compare, n, o, verbose)
 	}
 	return cmd

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 
@@ -69,8 +68,7 @@ func newCreatCmd(e *env) *cobra.Command {
 		seed      uint64
 		multi     []string
 		threads   int
-		mode      modeFlag
-		uid, gid  idFlag
+		owner     ownerFlags
 		il        interleaveFlags
 		verbose   int
 	)
@@ -98,9 +96,7 @@ Exit codes: 0 success, 1 failure, 16 usage.`,
 	f.VarP(newSize(&seed), "seed", "S", "seed for -r (only its low 32 bits count)")
 	f.StringArrayVarP(&multi, "multi", "M", nil, "name,size[,seed]: one of several files to create (repeatable)")
 	f.IntVarP(&threads, "threadct", "t", 0, "threads filling seeded files (0..256; 0 = one per CPU)")
-	f.VarP(&mode, "mode", "m", "permission bits, octal (default 0644; the umask is removed)")
-	f.VarP(&uid, "uid", "u", "owner uid (default: the caller's)")
-	f.VarP(&gid, "gid", "g", "group gid (default: the caller's)")
+	owner.add(f, 0o644, true, "")
 	addInterleaveFlags(f, &il)
 	f.CountVarP(&verbose, "verbose", "v", "more output")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -112,11 +108,8 @@ Exit codes: 0 success, 1 failure, 16 usage.`,
 		if err != nil {
 			return err
 		}
-		m := uint32(0o644)
-		if mode.set {
-			m = mode.v
-		}
-		base := famfs.CreateOptions{Mode: m &^ umask(), UID: uid.or(os.Geteuid()), GID: gid.or(os.Getegid()), Interleave: ilp}
+		m, uid, gid := owner.values()
+		base := famfs.CreateOptions{Mode: m, UID: uid, GID: gid, Interleave: ilp}
 		var specs []multiSpec
 		if len(multi) > 0 {
 			if len(args) > 0 || cmd.Flags().Changed("seed") || randomize || cmd.Flags().Changed("size") {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/spf13/cobra"
@@ -11,9 +10,7 @@ import (
 func newMkdirCmd(e *env) *cobra.Command {
 	var (
 		parents bool
-		mode    modeFlag
-		uid     idFlag
-		gid     idFlag
+		owner   ownerFlags
 		verbose int
 	)
 	cmd := &cobra.Command{
@@ -31,9 +28,7 @@ Exit codes: 0 success, 1 failure, 16 usage.`,
 	}
 	f := cmd.Flags()
 	f.BoolVarP(&parents, "parents", "p", false, "make parents as needed; no error if the directory exists")
-	f.VarP(&mode, "mode", "m", "permission bits, octal (default 0755)")
-	f.VarP(&uid, "uid", "u", "owner uid (default: the caller's)")
-	f.VarP(&gid, "gid", "g", "group gid (default: the caller's)")
+	owner.add(f, 0o755, false, "")
 	f.CountVarP(&verbose, "verbose", "v", "say what is made")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		paths, dev, err := famfsPaths(args...)
@@ -45,11 +40,8 @@ Exit codes: 0 success, 1 failure, 16 usage.`,
 			return err
 		}
 		defer fsys.Close()
-		m := uint32(0o755)
-		if mode.set {
-			m = mode.v
-		}
-		o := famfs.MkdirOptions{Mode: m, UID: uid.or(os.Geteuid()), GID: gid.or(os.Getegid()), Parents: parents}
+		m, uid, gid := owner.values()
+		o := famfs.MkdirOptions{Mode: m, UID: uid, GID: gid, Parents: parents}
 		var failed error
 		err = fsys.Update(func(tx *famfs.Tx) error {
 			for _, p := range paths {

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/internal/mounts"
 	"github.com/famfs-go/famfs/metalog"
+	"github.com/spf13/pflag"
 )
 
 // errNotFamfs marks a path that is not inside a famfs mount.
@@ -191,3 +193,34 @@ type interleaveFlags struct {
 }
 
 func isLogFull(err error) bool { return errors.Is(err, metalog.ErrLogFull) }
+
+// ownerFlags are -m mode, -u uid and -g gid of mkdir, creat and cp.
+type ownerFlags struct {
+	mode     modeFlag
+	uid, gid idFlag
+	def      uint32 // mode when -m is not given
+	masked   bool   // the umask is removed from the mode (creat, cp)
+}
+
+func (o *ownerFlags) add(f *pflag.FlagSet, def uint32, masked bool, what string) {
+	o.def, o.masked = def, masked
+	note := ""
+	if masked {
+		note = "; the umask is removed"
+	}
+	f.VarP(&o.mode, "mode", "m", fmt.Sprintf("%spermission bits, octal (default %04o%s)", what, def, note))
+	f.VarP(&o.uid, "uid", "u", "owner uid (default: the caller's)")
+	f.VarP(&o.gid, "gid", "g", "group gid (default: the caller's)")
+}
+
+// values returns the mode to log and the owner.
+func (o *ownerFlags) values() (mode, uid, gid uint32) {
+	mode = o.def
+	if o.mode.set {
+		mode = o.mode.v
+	}
+	if o.masked {
+		mode &^= umask()
+	}
+	return mode, o.uid.or(os.Geteuid()), o.gid.or(os.Getegid())
+}

@@ -7,7 +7,6 @@ package e2e
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -101,28 +100,7 @@ func (r result) String() string {
 // binary under that name, as mount(8) and users do).
 func run(t testing.TB, id string, args ...string) result {
 	t.Helper()
-	argv0 := "famfs"
-	if len(args) > 0 && (args[0] == "mkfs.famfs" || args[0] == "mount.famfs") {
-		argv0, args = args[0], args[1:]
-	}
-	cmd := exec.Command(famfsBin, args...)
-	cmd.Args[0] = argv0
-	cmd.Env = append(os.Environ(), "FAMFS_SYSTEM_UUID="+id)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		t.Fatalf("famfs %v: %v", args, err)
-	}
-	if strings.Contains(r.stderr, "panic:") || r.code >= 128 || r.code < 0 {
-		t.Fatalf("famfs %v crashed: %v", args, r)
-	}
-	return r
+	return runWith(t, runOpts{}, id, args...)
 }
 
 // must runs famfs and fails the test unless it exits 0.

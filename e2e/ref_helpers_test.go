@@ -31,7 +31,8 @@ type runOpts struct {
 	bin    string   // binary to run (default famfsBin)
 }
 
-// runWith runs famfs as host id with o. args[0] "mkfs.famfs" runs mkfs.
+// runWith runs famfs as host id with o. args[0] "mkfs.famfs" or
+// "mount.famfs" runs the binary under that name, as mount(8) and users do.
 func runWith(t testing.TB, o runOpts, id string, args ...string) result {
 	t.Helper()
 	bin := famfsBin
@@ -39,13 +40,13 @@ func runWith(t testing.TB, o runOpts, id string, args ...string) result {
 		bin = o.bin
 	}
 	argv0 := "famfs"
-	if len(args) > 0 && args[0] == "mkfs.famfs" {
-		argv0, args = "mkfs.famfs", args[1:]
+	if len(args) > 0 && (args[0] == "mkfs.famfs" || args[0] == "mount.famfs") {
+		argv0, args = args[0], args[1:]
 	}
 	var cmd *exec.Cmd
 	if o.nobody {
-		if argv0 == "mkfs.famfs" {
-			args = append([]string{"mkfs"}, args...)
+		if argv0 != "famfs" {
+			args = append([]string{strings.TrimSuffix(argv0, ".famfs")}, args...)
 		}
 		cmd = exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin}, args...)...)
 	} else {

@@ -292,14 +292,8 @@ func (t *Tree) applyFile(i uint64, e *omf.Entry) *Node {
 		t.report(i, BadMap, e.Path, "%v", err)
 		return nil
 	}
-	parent, name, kind, reason := t.parent(e.Path)
-	if parent == nil {
-		t.report(i, kind, e.Path, "%s", reason)
-		return nil
-	}
-	old, h := parent.lookup(name)
-	if old != nil {
-		t.report(i, Duplicate, e.Path, "already exists (%s from log entry %d); the first entry wins", kindName(old), old.Index)
+	parent, name, h, ok := t.place(i, e)
+	if !ok {
 		return nil
 	}
 	n := t.newNode(i, name, File, e)
@@ -310,20 +304,30 @@ func (t *Tree) applyFile(i uint64, e *omf.Entry) *Node {
 }
 
 func (t *Tree) applyDir(i uint64, e *omf.Entry) *Node {
-	parent, name, kind, reason := t.parent(e.Path)
-	if parent == nil {
-		t.report(i, kind, e.Path, "%s", reason)
-		return nil
-	}
-	old, h := parent.lookup(name)
-	if old != nil {
-		t.report(i, Duplicate, e.Path, "already exists (%s from log entry %d); the first entry wins", kindName(old), old.Index)
+	parent, name, h, ok := t.place(i, e)
+	if !ok {
 		return nil
 	}
 	n := t.newNode(i, name, Dir, e)
 	parent.addHashed(n, h)
 	t.stats.Dirs++
 	return n
+}
+
+// place finds where entry i belongs: an existing parent directory and a name
+// not yet taken there. Otherwise it reports why and returns ok false.
+func (t *Tree) place(i uint64, e *omf.Entry) (parent *Node, name string, h uint64, ok bool) {
+	parent, name, kind, reason := t.parent(e.Path)
+	if parent == nil {
+		t.report(i, kind, e.Path, "%s", reason)
+		return nil, "", 0, false
+	}
+	old, h := parent.lookup(name)
+	if old != nil {
+		t.report(i, Duplicate, e.Path, "already exists (%s from log entry %d); the first entry wins", kindName(old), old.Index)
+		return nil, "", 0, false
+	}
+	return parent, name, h, true
 }
 
 func (t *Tree) applyDaxdev(i uint64, e *omf.Entry) {
