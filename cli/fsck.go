@@ -118,9 +118,19 @@ func writeBuckets(w interface{ Write([]byte) (int, error) }, dev string, n int, 
 		return err
 	}
 	defer fsys.Close()
+	size := func(v uint64) string {
+		if human {
+			return fmt.Sprintf("%.2fG", float64(v)/(1<<30))
+		}
+		return fmt.Sprint(v)
+	}
 	for _, b := range fsys.BucketStats(n) {
-		fmt.Fprintf(w, "bucket %2d: size %d in use %d free %d free fragments %d largest free %d\n",
-			b.Index, b.Size, b.Used, b.Free, b.FreeRuns, b.LargestFree)
+		name := fmt.Sprintf("bucket %2d", b.Index)
+		if b.Index == n {
+			name = "tail     " // past the last whole bucket: interleaving never uses it
+		}
+		fmt.Fprintf(w, "%s: size %s in use %s free %s free fragments %d largest free %s\n",
+			name, size(b.Size), size(b.Used), size(b.Free), b.FreeRuns, size(b.LargestFree))
 	}
 	return nil
 }
