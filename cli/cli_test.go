@@ -6,22 +6,6 @@ import (
 	"testing"
 )
 
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]uint64{
-		"4096": 4096, "0x800000": 0x800000, "10000k": 10000 << 10, "100m": 100 << 20, "3g": 3 << 30,
-		"2M": 2 << 20, "010": 8, "1t": 1 << 40,
-	} {
-		if got, err := parseSize(in); err != nil || got != want {
-			t.Errorf("%s: %d %v", in, got, err)
-		}
-	}
-	for _, bad := range []string{"", "k", "-1", "12q", "mm", "99999999999999999999", "20000000000000000g"} {
-		if _, err := parseSize(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
-	}
-}
-
 func TestParseMulti(t *testing.T) {
 	m, err := parseMulti("/mnt/f,2M,42")
 	if err != nil || m.arg != "/mnt/f" || m.size != 2<<20 || m.seed != 42 {

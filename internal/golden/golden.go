@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/famfs-go/famfs/alloc"
+	"github.com/famfs-go/famfs/internal/units"
 	"github.com/google/uuid"
 )
 
@@ -230,34 +231,9 @@ func gunzip(path string) ([]byte, error) {
 	return b, z.Close()
 }
 
-// ParseSize parses a size with an optional k/m/g/t suffix (powers of 1024),
-// as the reference CLI accepts them ("4G", "2M", "8388608").
-func ParseSize(s string) (uint64, error) {
-	mult := uint64(1)
-	if s != "" {
-		switch s[len(s)-1] {
-		case 'k', 'K':
-			mult = 1 << 10
-		case 'm', 'M':
-			mult = 1 << 20
-		case 'g', 'G':
-			mult = 1 << 30
-		case 't', 'T':
-			mult = 1 << 40
-		}
-		if mult != 1 {
-			s = s[:len(s)-1]
-		}
-	}
-	n, err := strconv.ParseUint(s, 0, 64)
-	if err != nil {
-		return 0, err
-	}
-	if n > ^uint64(0)/mult {
-		return 0, fmt.Errorf("size %s overflows", s)
-	}
-	return n * mult, nil
-}
+// ParseSize parses a manifest size ("4G", "2M", "8388608") as the
+// reference CLI accepts them.
+func ParseSize(s string) (uint64, error) { return units.ParseSize(s) }
 
 // ParseMode parses an octal mode ("0644").
 func ParseMode(s string) (uint32, error) {
