@@ -15,7 +15,6 @@ package famfs_test
 // busy machine. Compare ratios, not absolute times.
 
 import (
-	"os"
 	"testing"
 	"time"
 
@@ -23,30 +22,6 @@ import (
 	"github.com/famfs-go/famfs/bench"
 	"github.com/famfs-go/famfs/device"
 )
-
-// benchDir is where benchmark device files live.
-func benchDir(b *testing.B) string {
-	if d := os.Getenv("FAMFS_BENCH_DIR"); d != "" {
-		return d
-	}
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		return "/dev/shm"
-	}
-	return b.TempDir()
-}
-
-// devicePath names a device file that is removed after the benchmark.
-func devicePath(b *testing.B) string {
-	b.Helper()
-	f, err := os.CreateTemp(benchDir(b), "famfs-bench-*.img")
-	if err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
-	os.Remove(f.Name()) // Mkfs creates it with its size
-	b.Cleanup(func() { os.Remove(f.Name()) })
-	return f.Name()
-}
 
 // cpuClock reports the process CPU time per op when the benchmark ends.
 func cpuClock(b *testing.B) func() {
@@ -56,7 +31,7 @@ func cpuClock(b *testing.B) func() {
 
 func logImage(b *testing.B) *bench.LogImage {
 	b.Helper()
-	im, err := bench.OpenLogImage(devicePath(b), 8<<20)
+	im, err := bench.OpenLogImage(bench.TestDevice(b), 8<<20)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -113,7 +88,7 @@ func BenchmarkReplayFloorInvalidateReadCRC(b *testing.B) {
 }
 
 func createBatch(b *testing.B) (bench.CreateBatch, string) {
-	return bench.NewCreateBatch(10000), devicePath(b)
+	return bench.NewCreateBatch(10000), bench.TestDevice(b)
 }
 
 // BenchmarkCreateMany10k creates 10,000 files (in 100 directories) with one
@@ -182,7 +157,7 @@ func mapFile(b *testing.B) *bench.MapFile {
 	if testing.Short() {
 		size = 64 << 20
 	}
-	mf, err := bench.NewMapFile(devicePath(b), size)
+	mf, err := bench.NewMapFile(bench.TestDevice(b), size)
 	if err != nil {
 		b.Fatal(err)
 	}

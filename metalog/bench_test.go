@@ -5,38 +5,15 @@ package metalog_test
 // and the single-entry Append that a file creation costs at least.
 
 import (
-	"os"
 	"testing"
 
 	"github.com/famfs-go/famfs/bench"
 	"github.com/famfs-go/famfs/omf"
 )
 
-func benchDir(b *testing.B) string {
-	if d := os.Getenv("FAMFS_BENCH_DIR"); d != "" {
-		return d
-	}
-	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
-		return "/dev/shm"
-	}
-	return b.TempDir()
-}
-
-func devicePath(b *testing.B) string {
-	b.Helper()
-	f, err := os.CreateTemp(benchDir(b), "famfs-bench-*.img")
-	if err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
-	os.Remove(f.Name())
-	b.Cleanup(func() { os.Remove(f.Name()) })
-	return f.Name()
-}
-
 func logImage(b *testing.B) *bench.LogImage {
 	b.Helper()
-	im, err := bench.OpenLogImage(devicePath(b), omf.DefaultLogLen)
+	im, err := bench.OpenLogImage(bench.TestDevice(b), omf.DefaultLogLen)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -80,7 +57,7 @@ func BenchmarkReadCRCFloor(b *testing.B) {
 // BenchmarkAppendOne appends one FILE entry per op (a fresh log whenever it
 // fills): the log's share of creating one file.
 func BenchmarkAppendOne(b *testing.B) {
-	path := devicePath(b)
+	path := bench.TestDevice(b)
 	batch := bench.NewCreateBatch(1)
 	es := bench.LogEntries(int(omf.EntriesFor(omf.DefaultLogLen)), omf.LogOffset+omf.DefaultLogLen)
 	var a *bench.AppendLog
