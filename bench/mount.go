@@ -136,6 +136,9 @@ func RunMount(o MountOptions) ([]Figure, error) {
 		for i := len(e.cleanup) - 1; i >= 0; i-- {
 			e.cleanup[i]()
 		}
+		for _, name := range []string{"m", "c"} {
+			os.Remove(control.LogPath(filepath.Join(dir, name)))
+		}
 		os.RemoveAll(dir)
 	}()
 	os.MkdirAll(e.hp, 0o755)

@@ -182,6 +182,15 @@ func (c *cluster) cleanup() {
 		}
 		os.Remove(control.SocketPath(m.Point))
 	}
+	// The daemons' logs (kept after unmount for debugging) of this cluster's
+	// mount points go too; only mount points under c.dir are ours.
+	if ents, err := os.ReadDir(c.dir); err == nil {
+		for _, e := range ents {
+			if e.IsDir() {
+				os.Remove(control.LogPath(filepath.Join(c.dir, e.Name())))
+			}
+		}
+	}
 	os.RemoveAll(c.dir)
 }
 
