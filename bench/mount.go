@@ -194,6 +194,7 @@ func readAll(path string, buf []byte) (time.Duration, int64, error) {
 // readThroughput: a seeded file read through a client mount, cold, against
 // the same bytes in a file on the same tmpfs.
 func (e *mountEnv) readThroughput() ([]Figure, error) {
+	e.logf("mount figures: cold read through a client mount vs tmpfs")
 	if err := e.newDevice("8g"); err != nil {
 		return nil, err
 	}
@@ -258,6 +259,7 @@ func (e *mountEnv) readThroughput() ([]Figure, error) {
 // notification: the client's daemon must find them by polling) while this
 // process stats the path on the client mount in a loop.
 func (e *mountEnv) visibility() ([]Figure, error) {
+	e.logf("mount figures: master create -> client visible")
 	if err := e.newDevice("8g"); err != nil {
 		return nil, err
 	}
@@ -302,6 +304,7 @@ func (e *mountEnv) visibility() ([]Figure, error) {
 // manyFiles: stat and ls -lR of many files on a client mount against tmpfs,
 // then mount time and daemon memory with MountN files.
 func (e *mountEnv) manyFiles() ([]Figure, error) {
+	e.logf("mount figures: stat, ls -lR, mount time and daemon memory with many files")
 	if err := e.newDevice("40g"); err != nil {
 		return nil, err
 	}
