@@ -119,3 +119,15 @@ func TestRunSmall(t *testing.T) {
 		t.Fatal("unknown figure accepted")
 	}
 }
+
+// Only: [None] measures no library figure but still describes the
+// environment (famfs bench --only mount).
+func TestRunNone(t *testing.T) {
+	r, err := Run(Options{Dir: t.TempDir(), Only: []string{None}})
+	if err != nil || len(r.Figures) != 0 || r.GoVersion == "" || r.CPUs == 0 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	if _, err := Run(Options{Dir: t.TempDir(), Only: []string{"bogus"}}); err == nil {
+		t.Fatal("unknown figure accepted")
+	}
+}

@@ -66,7 +66,7 @@ Exit codes: 0 measured (whether or not targets were met), 1 failure, 16 usage.`,
 				}
 			}
 			if len(libOnly) == 0 {
-				libOnly = []string{"none"}
+				libOnly = []string{bench.None}
 			}
 		}
 		var progress *os.File
