@@ -213,6 +213,9 @@ func (f *FS) replayLocked(h omf.LogHeader) (ReplayStatus, error) {
 	nprob := len(f.tree.Problems())
 	from := f.next
 	if h.NextIndex > f.next {
+		if limit := omf.EntriesFor(f.sb.LogLen); f.next < limit {
+			f.tree.Grow(int(min(h.NextIndex, limit) - f.next))
+		}
 		next, err := f.log.Replay(f.next, h.NextIndex, func(i uint64, e *omf.Entry, err error) {
 			if n := f.tree.Apply(i, e, err); n != nil {
 				st.Added = append(st.Added, n)

@@ -88,6 +88,7 @@ func fsckLog(r *FsckReport, sb omf.Superblock, host uuid.UUID, log *metalog.Log)
 	r.LogHeader = &h
 	r.EntriesUsed, r.EntrySlots = h.NextIndex, h.Capacity()
 	t := namespace.New(sb.DevSize, sb.AllocUnit, sb.MetaSize())
+	t.Grow(int(min(h.NextIndex, omf.EntriesFor(sb.LogLen))))
 	err = log.Scan(0, h.NextIndex, func(i uint64, e *omf.Entry, err error) {
 		if omf.IsTorn(err) {
 			t.Torn(i, err)

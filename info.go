@@ -106,7 +106,7 @@ func (f *FS) ReadDir(p string) ([]Info, error) {
 	case !n.IsDir():
 		return nil, pathErr("readdir", p, ErrNotDir)
 	}
-	out := make([]Info, 0, len(n.Children()))
+	out := make([]Info, 0, n.NumChildren())
 	for _, k := range n.Children() {
 		out = append(out, infoOf(k))
 	}

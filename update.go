@@ -171,7 +171,7 @@ func (tx *Tx) Mkdir(p string, o MkdirOptions) error {
 			done += "/" + comp
 		}
 		if n != nil {
-			if k := n.Child(comp); k != nil {
+			if k := f.tree.Child(n, comp); k != nil {
 				if !k.IsDir() {
 					if rest == "" {
 						return pathErr("mkdir", p, &ExistError{Info: infoOf(k)})
@@ -292,7 +292,7 @@ func (f *FS) checkParentLocked(c string) error {
 		}
 		return fmt.Errorf("%w: %s", fs.ErrNotExist, reason)
 	}
-	if old := parent.Child(name); old != nil {
+	if old := f.tree.Child(parent, name); old != nil {
 		return &ExistError{Info: infoOf(old)}
 	}
 	return nil

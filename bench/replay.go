@@ -82,6 +82,7 @@ func (im *LogImage) Close() {
 // open, and checks that every entry was applied cleanly.
 func (im *LogImage) Replay() (*namespace.Tree, error) {
 	t := namespace.New(im.SB.DevSize, im.SB.AllocUnit, im.SB.MetaSize())
+	t.Grow(int(im.Next))
 	next, err := im.Log.Replay(0, im.Next, func(i uint64, e *omf.Entry, err error) { t.Apply(i, e, err) })
 	if err != nil {
 		return nil, err

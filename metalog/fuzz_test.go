@@ -79,7 +79,7 @@ func checkTree(t *testing.T, tr *namespace.Tree, limit uint64, visits uint64) {
 		for _, c := range n.Children() {
 			p := c.Path()
 			switch {
-			case c.Parent != n || !n.IsDir() || n.Child(c.Name) != c:
+			case c.Parent != n || !n.IsDir() || tr.Child(n, c.Name) != c:
 				t.Fatalf("%q: parent link broken", p)
 			case c.Name == "" || c.Name == "." || c.Name == ".." || strings.ContainsAny(c.Name, "/\x00"):
 				t.Fatalf("bad name %q", c.Name)

@@ -195,7 +195,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		return ch, 0
 	}
 	var child *namespace.Node
-	s.fsys.View(func(*namespace.Tree) { child = d.n.Child(name) })
+	s.fsys.View(func(t *namespace.Tree) { child = t.Child(d.n, name) })
 	if child == nil {
 		out.SetEntryTimeout(s.negativeTimeout())
 		return nil, syscall.ENOENT

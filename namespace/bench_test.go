@@ -18,6 +18,7 @@ func BenchmarkApplyFullLog(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		t := namespace.New(dev, omf.AllocUnit, meta)
+		t.Grow(n)
 		for i := range es {
 			t.Apply(uint64(i), &es[i], nil)
 		}

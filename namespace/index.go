@@ -2,71 +2,78 @@ package namespace
 
 import "hash/maphash"
 
-// A directory finds a child by name with a linear scan while it is small,
-// then through an open-addressing table of its children (pointers only, no
-// copy of the names): cheaper to fill during replay and smaller than a Go
-// map, which matters for a namespace of tens of thousands of entries.
-
-// smallDir is the number of children a directory scans linearly.
-const smallDir = 8
+// The tree finds a child by (directory, name) through one open-addressing
+// table for the whole namespace rather than a table per directory: replay
+// fills it without growing anything per directory (Grow sizes it for a whole
+// log up front), and a probe compares a 32-bit tag before it touches a node.
+// Directories keep their children as a list in log order (first, last, next).
 
 var nameSeed = maphash.MakeSeed()
 
-func nameHash(name string) uint64 { return maphash.String(nameSeed, name) }
-
-// Child returns the named child of a directory, or nil.
-func (n *Node) Child(name string) *Node {
-	c, _ := n.lookup(name)
-	return c
+// childHash is the hash of name in the directory dir.
+func childHash(dir *Node, name string) uint64 {
+	return maphash.String(nameSeed, name) ^ dir.Ino*0x9e3779b97f4a7c15
 }
 
-// lookup returns the named child, or nil and the name's hash for addHashed
-// (computed only once the directory has an index).
-func (n *Node) lookup(name string) (*Node, uint64) {
-	if n.index == nil {
-		for _, c := range n.kids {
-			if c.Name == name {
-				return c, 0
+// tag is what a slot keeps of a hash; 0 marks an empty slot.
+func tag(h uint64) uint32 { return uint32(h>>32) | 1 }
+
+type index struct {
+	tags  []uint32 // len is a power of two; load kept at most 1/2
+	nodes []*Node
+	n     int
+}
+
+// lookup returns the child named name of dir, or nil.
+func (x *index) lookup(dir *Node, name string, h uint64) *Node {
+	if x.n == 0 {
+		return nil
+	}
+	mask := uint64(len(x.tags) - 1)
+	tg := tag(h)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch x.tags[i] {
+		case 0:
+			return nil
+		case tg:
+			if c := x.nodes[i]; c.Parent == dir && c.Name == name {
+				return c
 			}
 		}
-		return nil, 0
-	}
-	h := nameHash(name)
-	mask := uint64(len(n.index) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
-		c := n.index[i]
-		if c == nil || c.Name == name {
-			return c, h
-		}
 	}
 }
 
-// addHashed appends c, whose name no child has (lookup returned nil and h),
-// to a directory.
-func (n *Node) addHashed(c *Node, h uint64) {
-	n.kids = append(n.kids, c)
-	c.Parent = n
-	switch k := len(n.kids); {
-	case k <= smallDir:
-	case n.index == nil || 4*k > 3*len(n.index): // keep the load under 3/4
-		size := 4 * smallDir
-		for 4*k > 3*size/2 { // start half full at most
-			size *= 2
-		}
-		n.index = make([]*Node, size)
-		for _, x := range n.kids {
-			n.insert(x, nameHash(x.Name))
-		}
-	default:
-		n.insert(c, h)
-	}
+// add inserts c, whose name no child of c.Parent has, with hash h.
+func (x *index) add(c *Node, h uint64) {
+	x.reserve(1)
+	x.put(c, h)
+	x.n++
 }
 
-func (n *Node) insert(c *Node, h uint64) {
-	mask := uint64(len(n.index) - 1)
+func (x *index) put(c *Node, h uint64) {
+	mask := uint64(len(x.tags) - 1)
 	i := h & mask
-	for n.index[i] != nil {
+	for x.tags[i] != 0 {
 		i = (i + 1) & mask
 	}
-	n.index[i] = c
+	x.tags[i], x.nodes[i] = tag(h), c
+}
+
+// reserve makes room for k more children without rehashing.
+func (x *index) reserve(k int) {
+	want := x.n + k
+	if 2*want <= len(x.tags) {
+		return
+	}
+	size := 64
+	for size < 2*want {
+		size *= 2
+	}
+	old := x.nodes
+	x.tags, x.nodes = make([]uint32, size), make([]*Node, size)
+	for _, c := range old {
+		if c != nil {
+			x.put(c, childHash(c.Parent, c.Name))
+		}
+	}
 }

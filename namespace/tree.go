@@ -44,15 +44,26 @@ type Node struct {
 	Index  int64 // log index of the entry that made it; -1 for the root
 	Ino    uint64
 
-	kids  []*Node // in log order
-	index []*Node // hash table of kids once there are more than smallDir (index.go)
+	// children of a directory in log order, and the next sibling (index.go)
+	first, last, next *Node
+	nkids             int
 }
 
 // IsDir reports whether n is a directory.
 func (n *Node) IsDir() bool { return n.Kind == Dir }
 
-// Children returns a directory's entries in log order (shared; do not modify).
-func (n *Node) Children() []*Node { return n.kids }
+// Children returns a directory's entries in log order, in a new slice (a
+// snapshot: the caller may keep it after the tree grows).
+func (n *Node) Children() []*Node {
+	out := make([]*Node, 0, n.nkids)
+	for c := n.first; c != nil; c = c.next {
+		out = append(out, c)
+	}
+	return out
+}
+
+// NumChildren returns the number of a directory's entries.
+func (n *Node) NumChildren() int { return n.nkids }
 
 // Path returns the node's path relative to the root ("" for the root).
 func (n *Node) Path() string {
@@ -128,11 +139,25 @@ type Tree struct {
 	// the last directory Apply resolved (see parent)
 	lastDir     string
 	lastDirNode *Node
-	// Nodes are carved out of blocks: one allocation per nodeBlock nodes.
+	// Nodes are carved out of blocks: one allocation per nodeBlock nodes,
+	// or one for a whole replay (Grow).
 	nodes []Node
+	index index
 }
 
 const nodeBlock = 64
+
+// Grow prepares the tree for about n more entries (e.g. the part of the log
+// a replay is about to apply), so that applying them allocates little.
+func (t *Tree) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	if len(t.nodes) < n {
+		t.nodes = make([]Node, n)
+	}
+	t.index.reserve(n)
+}
 
 // newNode returns a new node for entry i. Fields are stored one by one into
 // the zeroed block (a whole-struct assignment would copy with write barriers
@@ -183,6 +208,25 @@ func (t *Tree) report(i uint64, k ProblemKind, path, format string, args ...any)
 	t.problems = append(t.problems, Problem{Index: i, Kind: k, Path: path, Reason: fmt.Sprintf(format, args...)})
 }
 
+// Child returns the entry named name in the directory dir, or nil.
+func (t *Tree) Child(dir *Node, name string) *Node {
+	return t.index.lookup(dir, name, childHash(dir, name))
+}
+
+// add appends c to the directory dir; h is childHash(dir, c.Name), and dir
+// has no child of that name.
+func (t *Tree) add(dir, c *Node, h uint64) {
+	c.Parent = dir
+	if dir.last == nil {
+		dir.first = c
+	} else {
+		dir.last.next = c
+	}
+	dir.last = c
+	dir.nkids++
+	t.index.add(c, h)
+}
+
 // Lookup returns the node at path (relative, '/'-separated, already clean;
 // "" is the root), or nil.
 func (t *Tree) Lookup(path string) *Node {
@@ -190,7 +234,7 @@ func (t *Tree) Lookup(path string) *Node {
 	for path != "" {
 		var comp string
 		comp, path, _ = strings.Cut(path, "/")
-		if n = n.Child(comp); n == nil {
+		if n = t.Child(n, comp); n == nil {
 			return nil
 		}
 	}
@@ -208,7 +252,7 @@ func (t *Tree) Parent(path string) (parent *Node, name string, kind ProblemKind,
 	for rest := dir; rest != ""; {
 		var comp string
 		comp, rest, _ = strings.Cut(rest, "/")
-		c := n.Child(comp)
+		c := t.Child(n, comp)
 		if c == nil {
 			return nil, name, MissingParent, fmt.Sprintf("directory %q does not exist", strings.TrimSuffix(dir[:len(dir)-len(rest)], "/"))
 		}
@@ -298,7 +342,7 @@ func (t *Tree) applyFile(i uint64, e *omf.Entry) *Node {
 	}
 	n := t.newNode(i, name, File, e)
 	n.Size, n.Flags, n.FMap = e.Size, e.Flags, e.FMap
-	parent.addHashed(n, h)
+	t.add(parent, n, h)
 	t.stats.Files++
 	return n
 }
@@ -309,7 +353,7 @@ func (t *Tree) applyDir(i uint64, e *omf.Entry) *Node {
 		return nil
 	}
 	n := t.newNode(i, name, Dir, e)
-	parent.addHashed(n, h)
+	t.add(parent, n, h)
 	t.stats.Dirs++
 	return n
 }
@@ -322,8 +366,8 @@ func (t *Tree) place(i uint64, e *omf.Entry) (parent *Node, name string, h uint6
 		t.report(i, kind, e.Path, "%s", reason)
 		return nil, "", 0, false
 	}
-	old, h := parent.lookup(name)
-	if old != nil {
+	h = childHash(parent, name)
+	if old := t.index.lookup(parent, name, h); old != nil {
 		t.report(i, Duplicate, e.Path, "already exists (%s from log entry %d); the first entry wins", kindName(old), old.Index)
 		return nil, "", 0, false
 	}

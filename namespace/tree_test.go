@@ -182,12 +182,12 @@ func TestLargeDirectoryIndex(t *testing.T) {
 	}
 	for i, k := range kids {
 		name := fmt.Sprintf("f%d", i)
-		if k.Name != name || d.Child(name) != k || tr.Lookup("d/"+name) != k || k.Size != 1 {
+		if k.Name != name || tr.Child(d, name) != k || tr.Lookup("d/"+name) != k || k.Size != 1 {
 			t.Fatalf("child %d: %+v", i, k)
 		}
 	}
 	for _, missing := range []string{"f", "f1000", "g1", ""} {
-		if d.Child(missing) != nil {
+		if tr.Child(d, missing) != nil {
 			t.Fatalf("found %q", missing)
 		}
 	}
