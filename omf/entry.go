@@ -3,7 +3,6 @@ package omf
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 
 	"github.com/google/uuid"
 )
@@ -86,9 +85,6 @@ const (
 	ddUUID  = 0x018
 	ddIndex = 0x028
 )
-
-// EntryCRC computes the CRC of an encoded entry: CRC-32 of bytes [0, 536).
-func EntryCRC(b []byte) uint64 { return uint64(crc32.ChecksumIEEE(b[:enCRC])) }
 
 // Encode builds the entry image in b[0:544]: all bytes zeroed, fields set, CRC
 // computed over [0, 536) and stored (also in e.CRC). Paths must follow the
