@@ -142,21 +142,24 @@ type Tree struct {
 	// Nodes are carved out of blocks: one allocation per nodeBlock nodes,
 	// or one for a whole replay (Grow).
 	nodes []Node
+	hint  int // entries still expected (Grow)
 	index index
 }
 
-const nodeBlock = 64
+// Node blocks hold between nodeBlock and maxNodeBlock nodes: Grow's hint
+// sizes them, within bounds so that a hint that overstates (a damaged
+// header's next_index, a replay that stops at a torn entry) costs little.
+const (
+	nodeBlock    = 64
+	maxNodeBlock = 1 << 14
+	maxIndexHint = 1 << 16
+)
 
 // Grow prepares the tree for about n more entries (e.g. the part of the log
 // a replay is about to apply), so that applying them allocates little.
 func (t *Tree) Grow(n int) {
-	if n <= 0 {
-		return
-	}
-	if len(t.nodes) < n {
-		t.nodes = make([]Node, n)
-	}
-	t.index.reserve(n)
+	t.hint = max(n, 0)
+	t.index.reserve(min(t.hint, maxIndexHint))
 }
 
 // newNode returns a new node for entry i. Fields are stored one by one into
@@ -164,8 +167,9 @@ func (t *Tree) Grow(n int) {
 // for every pointer slot).
 func (t *Tree) newNode(i uint64, name string, kind Kind, e *omf.Entry) *Node {
 	if len(t.nodes) == 0 {
-		t.nodes = make([]Node, nodeBlock)
+		t.nodes = make([]Node, min(max(t.hint, nodeBlock), maxNodeBlock))
 	}
+	t.hint--
 	n := &t.nodes[0]
 	t.nodes = t.nodes[1:]
 	n.Name, n.Kind = name, kind

@@ -207,3 +207,49 @@ func TestParentCache(t *testing.T) {
 		}
 	}
 }
+
+// The same names in many directories resolve to their own directory's entry,
+// whatever Grow was told (nothing, too little, far too much), including
+// while the index grows.
+func TestSameNamesInManyDirs(t *testing.T) {
+	const dirs, per = 40, 50
+	for _, hint := range []int{-1, 10, dirs * (per + 1), 1 << 30} {
+		tr := New(dev, au, meta)
+		if hint >= 0 {
+			tr.Grow(hint)
+		}
+		i, off := uint64(0), uint64(5*au)
+		for d := range dirs {
+			tr.Apply(i, dir(fmt.Sprintf("d%d", d)), nil)
+			i++
+			for f := range per {
+				tr.Apply(i, file(fmt.Sprintf("d%d/f%d", d, f), off, 1), nil)
+				i, off = i+1, off+au
+			}
+		}
+		if len(tr.Problems()) != 0 {
+			t.Fatalf("hint %d: %v", hint, tr.Problems()[0])
+		}
+		for d := range dirs {
+			dn := tr.Lookup(fmt.Sprintf("d%d", d))
+			kids := dn.Children()
+			if len(kids) != per || dn.NumChildren() != per {
+				t.Fatalf("hint %d: d%d has %d children", hint, d, len(kids))
+			}
+			for f, k := range kids {
+				name := fmt.Sprintf("f%d", f)
+				if k.Name != name || k.Parent != dn || tr.Child(dn, name) != k {
+					t.Fatalf("hint %d: d%d/%s: got %q under %q", hint, d, name, k.Name, k.Parent.Name)
+				}
+			}
+			if tr.Child(dn, fmt.Sprintf("f%d", per)) != nil || tr.Child(dn, fmt.Sprintf("d%d", d)) != nil {
+				t.Fatalf("hint %d: d%d finds a name it does not hold", hint, d)
+			}
+		}
+		// a name taken in another directory is still free here
+		tr.Apply(i, file(fmt.Sprintf("d%d", 0)+"/f0", off, 1), nil)
+		if k := tr.Problems(); len(k) != 1 || k[0].Kind != Duplicate {
+			t.Fatalf("hint %d: duplicate not reported: %v", hint, k)
+		}
+	}
+}
