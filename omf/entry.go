@@ -181,8 +181,7 @@ func (e *Entry) decodePayload(b []byte, d *EntryDecoder) error {
 		if e.Path, err = decodePath(b[filePath:], "fm_relpath", d); err != nil {
 			return err
 		}
-		e.FMap, err = decodeFMap(b[fileFMap:fileFMap+fmapSize], d)
-		return err
+		return decodeFMap(b[fileFMap:fileFMap+fmapSize], d, &e.FMap)
 	case EntryMkdir:
 		e.UID = le.Uint32(b[dirUID:])
 		e.GID = le.Uint32(b[dirGID:])

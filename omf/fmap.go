@@ -111,15 +111,14 @@ func (m *FMap) encode(b []byte) error {
 // decodeFMap decodes the 416-byte fmap area. It checks only what is needed to
 // read it safely; Validate checks it against a device. Extent lists come from
 // d (nil: allocated on their own).
-func decodeFMap(b []byte, d *EntryDecoder) (FMap, error) {
+func decodeFMap(b []byte, d *EntryDecoder, m *FMap) error {
 	le := binary.LittleEndian
-	var m FMap
 	m.Type = ExtType(le.Uint32(b[fmExtType:]))
 	n := le.Uint32(b[fmNExtents:])
 	switch m.Type {
 	case ExtSimple:
 		if n > MaxSimpleExtents {
-			return m, fieldErr(ErrBadFmap, "fmap", "fmap_nextents", uint64(n), "%d simple extents, at most %d fit", n, MaxSimpleExtents)
+			return fieldErr(ErrBadFmap, "fmap", "fmap_nextents", uint64(n), "%d simple extents, at most %d fit", n, MaxSimpleExtents)
 		}
 		m.Extents = d.extents(int(n))
 		for i := range m.Extents {
@@ -127,18 +126,18 @@ func decodeFMap(b []byte, d *EntryDecoder) (FMap, error) {
 		}
 	case ExtInterleave:
 		if n > MaxInterleaved {
-			return m, fieldErr(ErrBadFmap, "fmap", "fmap_niext", uint64(n), "%d interleaved extents, at most %d fit", n, MaxInterleaved)
+			return fieldErr(ErrBadFmap, "fmap", "fmap_niext", uint64(n), "%d interleaved extents, at most %d fit", n, MaxInterleaved)
 		}
 		if n == 0 {
-			return m, nil
+			return nil
 		}
 		ns := le.Uint64(b[fmIENStrips:])
 		if ns == 0 || ns > MaxStrips {
-			return m, fieldErr(ErrBadFmap, "fmap", "ie_nstrips", ns, "%d strips, must be 1..%d", ns, MaxStrips)
+			return fieldErr(ErrBadFmap, "fmap", "ie_nstrips", ns, "%d strips, must be 1..%d", ns, MaxStrips)
 		}
 		chunk := le.Uint64(b[fmIEChunk:])
 		if chunk == 0 {
-			return m, fieldErr(ErrBadFmap, "fmap", "ie_chunk_size", 0, "chunk size is zero")
+			return fieldErr(ErrBadFmap, "fmap", "ie_chunk_size", 0, "chunk size is zero")
 		}
 		ie := Interleave{ChunkSize: chunk, Strips: d.extents(int(ns))}
 		for i := range ie.Strips {
@@ -146,9 +145,9 @@ func decodeFMap(b []byte, d *EntryDecoder) (FMap, error) {
 		}
 		m.Interleaved = []Interleave{ie}
 	default:
-		return m, fieldErr(ErrBadFmap, "fmap", "fmap_ext_type", uint64(m.Type), "unknown extent type %d", uint32(m.Type))
+		return fieldErr(ErrBadFmap, "fmap", "fmap_ext_type", uint64(m.Type), "unknown extent type %d", uint32(m.Type))
 	}
-	return m, nil
+	return nil
 }
 
 // Extents lists every device range the map uses: the simple extents, or the
