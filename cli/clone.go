@@ -23,11 +23,7 @@ Exit codes: 0 success, 1 failure, 16 usage.`,
 	}
 	cmd.Flags().CountVarP(&verbose, "verbose", "v", "more output")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		paths, dev, err := famfsPaths(args...)
-		if err != nil {
-			return err
-		}
-		fsys, err := openMaster(dev)
+		paths, dev, fsys, err := openMasterFor(args...)
 		if err != nil {
 			return err
 		}

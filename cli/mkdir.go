@@ -31,11 +31,7 @@ Exit codes: 0 success, 1 failure, 16 usage.`,
 	owner.add(f, 0o755, false, "")
 	f.CountVarP(&verbose, "verbose", "v", "say what is made")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		paths, dev, err := famfsPaths(args...)
-		if err != nil {
-			return err
-		}
-		fsys, err := openMaster(dev)
+		paths, dev, fsys, err := openMasterFor(args...)
 		if err != nil {
 			return err
 		}

@@ -94,6 +94,20 @@ func openMaster(dev string) (*famfs.FS, error) {
 	return fsys, nil
 }
 
+// openMasterFor resolves famfs paths in one file system (famfsPaths) and
+// opens it as the master (openMaster).
+func openMasterFor(args ...string) ([]fpath, string, *famfs.FS, error) {
+	paths, dev, err := famfsPaths(args...)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	fsys, err := openMaster(dev)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return paths, dev, fsys, nil
+}
+
 // notifyDaemons tells every local mount of dev to replay now (so what this
 // command logged is visible at once) and to drop cached pages of the files
 // it rewrote. Daemons also poll, so a failure here only costs latency.
