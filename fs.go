@@ -216,8 +216,9 @@ func (f *FS) replayLocked(h omf.LogHeader) (ReplayStatus, error) {
 		if limit := omf.EntriesFor(f.sb.LogLen); f.next < limit {
 			f.tree.Grow(int(min(h.NextIndex, limit) - f.next))
 		}
-		next, err := f.log.Replay(f.next, h.NextIndex, func(i uint64, e *omf.Entry, err error) {
-			if n := f.tree.Apply(i, e, err); n != nil {
+		var dec omf.EntryDecoder
+		next, err := f.log.ReplayRaw(f.next, h.NextIndex, func(i uint64, raw []byte, _ error) {
+			if n := f.tree.ApplyRaw(i, raw, &dec); n != nil {
 				st.Added = append(st.Added, n)
 			}
 		})

@@ -89,12 +89,13 @@ func fsckLog(r *FsckReport, sb omf.Superblock, host uuid.UUID, log *metalog.Log)
 	r.EntriesUsed, r.EntrySlots = h.NextIndex, h.Capacity()
 	t := namespace.New(sb.DevSize, sb.AllocUnit, sb.MetaSize())
 	t.Grow(int(min(h.NextIndex, omf.EntriesFor(sb.LogLen))))
-	err = log.Scan(0, h.NextIndex, func(i uint64, e *omf.Entry, err error) {
-		if omf.IsTorn(err) {
+	var dec omf.EntryDecoder
+	err = log.ScanRaw(0, h.NextIndex, func(i uint64, raw []byte, err error) {
+		if err != nil {
 			t.Torn(i, err)
 			return
 		}
-		t.Apply(i, e, err)
+		t.ApplyRaw(i, raw, &dec)
 	})
 	if err != nil {
 		r.LogErr = fmt.Sprintf("reading the log: %v", err)

@@ -241,9 +241,9 @@ func checkManifest(t *testing.T, s *golden.Scenario, d *decodedImage, exact bool
 		if err != nil {
 			t.Fatal(err)
 		}
-		if n.Size != mf.Size || n.Mode != golden.LoggedMode(req) || n.UID != mf.UID || n.GID != mf.GID || n.Flags != omf.FileFlagsAllHostsRW {
+		if n.Size() != mf.Size || n.Mode() != golden.LoggedMode(req) || n.UID() != mf.UID || n.GID() != mf.GID || n.Flags() != omf.FileFlagsAllHostsRW {
 			t.Errorf("file %s: size %d mode %o uid %d gid %d flags %d; manifest size %d mode %o (logged %o) uid %d gid %d",
-				mf.Path, n.Size, n.Mode, n.UID, n.GID, n.Flags, mf.Size, req, golden.LoggedMode(req), mf.UID, mf.GID)
+				mf.Path, n.Size(), n.Mode(), n.UID(), n.GID(), n.Flags(), mf.Size, req, golden.LoggedMode(req), mf.UID, mf.GID)
 		}
 		y, ok := s.ShadowYAML[mf.Path]
 		if !ok {
@@ -254,12 +254,12 @@ func checkManifest(t *testing.T, s *golden.Scenario, d *decodedImage, exact bool
 		if err != nil {
 			t.Fatalf("file %s: %v", mf.Path, err)
 		}
-		if sh.Path != mf.Path || sh.Size != n.Size || sh.Mode != n.Mode || sh.UID != n.UID || sh.GID != n.GID || sh.Flags != n.Flags {
-			t.Errorf("file %s: log has size %d mode %o uid %d gid %d flags %d, shadow yaml %+v", mf.Path, n.Size, n.Mode, n.UID, n.GID, n.Flags, sh)
+		if sh.Path != mf.Path || sh.Size != n.Size() || sh.Mode != n.Mode() || sh.UID != n.UID() || sh.GID != n.GID() || sh.Flags != n.Flags() {
+			t.Errorf("file %s: log has size %d mode %o uid %d gid %d flags %d, shadow yaml %+v", mf.Path, n.Size(), n.Mode(), n.UID(), n.GID(), n.Flags(), sh)
 		}
-		got, want := fmapString(n.FMap), fmapString(sh.FMap)
+		got, want := fmapString(n.FMap()), fmapString(sh.FMap)
 		if !exact {
-			got, want = fmapShape(n.FMap), fmapShape(sh.FMap)
+			got, want = fmapShape(n.FMap()), fmapShape(sh.FMap)
 		}
 		if got != want {
 			t.Errorf("file %s: map %s, shadow yaml %s", mf.Path, got, want)
@@ -284,8 +284,8 @@ func checkManifest(t *testing.T, s *golden.Scenario, d *decodedImage, exact bool
 		switch {
 		case n == nil:
 			t.Errorf("directory %s: not in the log", w.Path)
-		case n.Mode != w.Mode || n.UID != w.UID || n.GID != w.GID:
-			t.Errorf("directory %s: mode %o uid %d gid %d, want %o %d %d", w.Path, n.Mode, n.UID, n.GID, w.Mode, w.UID, w.GID)
+		case n.Mode() != w.Mode || n.UID() != w.UID || n.GID() != w.GID:
+			t.Errorf("directory %s: mode %o uid %d gid %d, want %o %d %d", w.Path, n.Mode(), n.UID(), n.GID(), w.Mode, w.UID, w.GID)
 		case k >= len(logDirs) || logDirs[k] != w.Path:
 			t.Errorf("directory %s: logged in order %v", w.Path, logDirs)
 		}

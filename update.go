@@ -404,8 +404,8 @@ func (tx *Tx) Clone(src, dst string) (*File, error) {
 	if err := f.checkSlotsLocked(1); err != nil {
 		return nil, pathErr("clone", dst, err)
 	}
-	e := omf.Entry{Type: omf.EntryFile, Size: s.Size, Flags: omf.FileFlagsAllHostsRW,
-		UID: s.UID, GID: s.GID, Mode: s.Mode, Path: c, FMap: s.FMap}
+	e := omf.Entry{Type: omf.EntryFile, Size: s.Size(), Flags: omf.FileFlagsAllHostsRW,
+		UID: s.UID(), GID: s.GID(), Mode: s.Mode(), Path: c, FMap: s.FMap()}
 	nodes := make([]*namespace.Node, 1)
 	if err := f.appendLocked([]omf.Entry{e}, nodes); err != nil {
 		return nil, pathErr("clone", dst, err)

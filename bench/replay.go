@@ -84,7 +84,8 @@ func (im *LogImage) Close() {
 func (im *LogImage) Replay() (*namespace.Tree, error) {
 	t := namespace.New(im.SB.DevSize, im.SB.AllocUnit, im.SB.MetaSize())
 	t.Grow(int(im.Next))
-	next, err := im.Log.Replay(0, im.Next, func(i uint64, e *omf.Entry, err error) { t.Apply(i, e, err) })
+	var dec omf.EntryDecoder
+	next, err := im.Log.ReplayRaw(0, im.Next, func(i uint64, raw []byte, _ error) { t.ApplyRaw(i, raw, &dec) })
 	if err != nil {
 		return nil, err
 	}

@@ -153,6 +153,20 @@ func (m *Mapping) ReadAt(p []byte, off uint64) error {
 	return Copy(p, m.b[off:])
 }
 
+// View runs fn on the mapped bytes [off, off+n) in place, without copying
+// them, and turns a memory fault while fn runs into an error wrapping
+// ErrFault. fn must not keep the slice: other hosts may change the memory,
+// and it is gone once the mapping is unmapped.
+func (m *Mapping) View(off, n uint64, fn func(b []byte)) error {
+	if n > uint64(len(m.b)) {
+		return m.bounds(off, len(m.b)+1)
+	}
+	if err := m.bounds(off, int(n)); err != nil {
+		return err
+	}
+	return guard(func() { fn(m.b[off : off+n : off+n]) })
+}
+
 // WriteAt stores p at mapped offset off.
 func (m *Mapping) WriteAt(p []byte, off uint64) error {
 	if !m.writable {

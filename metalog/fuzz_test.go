@@ -68,7 +68,7 @@ func fuzzLog(data []byte, n uint64, mode uint8) *Log {
 func checkTree(t *testing.T, tr *namespace.Tree, limit uint64, visits uint64) {
 	t.Helper()
 	root := tr.Root()
-	if root.Parent != nil || !root.IsDir() || root.Ino != namespace.RootIno || tr.Lookup("") != root {
+	if root.Parent() != nil || !root.IsDir() || root.Ino() != namespace.RootIno || tr.Lookup("") != root {
 		t.Fatalf("bad root %+v", root)
 	}
 	inos := map[uint64]string{}
@@ -79,22 +79,22 @@ func checkTree(t *testing.T, tr *namespace.Tree, limit uint64, visits uint64) {
 		for _, c := range n.Children() {
 			p := c.Path()
 			switch {
-			case c.Parent != n || !n.IsDir() || tr.Child(n, c.Name) != c:
+			case c.Parent() != n || !n.IsDir() || tr.Child(n, c.Name()) != c:
 				t.Fatalf("%q: parent link broken", p)
-			case c.Name == "" || c.Name == "." || c.Name == ".." || strings.ContainsAny(c.Name, "/\x00"):
-				t.Fatalf("bad name %q", c.Name)
+			case c.Name() == "" || c.Name() == "." || c.Name() == ".." || strings.ContainsAny(c.Name(), "/\x00"):
+				t.Fatalf("bad name %q", c.Name())
 			case tr.Lookup(p) != c:
 				t.Fatalf("Lookup(%q) does not find the node", p)
-			case c.Index < 0 || uint64(c.Index) >= limit || c.Ino != namespace.InoBase+uint64(c.Index):
-				t.Fatalf("%q: index %d ino %d (limit %d)", p, c.Index, c.Ino, limit)
+			case c.Index() < 0 || uint64(c.Index()) >= limit || c.Ino() != namespace.InoBase+uint64(c.Index()):
+				t.Fatalf("%q: index %d ino %d (limit %d)", p, c.Index(), c.Ino(), limit)
 			}
 			if err := omf.CheckRelPath(p, false); err != nil {
 				t.Fatalf("placed node with a bad path: %v", err)
 			}
-			if old, dup := inos[c.Ino]; dup {
-				t.Fatalf("inode %d used by %q and %q", c.Ino, old, p)
+			if old, dup := inos[c.Ino()]; dup {
+				t.Fatalf("inode %d used by %q and %q", c.Ino(), old, p)
 			}
-			inos[c.Ino] = p
+			inos[c.Ino()] = p
 			if c.IsDir() {
 				dirs++
 				walk(c)
@@ -104,10 +104,11 @@ func checkTree(t *testing.T, tr *namespace.Tree, limit uint64, visits uint64) {
 			if len(c.Children()) != 0 {
 				t.Fatalf("file %q has children", p)
 			}
-			if err := c.FMap.Validate(c.Size, fuzzDev, fuzzAU); err != nil {
+			m := c.FMap()
+			if err := m.Validate(c.Size(), fuzzDev, fuzzAU); err != nil {
 				t.Fatalf("file %q placed with a bad map: %v", p, err)
 			}
-			for _, x := range c.FMap.AllExtents() {
+			for _, x := range m.AllExtents() {
 				for u := x.Offset / fuzzAU; u < (x.Offset+x.Len)/fuzzAU; u++ {
 					if !bm.Test(u) {
 						t.Fatalf("file %q: unit %d not marked in the bitmap", p, u)
@@ -137,7 +138,7 @@ func dump(tr *namespace.Tree) string {
 	var walk func(n *namespace.Node)
 	walk = func(n *namespace.Node) {
 		for _, c := range n.Children() {
-			fmt.Fprintf(&sb, "%s %d %d %o %d %d %d %+v\n", c.Path(), c.Kind, c.Ino, c.Mode, c.UID, c.GID, c.Size, c.FMap)
+			fmt.Fprintf(&sb, "%s %d %d %d %o %d %d %d %d %+v\n", c.Path(), c.Kind(), c.Ino(), c.Index(), c.Mode(), c.UID(), c.GID(), c.Size(), c.Flags(), c.FMap())
 			walk(c)
 		}
 	}
@@ -312,5 +313,63 @@ func FuzzReplay(f *testing.F) {
 		if torn == 0 && dump(tr3) != dump(tr) {
 			t.Fatalf("scan and replay of an untorn log differ:\n%s\n---\n%s", dump(tr3), dump(tr))
 		}
+
+		// the raw path (namespace.ApplyRaw's fast decoding), from a copy and
+		// read in place: the same trees as decoding every entry
+		for _, rl := range []*Log{l, flatLog(t, l)} {
+			tr4 := namespace.New(fuzzDev, fuzzAU, fuzzMeta)
+			var dec omf.EntryDecoder
+			n4, err := rl.ReplayRaw(0, to, func(i uint64, raw []byte, err error) {
+				if err != nil {
+					t.Fatalf("ReplayRaw passed a torn entry %d: %v", i, err)
+				}
+				tr4.ApplyRaw(i, raw, &dec)
+			})
+			if n4 != next || (err == nil) != (next == to) {
+				t.Fatalf("ReplayRaw stopped at %d (%v), Replay at %d", n4, err, next)
+			}
+			if a, b := dump(tr4), dump(tr); a != b {
+				t.Fatalf("raw replay differs:\n%s\n---\n%s", a, b)
+			}
+			tr5 := namespace.New(fuzzDev, fuzzAU, fuzzMeta)
+			if err := rl.ScanRaw(0, to, func(i uint64, raw []byte, err error) {
+				if err != nil {
+					tr5.Torn(i, err)
+					return
+				}
+				tr5.ApplyRaw(i, raw, &dec)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if a, b := dump(tr5), dump(tr3); a != b {
+				t.Fatalf("raw scan differs:\n%s\n---\n%s", a, b)
+			}
+		}
 	})
+}
+
+// flat is a Media over plain memory that can be read in place (Viewer), as
+// a device mapping can.
+type flat []byte
+
+func (f flat) ReadAt(p []byte, off uint64) error  { copy(p, f[off:]); return nil }
+func (f flat) WriteAt(p []byte, off uint64) error { copy(f[off:], p); return nil }
+func (f flat) LoadU64(off uint64) (uint64, error) { return binary.LittleEndian.Uint64(f[off:]), nil }
+func (f flat) StoreU64(off uint64, v uint64) error {
+	binary.LittleEndian.PutUint64(f[off:], v)
+	return nil
+}
+func (f flat) Flush(off, n uint64)                       {}
+func (f flat) Invalidate(off, n uint64)                  {}
+func (f flat) View(off, n uint64, fn func([]byte)) error { fn(f[off : off+n]); return nil }
+
+// flatLog copies what l's host sees into a flat Media, behind a Sub as the
+// log of a mapped metadata region is.
+func flatLog(t *testing.T, l *Log) *Log {
+	b := make(flat, 64+l.Len())
+	l.m.Invalidate(0, l.Len())
+	if err := l.m.ReadAt(b[64:], 0); err != nil {
+		t.Fatal(err)
+	}
+	return New(Sub(b, 64), l.Len())
 }

@@ -13,6 +13,34 @@ type Media interface {
 	Invalidate(off, n uint64)
 }
 
+// Viewer is a Media whose bytes can be read in place: View runs fn on the
+// bytes [off, off+n) and turns a memory fault into an error. Replay uses it
+// when the Media offers it, instead of copying the log out (device.Mapping
+// does; the test models of shared memory do not).
+type Viewer interface {
+	View(off, n uint64, fn func(b []byte)) error
+}
+
+// viewer returns m as a Viewer, looking through Sub.
+func viewer(m Media) (Viewer, bool) {
+	if s, ok := m.(sub); ok {
+		v, ok := s.m.(Viewer)
+		if !ok {
+			return nil, false
+		}
+		return subViewer{v, s.off}, true
+	}
+	v, ok := m.(Viewer)
+	return v, ok
+}
+
+type subViewer struct {
+	v   Viewer
+	off uint64
+}
+
+func (s subViewer) View(off, n uint64, fn func([]byte)) error { return s.v.View(s.off+off, n, fn) }
+
 // Sub returns the part of m starting at off, for example the log inside a
 // mapping of the whole metadata region.
 func Sub(m Media, off uint64) Media {

@@ -11,7 +11,13 @@ import (
 // The Entry is only valid during the call.
 type Visit func(index uint64, e *omf.Entry, err error)
 
-const chunkEntries = 256 // entries read per invalidate+copy
+// RawVisit receives entry images in log order: raw is an intact entry
+// (sequence number and CRC checked) unless err says it is torn (Scan only).
+// raw is only valid during the call, and may be the shared memory itself:
+// copy whatever is kept.
+type RawVisit func(index uint64, raw []byte, err error)
+
+const chunkEntries = 256 // entries invalidated (and read) at a time
 
 // Replay visits entries [from, to) in order and returns the index after the
 // last one visited. It stops at the first torn entry (bad sequence number or
@@ -19,54 +25,111 @@ const chunkEntries = 256 // entries read per invalidate+copy
 // the entry may still be in flight, so the caller should retry from the
 // returned index on its next poll. Other errors are I/O faults.
 func (l *Log) Replay(from, to uint64, visit Visit) (next uint64, err error) {
+	return l.walk(from, to, decoding(from, to, visit), true)
+}
+
+// ReplayRaw is Replay for callers that decode entries themselves (the
+// namespace's fast path): it passes the checked entry images, never a torn one.
+func (l *Log) ReplayRaw(from, to uint64, visit RawVisit) (next uint64, err error) {
 	return l.walk(from, to, visit, true)
 }
 
 // Scan visits every entry in [from, to), torn ones included, for fsck.
 func (l *Log) Scan(from, to uint64, visit Visit) error {
+	_, err := l.walk(from, to, decoding(from, to, visit), false)
+	return err
+}
+
+// ScanRaw is Scan for callers that decode entries themselves; torn entries
+// come with their error.
+func (l *Log) ScanRaw(from, to uint64, visit RawVisit) error {
 	_, err := l.walk(from, to, visit, false)
 	return err
 }
 
-func (l *Log) walk(from, to uint64, visit Visit, stopTorn bool) (uint64, error) {
+// decoding turns a Visit into a RawVisit that decodes each intact entry.
+func decoding(from, to uint64, visit Visit) RawVisit {
+	var e omf.Entry
+	dec := new(omf.EntryDecoder)
+	dec.Expect(int(to - min(from, to)))
+	return func(i uint64, raw []byte, err error) {
+		if err != nil {
+			visit(i, &omf.Entry{}, err)
+			return
+		}
+		// Checked already: decode without computing the CRC again.
+		err = dec.Decode(raw, &e)
+		visit(i, &e, err)
+	}
+}
+
+// walk reads entries [from, to) a chunk at a time: it drops the chunk's cache
+// lines, then checks each entry where it lies when the Media can be read in
+// place (a mapping), or in a copy otherwise.
+func (l *Log) walk(from, to uint64, visit RawVisit, stopTorn bool) (uint64, error) {
 	if max := omf.EntriesFor(l.len); to > max {
 		to = max
 	}
-	buf := make([]byte, omf.EntrySize*min(chunkEntries, to-min(from, to)))
-	var e omf.Entry
-	var dec omf.EntryDecoder
-	dec.Expect(int(to - min(from, to)))
+	w := walker{l: l, visit: visit, stopTorn: stopTorn}
+	v, direct := viewer(l.m)
+	if !direct {
+		w.buf = make([]byte, omf.EntrySize*min(chunkEntries, to-min(from, to)))
+	}
 	for i := from; i < to; {
 		n := min(uint64(chunkEntries), to-i)
-		chunk := buf[:n*omf.EntrySize]
-		off := omf.EntryOffset(i)
-		l.m.Invalidate(off, uint64(len(chunk)))
-		if err := l.m.ReadAt(chunk, off); err != nil {
-			return i, err
-		}
-		for k := uint64(0); k < n; k, i = k+1, i+1 {
-			raw := chunk[k*omf.EntrySize : (k+1)*omf.EntrySize]
-			err := omf.CheckEntry(raw, i)
-			if err != nil {
-				// A stale line read ahead of the master's append: drop it and
-				// look once more (the reference does the same).
-				l.m.Invalidate(omf.EntryOffset(i), omf.EntrySize)
-				if rerr := l.m.ReadAt(raw, omf.EntryOffset(i)); rerr != nil {
-					return i, rerr
-				}
-				err = omf.CheckEntry(raw, i)
+		off, size := omf.EntryOffset(i), n*omf.EntrySize
+		l.m.Invalidate(off, size)
+		var err error
+		if direct {
+			if ferr := v.View(off, size, func(b []byte) { err = w.chunk(i, b) }); ferr != nil {
+				return w.next, ferr // a memory fault after entries [i, w.next) were visited
 			}
-			if err != nil {
-				if stopTorn {
-					return i, &BadEntry{Index: i, Err: err}
-				}
-				visit(i, &omf.Entry{}, err)
-				continue
+		} else {
+			chunk := w.buf[:size]
+			if err = l.m.ReadAt(chunk, off); err != nil {
+				return i, err
 			}
-			// Checked above: decode without computing the CRC again.
-			err = dec.Decode(raw, &e)
-			visit(i, &e, err)
+			err = w.chunk(i, chunk)
 		}
+		if err != nil {
+			return w.next, err
+		}
+		i += n
 	}
 	return to, nil
+}
+
+// walker checks and visits the entries of one chunk at a time.
+type walker struct {
+	l        *Log
+	visit    RawVisit
+	stopTorn bool
+	buf      []byte // the copy of a chunk, when the Media is not read in place
+	next     uint64 // the entry chunk is at: where the walk stops if it fails
+}
+
+// chunk visits the entries in b, the first of which is entry i.
+func (w *walker) chunk(i uint64, b []byte) error {
+	for ; len(b) >= omf.EntrySize; i, b = i+1, b[omf.EntrySize:] {
+		w.next = i
+		raw := b[:omf.EntrySize:omf.EntrySize]
+		err := omf.CheckEntry(raw, i)
+		if err != nil {
+			// A stale line read ahead of the master's append: drop it and
+			// look once more (the reference does the same).
+			off := omf.EntryOffset(i)
+			w.l.m.Invalidate(off, omf.EntrySize)
+			if w.buf != nil {
+				if rerr := w.l.m.ReadAt(raw, off); rerr != nil {
+					return rerr
+				}
+			}
+			err = omf.CheckEntry(raw, i)
+		}
+		if err != nil && w.stopTorn {
+			return &BadEntry{Index: i, Err: err}
+		}
+		w.visit(i, raw, err)
+	}
+	return nil
 }

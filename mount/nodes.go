@@ -84,9 +84,9 @@ type node struct {
 func (x *node) fill(a *fuse.Attr) {
 	s := x.srv
 	n := x.n
-	a.Ino = n.Ino
-	a.Mode = n.Mode & 0o7777
-	a.Uid, a.Gid = n.UID, n.GID
+	a.Ino = n.Ino()
+	a.Mode = n.Mode() & 0o7777
+	a.Uid, a.Gid = n.UID(), n.GID()
 	if n.IsDir() {
 		a.Mode |= syscall.S_IFDIR
 		a.Nlink = 2
@@ -94,12 +94,13 @@ func (x *node) fill(a *fuse.Attr) {
 	} else {
 		a.Mode |= syscall.S_IFREG
 		a.Nlink = 1
-		a.Size = n.Size
-		a.Blocks = n.FMap.Backing() / 512
+		a.Size = n.Size()
+		m := n.FMap()
+		a.Blocks = m.Backing() / 512
 	}
 	a.Blksize = uint32(omf.AllocUnit)
 	s.setTimes(a)
-	s.overrides.apply(n.Ino, a)
+	s.overrides.apply(n.Ino(), a)
 }
 
 func (x *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
@@ -119,10 +120,10 @@ func (x *node) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn,
 	if err := x.srv.alive(); err != 0 {
 		return err
 	}
-	if sz, ok := in.GetSize(); ok && (x.n.IsDir() || sz != x.n.Size) {
+	if sz, ok := in.GetSize(); ok && (x.n.IsDir() || sz != x.n.Size()) {
 		return x.srv.refuse("truncate", x.n.Path())
 	}
-	x.srv.overrides.set(x.n.Ino, in)
+	x.srv.overrides.set(x.n.Ino(), in)
 	x.fill(&out.Attr)
 	out.SetTimeout(x.srv.opts.Timeout)
 	return 0
@@ -185,7 +186,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		return nil, err
 	}
 	s.count(&s.stats.lookup)
-	if d.n.Parent == nil && name == metaName {
+	if d.n.Parent() == nil && name == metaName {
 		ch := d.GetChild(metaName)
 		if ch == nil {
 			return nil, syscall.ENOENT
@@ -215,27 +216,27 @@ func (d *dirNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandl
 		return nil, 0, err
 	}
 	s.count(&s.stats.readdir)
-	parentIno := d.n.Ino
-	if d.n.Parent != nil {
-		parentIno = d.n.Parent.Ino
+	parentIno := d.n.Ino()
+	if d.n.Parent() != nil {
+		parentIno = d.n.Parent().Ino()
 	}
 	list := []fuse.DirEntry{
-		{Name: ".", Mode: syscall.S_IFDIR, Ino: d.n.Ino},
+		{Name: ".", Mode: syscall.S_IFDIR, Ino: d.n.Ino()},
 		{Name: "..", Mode: syscall.S_IFDIR, Ino: parentIno},
 	}
-	if d.n.Parent == nil {
+	if d.n.Parent() == nil {
 		list = append(list, fuse.DirEntry{Name: metaName, Mode: syscall.S_IFDIR, Ino: inoMeta})
 	}
 	s.fsys.View(func(*namespace.Tree) {
 		for _, c := range d.n.Children() {
-			if d.n.Parent == nil && c.Name == metaName {
+			if d.n.Parent() == nil && c.Name() == metaName {
 				continue // the mount's own .meta hides a logged one
 			}
 			mode := uint32(syscall.S_IFREG)
 			if c.IsDir() {
 				mode = syscall.S_IFDIR
 			}
-			list = append(list, fuse.DirEntry{Name: c.Name, Mode: mode, Ino: c.Ino})
+			list = append(list, fuse.DirEntry{Name: c.Name(), Mode: mode, Ino: c.Ino()})
 		}
 	})
 	var ff uint32
@@ -296,7 +297,7 @@ func (f *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 		return nil, 0, err
 	}
 	s.count(&s.stats.open)
-	if flags&syscall.O_TRUNC != 0 && f.n.Size > 0 {
+	if flags&syscall.O_TRUNC != 0 && f.n.Size() > 0 {
 		return nil, 0, s.refuse("truncate", f.n.Path())
 	}
 	if flags&syscall.O_ACCMODE != syscall.O_RDONLY && !s.fsys.DataWritable() {
@@ -388,7 +389,7 @@ func (f *fileNode) Fsync(ctx context.Context, fh fs.FileHandle, flags uint32) sy
 // Allocate accepts what is already allocated (famfs files are fully
 // allocated) and refuses growth.
 func (f *fileNode) Allocate(ctx context.Context, fh fs.FileHandle, off, size uint64, mode uint32) syscall.Errno {
-	if mode == 0 && off+size <= f.n.Size {
+	if mode == 0 && off+size <= f.n.Size() {
 		return 0
 	}
 	return f.srv.refuse("fallocate", f.n.Path())

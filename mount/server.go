@@ -214,13 +214,13 @@ func (s *Server) openFlags() uint32 {
 
 // inodeFor returns the kernel inode for a namespace node under parent.
 func (s *Server) inodeFor(ctx context.Context, parent *fs.Inode, n *namespace.Node) *fs.Inode {
-	if ch := parent.GetChild(n.Name); ch != nil {
+	if ch := parent.GetChild(n.Name()); ch != nil {
 		return ch
 	}
 	if n.IsDir() {
-		return parent.NewInode(ctx, &dirNode{node{srv: s, n: n}}, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: n.Ino})
+		return parent.NewInode(ctx, &dirNode{node{srv: s, n: n}}, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: n.Ino()})
 	}
-	return parent.NewInode(ctx, &fileNode{node: node{srv: s, n: n}}, fs.StableAttr{Mode: syscall.S_IFREG, Ino: n.Ino})
+	return parent.NewInode(ctx, &fileNode{node: node{srv: s, n: n}}, fs.StableAttr{Mode: syscall.S_IFREG, Ino: n.Ino()})
 }
 
 func (s *Server) statfs(out *fuse.StatfsOut) syscall.Errno {
@@ -305,12 +305,12 @@ func (s *Server) replay() (famfs.ReplayStatus, error) {
 func (s *Server) notify(added []*namespace.Node) {
 	dirs := map[*fs.Inode]bool{}
 	for _, n := range added {
-		in := s.kernelInode(n.Parent)
+		in := s.kernelInode(n.Parent())
 		if in == nil {
 			continue
 		}
-		name := n.Name
-		if n.Parent.Parent == nil && name == metaName {
+		name := n.Name()
+		if n.Parent().Parent() == nil && name == metaName {
 			continue
 		}
 		in.NotifyEntry(name)
@@ -328,14 +328,14 @@ func (s *Server) kernelInode(n *namespace.Node) *fs.Inode {
 	if n == nil {
 		return nil
 	}
-	if n.Parent == nil {
+	if n.Parent() == nil {
 		return &s.root.Inode
 	}
-	p := s.kernelInode(n.Parent)
+	p := s.kernelInode(n.Parent())
 	if p == nil {
 		return nil
 	}
-	return p.GetChild(n.Name)
+	return p.GetChild(n.Name())
 }
 
 // Replay makes the poller replay now and waits for the result.
@@ -361,8 +361,8 @@ func (s *Server) Invalidate(rel string) error {
 	if n == nil {
 		return fmt.Errorf("%s: %w", rel, os.ErrNotExist)
 	}
-	if in := s.kernelInode(n.Parent); in != nil {
-		if ch := in.GetChild(n.Name); ch != nil {
+	if in := s.kernelInode(n.Parent()); in != nil {
+		if ch := in.GetChild(n.Name()); ch != nil {
 			ch.NotifyContent(0, 0)
 		}
 	}

@@ -6,26 +6,28 @@ import "hash/maphash"
 // table for the whole namespace rather than a table per directory: replay
 // fills it without growing anything per directory (Grow sizes it for a whole
 // log up front), and a probe compares a 32-bit tag before it touches a node.
-// Directories keep their children as a list in log order (first, last, next).
+// The table holds node ids, not pointers, so the garbage collector has
+// nothing to scan in it. Directories keep their children as a list in log
+// order (first, last, next).
 
 var nameSeed = maphash.MakeSeed()
 
-// childHash is the hash of name in the directory dir.
-func childHash(dir *Node, name string) uint64 {
-	return maphash.String(nameSeed, name) ^ dir.Ino*0x9e3779b97f4a7c15
+// childHash is the hash of name in the directory with id dir.
+func childHash(dir uint32, name string) uint64 {
+	return maphash.String(nameSeed, name) ^ uint64(dir)*0x9e3779b97f4a7c15
 }
 
 // tag is what a slot keeps of a hash; 0 marks an empty slot.
 func tag(h uint64) uint32 { return uint32(h>>32) | 1 }
 
 type index struct {
-	tags  []uint32 // len is a power of two; load kept at most 1/2
-	nodes []*Node
-	n     int
+	tags []uint32 // len is a power of two; load kept at most 1/2
+	ids  []uint32
+	n    int
 }
 
-// lookup returns the child named name of dir, or nil.
-func (x *index) lookup(dir *Node, name string, h uint64) *Node {
+// lookup returns the child named name of the directory dir, or nil.
+func (x *index) lookup(t *Tree, dir uint32, name string, h uint64) *Node {
 	if x.n == 0 {
 		return nil
 	}
@@ -36,44 +38,53 @@ func (x *index) lookup(dir *Node, name string, h uint64) *Node {
 		case 0:
 			return nil
 		case tg:
-			if c := x.nodes[i]; c.Parent == dir && c.Name == name {
+			if c := t.node(x.ids[i]); c.parent == dir && c.nameIs(c.chunk(), name) {
 				return c
 			}
 		}
 	}
 }
 
-// add inserts c, whose name no child of c.Parent has, with hash h.
-func (x *index) add(c *Node, h uint64) {
-	x.reserve(1)
-	x.put(c, h)
+// add inserts the node id, whose name no child of its parent has, with hash h.
+func (x *index) add(t *Tree, id uint32, h uint64) {
+	x.reserve(t, 1)
+	x.put(id, h)
 	x.n++
 }
 
-func (x *index) put(c *Node, h uint64) {
+func (x *index) put(id uint32, h uint64) {
 	mask := uint64(len(x.tags) - 1)
 	i := h & mask
 	for x.tags[i] != 0 {
 		i = (i + 1) & mask
 	}
-	x.tags[i], x.nodes[i] = tag(h), c
+	x.tags[i], x.ids[i] = tag(h), id
 }
 
 // reserve makes room for k more children without rehashing.
-func (x *index) reserve(k int) {
-	want := x.n + k
-	if 2*want <= len(x.tags) {
-		return
+func (x *index) reserve(t *Tree, k int) {
+	if 2*(x.n+k) > len(x.tags) {
+		x.grow(t, k)
 	}
-	size := 64
-	for size < 2*want {
-		size *= 2
-	}
-	old := x.nodes
-	x.tags, x.nodes = make([]uint32, size), make([]*Node, size)
-	for _, c := range old {
-		if c != nil {
-			x.put(c, childHash(c.Parent, c.Name))
+}
+
+// grow makes room for k more children, rehashing what the table holds.
+func (x *index) grow(t *Tree, k int) {
+	size := tableSize(x.n + k)
+	oldIDs := x.ids
+	x.tags, x.ids = make([]uint32, size), make([]uint32, size)
+	for _, id := range oldIDs {
+		if id != 0 {
+			c := t.node(id)
+			x.put(id, childHash(c.parent, c.Name()))
 		}
 	}
+}
+
+func tableSize(n int) int {
+	size := 64
+	for size < 2*n {
+		size *= 2
+	}
+	return size
 }

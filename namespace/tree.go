@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -28,53 +29,6 @@ const (
 	Dir Kind = iota
 	File
 )
-
-// Node is a directory or file. Fields are never changed after the node is
-// added to the tree; only a directory's children grow.
-type Node struct {
-	Name   string
-	Parent *Node
-	Kind   Kind
-	Mode   uint32 // permission bits (07777)
-	UID    uint32
-	GID    uint32
-	Size   uint64
-	Flags  uint32
-	FMap   omf.FMap
-	Index  int64 // log index of the entry that made it; -1 for the root
-	Ino    uint64
-
-	// children of a directory in log order, and the next sibling (index.go)
-	first, last, next *Node
-	nkids             int
-}
-
-// IsDir reports whether n is a directory.
-func (n *Node) IsDir() bool { return n.Kind == Dir }
-
-// Children returns a directory's entries in log order, in a new slice (a
-// snapshot: the caller may keep it after the tree grows).
-func (n *Node) Children() []*Node {
-	out := make([]*Node, 0, n.nkids)
-	for c := n.first; c != nil; c = c.next {
-		out = append(out, c)
-	}
-	return out
-}
-
-// NumChildren returns the number of a directory's entries.
-func (n *Node) NumChildren() int { return n.nkids }
-
-// Path returns the node's path relative to the root ("" for the root).
-func (n *Node) Path() string {
-	if n.Parent == nil {
-		return ""
-	}
-	if n.Parent.Parent == nil {
-		return n.Name
-	}
-	return n.Parent.Path() + "/" + n.Name
-}
 
 // ProblemKind classifies a Problem.
 type ProblemKind uint8
@@ -137,59 +91,41 @@ type Tree struct {
 	daxdevs  []omf.Daxdev // slot 0: the primary device
 
 	// the last directory Apply resolved (see parent)
-	lastDir     string
+	lastDir     []byte
 	lastDirNode *Node
-	// Nodes are carved out of blocks: one allocation per nodeBlock nodes,
-	// or one for a whole replay (Grow).
-	nodes []Node
-	hint  int // entries still expected (Grow)
+
+	// node storage (node.go): the writer's chunk list, the table readers
+	// use, and where the next node and name go in the last chunk
+	chunks           []*chunk
+	table            atomic.Pointer[[]*chunk]
+	slot             int
+	nameBlk, nameOff int
+
 	index index
 }
 
-// Node blocks hold between nodeBlock and maxNodeBlock nodes: Grow's hint
-// sizes them, within bounds so that a hint that overstates (a damaged
-// header's next_index, a replay that stops at a torn entry) costs little.
-const (
-	nodeBlock    = 64
-	maxNodeBlock = 1 << 14
-	maxIndexHint = 1 << 16
-)
-
 // Grow prepares the tree for about n more entries (e.g. the part of the log
-// a replay is about to apply), so that applying them allocates little.
+// a replay is about to apply), so that applying them allocates little. The
+// index it sizes is bounded, so that a hint that overstates (a damaged
+// header's next_index, a replay that stops at a torn entry) costs little.
 func (t *Tree) Grow(n int) {
-	t.hint = max(n, 0)
-	t.index.reserve(min(t.hint, maxIndexHint))
+	t.index.reserve(t, min(max(n, 0), maxIndexHint))
 }
 
-// newNode returns a new node for entry i. Fields are stored one by one into
-// the zeroed block (a whole-struct assignment would copy with write barriers
-// for every pointer slot).
-func (t *Tree) newNode(i uint64, name string, kind Kind, e *omf.Entry) *Node {
-	if len(t.nodes) == 0 {
-		t.nodes = make([]Node, min(max(t.hint, nodeBlock), maxNodeBlock))
-	}
-	t.hint--
-	n := &t.nodes[0]
-	t.nodes = t.nodes[1:]
-	n.Name, n.Kind = name, kind
-	n.Mode, n.UID, n.GID = e.Mode&0o7777, e.UID, e.GID
-	n.Index, n.Ino = int64(i), InoBase+i
-	return n
-}
+const maxIndexHint = 1 << 16
 
 // New returns an empty tree for a device of devSize bytes (the superblock's
 // dd_size) with allocation unit au and the superblock and log (metaSize
 // bytes) already reserved in its bitmap.
 func New(devSize, au, metaSize uint64) *Tree {
 	t := &Tree{
-		root:    &Node{Kind: Dir, Mode: 0o755, Index: -1, Ino: RootIno},
 		bm:      alloc.NewBitmap(devSize, au),
 		devSize: devSize,
 		au:      au,
 		daxdevs: []omf.Daxdev{{Size: devSize}},
 	}
 	t.bm.Mark(0, metaSize)
+	t.root = t.newNode(-1, "", Dir, 0o755, 0, 0)
 	return t
 }
 
@@ -209,26 +145,27 @@ func (t *Tree) Problems() []Problem { return t.problems }
 func (t *Tree) Daxdevs() []omf.Daxdev { return t.daxdevs }
 
 func (t *Tree) report(i uint64, k ProblemKind, path, format string, args ...any) {
-	t.problems = append(t.problems, Problem{Index: i, Kind: k, Path: path, Reason: fmt.Sprintf(format, args...)})
+	// path may be the log's memory (ApplyRaw): keep a copy
+	t.problems = append(t.problems, Problem{Index: i, Kind: k, Path: strings.Clone(path), Reason: fmt.Sprintf(format, args...)})
 }
 
 // Child returns the entry named name in the directory dir, or nil.
 func (t *Tree) Child(dir *Node, name string) *Node {
-	return t.index.lookup(dir, name, childHash(dir, name))
+	return t.index.lookup(t, dir.id, name, childHash(dir.id, name))
 }
 
-// add appends c to the directory dir; h is childHash(dir, c.Name), and dir
-// has no child of that name.
+// add appends c to the directory dir; h is childHash(dir.id, c's name), and
+// dir has no child of that name.
 func (t *Tree) add(dir, c *Node, h uint64) {
-	c.Parent = dir
-	if dir.last == nil {
-		dir.first = c
+	c.parent = dir.id
+	if dir.last == 0 {
+		dir.first = c.id
 	} else {
-		dir.last.next = c
+		t.node(dir.last).next = c.id
 	}
-	dir.last = c
+	dir.last = c.id
 	dir.nkids++
-	t.index.add(c, h)
+	t.index.add(t, c.id, h)
 }
 
 // Lookup returns the node at path (relative, '/'-separated, already clean;
@@ -260,7 +197,7 @@ func (t *Tree) Parent(path string) (parent *Node, name string, kind ProblemKind,
 		if c == nil {
 			return nil, name, MissingParent, fmt.Sprintf("directory %q does not exist", strings.TrimSuffix(dir[:len(dir)-len(rest)], "/"))
 		}
-		if c.Kind != Dir {
+		if c.kind != Dir {
 			return nil, name, NotDir, fmt.Sprintf("%q is a file", c.Path())
 		}
 		n = c
@@ -277,12 +214,12 @@ func (t *Tree) parent(path string) (parent *Node, name string, kind ProblemKind,
 	if k < 0 {
 		return t.root, path, 0, ""
 	}
-	if dir := path[:k]; t.lastDirNode != nil && dir == t.lastDir {
+	if dir := path[:k]; t.lastDirNode != nil && dir == string(t.lastDir) {
 		return t.lastDirNode, path[k+1:], 0, ""
 	}
 	parent, name, kind, reason = t.Parent(path)
 	if parent != nil {
-		t.lastDir, t.lastDirNode = path[:k], parent
+		t.lastDir, t.lastDirNode = append(t.lastDir[:0], path[:k]...), parent // path may be the log's memory
 	}
 	return parent, name, kind, reason
 }
@@ -332,50 +269,52 @@ func (t *Tree) applyFile(i uint64, e *omf.Entry) *Node {
 		c, _ := t.bm.Mark(x.Offset, x.Len) // extents outside the device mark nothing
 		coll += c
 	}
-	if coll > 0 {
-		t.stats.Collisions += coll
-		t.report(i, Collision, e.Path, "%d allocation units already in use (cross-linked)", coll)
-	}
+	t.collided(i, e.Path, coll)
 	if err := e.FMap.Validate(e.Size, t.devSize, t.au); err != nil {
 		t.report(i, BadMap, e.Path, "%v", err)
 		return nil
 	}
-	parent, name, h, ok := t.place(i, e)
-	if !ok {
-		return nil
+	n := t.addNode(i, e.Path, File, e.Mode, e.UID, e.GID)
+	if n != nil {
+		n.size, n.flags = e.Size, e.Flags
+		n.setMap(e.FMap)
 	}
-	n := t.newNode(i, name, File, e)
-	n.Size, n.Flags, n.FMap = e.Size, e.Flags, e.FMap
-	t.add(parent, n, h)
-	t.stats.Files++
 	return n
+}
+
+func (t *Tree) collided(i uint64, path string, coll uint64) {
+	if coll > 0 {
+		t.stats.Collisions += coll
+		t.report(i, Collision, path, "%d allocation units already in use (cross-linked)", coll)
+	}
 }
 
 func (t *Tree) applyDir(i uint64, e *omf.Entry) *Node {
-	parent, name, h, ok := t.place(i, e)
-	if !ok {
-		return nil
-	}
-	n := t.newNode(i, name, Dir, e)
-	t.add(parent, n, h)
-	t.stats.Dirs++
-	return n
+	return t.addNode(i, e.Path, Dir, e.Mode, e.UID, e.GID)
 }
 
-// place finds where entry i belongs: an existing parent directory and a name
-// not yet taken there. Otherwise it reports why and returns ok false.
-func (t *Tree) place(i uint64, e *omf.Entry) (parent *Node, name string, h uint64, ok bool) {
-	parent, name, kind, reason := t.parent(e.Path)
+// addNode adds the node of entry i at path, when its parent directory exists
+// and its name is not yet taken there; otherwise it reports why and returns
+// nil. path may be the log's memory: the node keeps a copy of its name.
+func (t *Tree) addNode(i uint64, path string, kind Kind, mode, uid, gid uint32) *Node {
+	parent, name, pk, reason := t.parent(path)
 	if parent == nil {
-		t.report(i, kind, e.Path, "%s", reason)
-		return nil, "", 0, false
+		t.report(i, pk, path, "%s", reason)
+		return nil
 	}
-	h = childHash(parent, name)
-	if old := t.index.lookup(parent, name, h); old != nil {
-		t.report(i, Duplicate, e.Path, "already exists (%s from log entry %d); the first entry wins", kindName(old), old.Index)
-		return nil, "", 0, false
+	h := childHash(parent.id, name)
+	if old := t.index.lookup(t, parent.id, name, h); old != nil {
+		t.report(i, Duplicate, path, "already exists (%s from log entry %d); the first entry wins", kindName(old), old.index)
+		return nil
 	}
-	return parent, name, h, true
+	n := t.newNode(int64(i), name, kind, mode, uid, gid)
+	t.add(parent, n, h)
+	if kind == Dir {
+		t.stats.Dirs++
+	} else {
+		t.stats.Files++
+	}
+	return n
 }
 
 func (t *Tree) applyDaxdev(i uint64, e *omf.Entry) {
@@ -397,7 +336,7 @@ func (t *Tree) applyDaxdev(i uint64, e *omf.Entry) {
 }
 
 func kindName(n *Node) string {
-	if n.Kind == Dir {
+	if n.kind == Dir {
 		return "directory"
 	}
 	return "file"

@@ -44,7 +44,7 @@ func TestTreeBuildsAndLooksUp(t *testing.T) {
 		t.Fatal(tr.Problems())
 	}
 	f := tr.Lookup("a/b/f")
-	if f == nil || f.Kind != File || f.Size != 100 || f.Ino != InoBase+2 || f.Path() != "a/b/f" || f.Parent.Name != "b" {
+	if f == nil || f.Kind() != File || f.Size() != 100 || f.Ino() != InoBase+2 || f.Path() != "a/b/f" || f.Parent().Name() != "b" {
 		t.Fatalf("%+v", f)
 	}
 	if tr.Lookup("") != tr.Root() || tr.Lookup("a/x") != nil || tr.Lookup("a/b/f/x") != nil {
@@ -57,7 +57,7 @@ func TestTreeBuildsAndLooksUp(t *testing.T) {
 	if got := tr.Bitmap().UsedBytes(); got != meta+au+3*au {
 		t.Fatalf("allocated %d", got)
 	}
-	if c := tr.Root().Children(); len(c) != 2 || c[0].Name != "a" || c[1].Name != "g" {
+	if c := tr.Root().Children(); len(c) != 2 || c[0].Name() != "a" || c[1].Name() != "g" {
 		t.Fatal("children not in log order")
 	}
 }
@@ -92,7 +92,7 @@ func TestTreeReportsInsteadOfMisplacing(t *testing.T) {
 	}
 	// The first entry wins a duplicate.
 	tr := build(file("f", 5*au, 1), file("f", 6*au, 2))
-	if f := tr.Lookup("f"); f.Size != 1 {
+	if f := tr.Lookup("f"); f.Size() != 1 {
 		t.Fatalf("later duplicate replaced the first: %+v", f)
 	}
 	// A rejected file's space stays allocated.
@@ -182,7 +182,7 @@ func TestLargeDirectoryIndex(t *testing.T) {
 	}
 	for i, k := range kids {
 		name := fmt.Sprintf("f%d", i)
-		if k.Name != name || tr.Child(d, name) != k || tr.Lookup("d/"+name) != k || k.Size != 1 {
+		if k.Name() != name || tr.Child(d, name) != k || tr.Lookup("d/"+name) != k || k.Size() != 1 {
 			t.Fatalf("child %d: %+v", i, k)
 		}
 	}
@@ -238,8 +238,8 @@ func TestSameNamesInManyDirs(t *testing.T) {
 			}
 			for f, k := range kids {
 				name := fmt.Sprintf("f%d", f)
-				if k.Name != name || k.Parent != dn || tr.Child(dn, name) != k {
-					t.Fatalf("hint %d: d%d/%s: got %q under %q", hint, d, name, k.Name, k.Parent.Name)
+				if k.Name() != name || k.Parent() != dn || tr.Child(dn, name) != k {
+					t.Fatalf("hint %d: d%d/%s: got %q under %q", hint, d, name, k.Name(), k.Parent().Name())
 				}
 			}
 			if tr.Child(dn, fmt.Sprintf("f%d", per)) != nil || tr.Child(dn, fmt.Sprintf("d%d", d)) != nil {

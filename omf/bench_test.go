@@ -58,3 +58,15 @@ func BenchmarkDecodeChecked(b *testing.B) {
 		}
 	}
 }
+
+var benchPaths = []string{"dataset-03/shard-007/part-01234.parquet", "dataset-03/shard-007", "a/b/c.d", "x"}
+
+func BenchmarkValidRelPath(b *testing.B) {
+	for b.Loop() {
+		for _, p := range benchPaths {
+			if !validRelPath(p) {
+				b.Fatal(p)
+			}
+		}
+	}
+}

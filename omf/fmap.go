@@ -227,6 +227,14 @@ func (ie *Interleave) backing() uint64 {
 	return end
 }
 
+// ValidFor reports whether Validate accepts a simple map of the one extent e
+// for a file of fileSize bytes on a device of devSize bytes with allocation
+// unit au (replay's fast path; Validate explains a refusal).
+func (e Extent) ValidFor(fileSize, devSize, au uint64) bool {
+	return e.DevIndex == 0 && e.Offset != 0 && e.Offset%au == 0 && e.Len != 0 && e.Len%au == 0 &&
+		e.Len <= devSize && e.Offset <= devSize-e.Len && fileSize <= e.Len
+}
+
 // Validate checks the map of a file of fileSize bytes against a device of
 // devSize bytes with allocation unit au: device index 0 only, non-zero
 // au-aligned offsets, au-multiple lengths, every range inside the device, a

@@ -62,34 +62,9 @@ func decodePath(b []byte, field string, d *EntryDecoder) (string, error) {
 	return p, nil
 }
 
-// validRelPath reports in one pass over p whether it is non-empty and every
-// '/'-separated component is non-empty, not "." or "..", and free of NUL
-// bytes (so there is no leading or trailing '/' either).
+// validRelPath reports whether p is non-empty and every '/'-separated
+// component is non-empty, not "." or "..", and free of NUL bytes (so there is
+// no leading or trailing '/' either).
 func validRelPath(p string) bool {
-	if p == "" {
-		return false
-	}
-	start := 0
-	for i := 0; i <= len(p); i++ {
-		if i < len(p) && p[i] != '/' {
-			if p[i] == 0 {
-				return false
-			}
-			continue
-		}
-		switch i - start {
-		case 0:
-			return false
-		case 1:
-			if p[start] == '.' {
-				return false
-			}
-		case 2:
-			if p[start] == '.' && p[start+1] == '.' {
-				return false
-			}
-		}
-		start = i + 1
-	}
-	return true
+	return strings.IndexByte(p, 0) < 0 && cleanPath(p)
 }
