@@ -72,6 +72,9 @@ func (l *Log) walk(from, to uint64, visit RawVisit, stopTorn bool) (uint64, erro
 	}
 	w := walker{l: l, visit: visit, stopTorn: stopTorn}
 	v, direct := viewer(l.m)
+	if direct && stopTorn && from < to && useAhead(to-from) {
+		return l.replayAhead(v, from, to, visit)
+	}
 	if !direct {
 		w.buf = make([]byte, omf.EntrySize*min(chunkEntries, to-min(from, to)))
 	}

@@ -17,13 +17,14 @@ func childHash(dir uint32, name string) uint64 {
 	return maphash.String(nameSeed, name) ^ uint64(dir)*0x9e3779b97f4a7c15
 }
 
-// tag is what a slot keeps of a hash; 0 marks an empty slot.
+// tag is what a slot keeps of a hash (never 0).
 func tag(h uint64) uint32 { return uint32(h>>32) | 1 }
 
+// index slots hold tag<<32 | node id, so a probe and an insert touch one
+// word; 0 marks an empty slot.
 type index struct {
-	tags []uint32 // len is a power of two; load kept at most 1/2
-	ids  []uint32
-	n    int
+	slots []uint64 // len is a power of two; load kept at most 1/2
+	n     int
 }
 
 // lookup returns the child named name of the directory dir, or nil.
@@ -31,14 +32,15 @@ func (x *index) lookup(t *Tree, dir uint32, name string, h uint64) *Node {
 	if x.n == 0 {
 		return nil
 	}
-	mask := uint64(len(x.tags) - 1)
+	mask := uint64(len(x.slots) - 1)
 	tg := tag(h)
 	for i := h & mask; ; i = (i + 1) & mask {
-		switch x.tags[i] {
-		case 0:
+		s := x.slots[i]
+		if s == 0 {
 			return nil
-		case tg:
-			if c := t.node(x.ids[i]); c.parent == dir && c.nameIs(c.chunk(), name) {
+		}
+		if uint32(s>>32) == tg {
+			if c := t.node(uint32(s)); c.parent == dir && c.nameIs(c.chunk(), name) {
 				return c
 			}
 		}
@@ -53,17 +55,17 @@ func (x *index) add(t *Tree, id uint32, h uint64) {
 }
 
 func (x *index) put(id uint32, h uint64) {
-	mask := uint64(len(x.tags) - 1)
+	mask := uint64(len(x.slots) - 1)
 	i := h & mask
-	for x.tags[i] != 0 {
+	for x.slots[i] != 0 {
 		i = (i + 1) & mask
 	}
-	x.tags[i], x.ids[i] = tag(h), id
+	x.slots[i] = uint64(tag(h))<<32 | uint64(id)
 }
 
 // reserve makes room for k more children without rehashing.
 func (x *index) reserve(t *Tree, k int) {
-	if 2*(x.n+k) > len(x.tags) {
+	if 2*(x.n+k) > len(x.slots) {
 		x.grow(t, k)
 	}
 }
@@ -71,10 +73,11 @@ func (x *index) reserve(t *Tree, k int) {
 // grow makes room for k more children, rehashing what the table holds.
 func (x *index) grow(t *Tree, k int) {
 	size := tableSize(x.n + k)
-	oldIDs := x.ids
-	x.tags, x.ids = make([]uint32, size), make([]uint32, size)
-	for _, id := range oldIDs {
-		if id != 0 {
+	old := x.slots
+	x.slots = make([]uint64, size)
+	for _, s := range old {
+		if s != 0 {
+			id := uint32(s)
 			c := t.node(id)
 			x.put(id, childHash(c.parent, c.Name()))
 		}

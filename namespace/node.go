@@ -23,7 +23,7 @@ const (
 	nameBlocks = 4
 )
 
-var nameBlockSize = [nameBlocks]int{2048, 2048, 4096, 8192}
+var nameBlockSize = [nameBlocks]int{len(chunk{}.name0), 2048, 4096, 8192}
 
 // chunk holds chunkNodes nodes. Its pointers all come first, so the garbage
 // collector scans only its header.
@@ -32,6 +32,7 @@ type chunk struct {
 	names [nameBlocks][]byte // names of the chunk's nodes; block k+1 is made when block k is full
 	maps  []omf.FMap         // maps a node does not hold itself (mapSide), by slot; made on first use
 	nodes [chunkNodes]Node
+	name0 [3072]byte // names[0]
 }
 
 // How a node holds its file map.
@@ -230,11 +231,22 @@ func (t *Tree) fitName(k int) bool {
 	}
 }
 
+// Chunks are allocated a few at a time when Grow expects many entries.
+const maxChunkBatch = 16
+
 // addChunk starts a new chunk and publishes the longer chunk table. Readers
 // that loaded the old table never index past its length, so appending in
 // place is safe for them.
 func (t *Tree) addChunk() {
-	t.chunks = append(t.chunks, &chunk{t: t})
+	if len(t.spare) == 0 {
+		t.spare = make([]chunk, min(max(t.hint/chunkNodes, 1), maxChunkBatch))
+	}
+	c := &t.spare[0]
+	t.spare = t.spare[1:]
+	t.hint = max(t.hint-chunkNodes, 0)
+	c.t = t
+	c.names[0] = c.name0[:]
+	t.chunks = append(t.chunks, c)
 	tab := t.chunks
 	t.table.Store(&tab)
 	t.slot, t.nameBlk, t.nameOff = 0, 0, 0

@@ -97,6 +97,8 @@ type Tree struct {
 	// node storage (node.go): the writer's chunk list, the table readers
 	// use, and where the next node and name go in the last chunk
 	chunks           []*chunk
+	spare            []chunk // allocated, not yet used
+	hint             int     // entries Grow expects (sizes the next allocation of chunks)
 	table            atomic.Pointer[[]*chunk]
 	slot             int
 	nameBlk, nameOff int
@@ -109,6 +111,7 @@ type Tree struct {
 // index it sizes is bounded, so that a hint that overstates (a damaged
 // header's next_index, a replay that stops at a torn entry) costs little.
 func (t *Tree) Grow(n int) {
+	t.hint = max(n, 0)
 	t.index.reserve(t, min(max(n, 0), maxIndexHint))
 }
 
