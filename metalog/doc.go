@@ -7,7 +7,9 @@
 // holds it (a device.Mapping in production, a model of non-coherent shared
 // memory in tests), so that every load is preceded by a cache invalidate of
 // exactly the lines it reads and every store is followed by a flush of exactly
-// the lines it wrote.
+// the lines it wrote. A Media that is also a Viewer (a mapping) is read in
+// place rather than copied, and a long replay then checks entries on a second
+// goroutine ahead of the caller applying them (ahead.go).
 //
 // Append order: the zeroed, CRC'd entries are stored and their lines flushed
 // and fenced; only then are the header's next_seqnum and next_index advanced

@@ -13,5 +13,16 @@
 // (cross-links).
 //
 // Inode numbers derive from the log index (InoBase + index), so every host
-// gives a file the same number. A Tree is not safe for concurrent use.
+// gives a file the same number.
+//
+// Nodes hold no Go pointers: they live in chunks, refer to each other by id
+// and keep their names in their chunk's byte blocks, so a tree of a whole log
+// costs the garbage collector almost nothing and replay stores no pointers.
+// A *Node is a handle into its chunk; its fields are read through methods.
+// ApplyRaw decodes the common entries straight from the log's bytes.
+//
+// Concurrency: one writer (Apply, ApplyRaw, Grow) excludes readers of the
+// tree's structure (Lookup, Child, Children, Problems: hold a read lock
+// around them); a *Node already obtained may be read at any time, because
+// nothing about it ever changes except a directory's list of children.
 package namespace
