@@ -17,8 +17,11 @@ func childHash(dir uint32, name string) uint64 {
 	return maphash.String(nameSeed, name) ^ uint64(dir)*0x9e3779b97f4a7c15
 }
 
-// tag is what a slot keeps of a hash (never 0).
-func tag(h uint64) uint32 { return uint32(h>>32) | 1 }
+// tag is what a slot keeps of a hash: its low 31 bits, which also give the
+// slot's home position in any table (tables stay far below 2^31 slots), so
+// growing the table needs no node and no hashing; the top bit keeps it
+// non-zero.
+func tag(h uint64) uint32 { return uint32(h) | 1<<31 }
 
 // index slots hold tag<<32 | node id, so a probe and an insert touch one
 // word; 0 marks an empty slot.
@@ -48,12 +51,13 @@ func (x *index) lookup(t *Tree, dir uint32, name string, h uint64) *Node {
 }
 
 // add inserts the node id, whose name no child of its parent has, with hash h.
-func (x *index) add(t *Tree, id uint32, h uint64) {
-	x.reserve(t, 1)
+func (x *index) add(id uint32, h uint64) {
+	x.reserve(1)
 	x.put(id, h)
 	x.n++
 }
 
+// put stores id with hash h (or the tag of its hash).
 func (x *index) put(id uint32, h uint64) {
 	mask := uint64(len(x.slots) - 1)
 	i := h & mask
@@ -64,22 +68,20 @@ func (x *index) put(id uint32, h uint64) {
 }
 
 // reserve makes room for k more children without rehashing.
-func (x *index) reserve(t *Tree, k int) {
+func (x *index) reserve(k int) {
 	if 2*(x.n+k) > len(x.slots) {
-		x.grow(t, k)
+		x.grow(k)
 	}
 }
 
-// grow makes room for k more children, rehashing what the table holds.
-func (x *index) grow(t *Tree, k int) {
-	size := tableSize(x.n + k)
+// grow makes room for k more children, moving what the table holds (a
+// slot's tag gives its home position).
+func (x *index) grow(k int) {
 	old := x.slots
-	x.slots = make([]uint64, size)
+	x.slots = make([]uint64, tableSize(x.n+k))
 	for _, s := range old {
 		if s != 0 {
-			id := uint32(s)
-			c := t.node(id)
-			x.put(id, childHash(c.parent, c.Name()))
+			x.put(uint32(s), uint64(s>>32))
 		}
 	}
 }

@@ -112,7 +112,7 @@ type Tree struct {
 // header's next_index, a replay that stops at a torn entry) costs little.
 func (t *Tree) Grow(n int) {
 	t.hint = max(n, 0)
-	t.index.reserve(t, min(max(n, 0), maxIndexHint))
+	t.index.reserve(min(max(n, 0), maxIndexHint))
 }
 
 const maxIndexHint = 1 << 16
@@ -168,7 +168,7 @@ func (t *Tree) add(dir, c *Node, h uint64) {
 	}
 	dir.last = c.id
 	dir.nkids++
-	t.index.add(t, c.id, h)
+	t.index.add(c.id, h)
 }
 
 // Lookup returns the node at path (relative, '/'-separated, already clean;
