@@ -62,6 +62,19 @@ func TestMapReadWriteAcrossMappings(t *testing.T) {
 	if v, err := b.LoadU64(2<<20 + 8); err != nil || v != 0x1122334455667788 {
 		t.Fatalf("load %x %v", v, err)
 	}
+	// View shows the mapped bytes themselves, within bounds only
+	if err := b.View(2<<20+100, 5, func(p []byte) {
+		if string(p) != "famfs" || cap(p) != 5 {
+			t.Fatalf("view %q cap %d", p, cap(p))
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range [][2]uint64{{8<<20 - 4, 5}, {8 << 20, 1}, {9 << 20, 0}, {1, ^uint64(0)}} {
+		if err := b.View(r[0], r[1], func([]byte) { t.Fatal("view out of bounds ran") }); err == nil {
+			t.Fatalf("view 0x%x+0x%x beyond the mapping accepted", r[0], r[1])
+		}
+	}
 	if _, err := d.Map(1<<20, 4096, false); err == nil {
 		t.Fatal("unaligned map offset accepted")
 	}
@@ -114,6 +127,10 @@ func TestFaultBecomesError(t *testing.T) {
 	}
 	if err := m.WriteAt(buf, 6<<20); !errors.Is(err, ErrFault) {
 		t.Fatalf("write of a truncated device: %v", err)
+	}
+	var seen byte
+	if err := m.View(4<<20, 16, func(p []byte) { seen = p[3] }); !errors.Is(err, ErrFault) {
+		t.Fatalf("view of a truncated device: %v (read %d)", err, seen)
 	}
 }
 

@@ -147,7 +147,7 @@ func (m *Mapping) Unmap() error {
 
 // ReadAt copies mapped bytes [off, off+len(p)) into p.
 func (m *Mapping) ReadAt(p []byte, off uint64) error {
-	if err := m.bounds(off, len(p)); err != nil {
+	if err := m.bounds(off, uint64(len(p))); err != nil {
 		return err
 	}
 	return Copy(p, m.b[off:])
@@ -158,10 +158,7 @@ func (m *Mapping) ReadAt(p []byte, off uint64) error {
 // ErrFault. fn must not keep the slice: other hosts may change the memory,
 // and it is gone once the mapping is unmapped.
 func (m *Mapping) View(off, n uint64, fn func(b []byte)) error {
-	if n > uint64(len(m.b)) {
-		return m.bounds(off, len(m.b)+1)
-	}
-	if err := m.bounds(off, int(n)); err != nil {
+	if err := m.bounds(off, n); err != nil {
 		return err
 	}
 	return guard(func() { fn(m.b[off : off+n : off+n]) })
@@ -172,7 +169,7 @@ func (m *Mapping) WriteAt(p []byte, off uint64) error {
 	if !m.writable {
 		return fmt.Errorf("write to a read-only mapping")
 	}
-	if err := m.bounds(off, len(p)); err != nil {
+	if err := m.bounds(off, uint64(len(p))); err != nil {
 		return err
 	}
 	return Copy(m.b[off:], p)
@@ -222,8 +219,8 @@ func (m *Mapping) clip(off, n *uint64) bool {
 	return true
 }
 
-func (m *Mapping) bounds(off uint64, n int) error {
-	if off > uint64(len(m.b)) || uint64(n) > uint64(len(m.b))-off {
+func (m *Mapping) bounds(off, n uint64) error {
+	if off > uint64(len(m.b)) || n > uint64(len(m.b))-off {
 		return fmt.Errorf("access 0x%x+0x%x beyond the %d-byte mapping", off, n, len(m.b))
 	}
 	return nil

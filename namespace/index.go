@@ -43,7 +43,7 @@ func (x *index) lookup(t *Tree, dir uint32, name string, h uint64) *Node {
 			return nil
 		}
 		if uint32(s>>32) == tg {
-			if c := t.node(uint32(s)); c.parent == dir && c.nameIs(c.chunk(), name) {
+			if c := t.node(uint32(s)); c.parent == dir && c.nameIs(name) {
 				return c
 			}
 		}

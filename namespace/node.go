@@ -87,11 +87,11 @@ func (n *Node) Name() string {
 }
 
 // nameIs reports whether the node's name is name, without making a string.
-func (n *Node) nameIs(c *chunk, name string) bool {
+func (n *Node) nameIs(name string) bool {
 	if int(n.nameLen) != len(name) {
 		return false
 	}
-	return len(name) == 0 || string(c.names[n.nameBlk][n.nameOff:int(n.nameOff)+len(name)]) == name
+	return len(name) == 0 || string(n.chunk().names[n.nameBlk][n.nameOff:int(n.nameOff)+len(name)]) == name
 }
 
 // Parent returns the directory holding n, or nil for the root.
