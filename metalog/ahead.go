@@ -69,7 +69,7 @@ func (l *Log) checkAhead(v Viewer, from, to uint64, ready chan<- checked, stop *
 		var c checked
 		if err := v.View(off, n*omf.EntrySize, func(b []byte) {
 			for ; c.n < n; c.n, b = c.n+1, b[omf.EntrySize:] {
-				if err := l.checkInPlace(b[:omf.EntrySize:omf.EntrySize], i+c.n); err != nil {
+				if err, _ := l.check(b[:omf.EntrySize:omf.EntrySize], i+c.n, false); err != nil {
 					c.err = &BadEntry{Index: i + c.n, Err: err}
 					return
 				}
@@ -83,16 +83,6 @@ func (l *Log) checkAhead(v Viewer, from, to uint64, ready chan<- checked, stop *
 		}
 		i += n
 	}
-}
-
-// checkInPlace checks entry i where it lies, looking once more after
-// dropping its lines if it fails (a stale line read ahead of the append).
-func (l *Log) checkInPlace(raw []byte, i uint64) error {
-	if omf.CheckEntry(raw, i) == nil {
-		return nil
-	}
-	l.m.Invalidate(omf.EntryOffset(i), omf.EntrySize)
-	return omf.CheckEntry(raw, i)
 }
 
 // useAhead reports whether a replay of n entries read in place should check

@@ -70,11 +70,11 @@ func (l *Log) walk(from, to uint64, visit RawVisit, stopTorn bool) (uint64, erro
 	if max := omf.EntriesFor(l.len); to > max {
 		to = max
 	}
-	w := walker{l: l, visit: visit, stopTorn: stopTorn}
 	v, direct := viewer(l.m)
 	if direct && stopTorn && from < to && useAhead(to-from) {
 		return l.replayAhead(v, from, to, visit)
 	}
+	w := walker{l: l, visit: visit, stopTorn: stopTorn}
 	if !direct {
 		w.buf = make([]byte, omf.EntrySize*min(chunkEntries, to-min(from, to)))
 	}
@@ -102,6 +102,25 @@ func (l *Log) walk(from, to uint64, visit RawVisit, stopTorn bool) (uint64, erro
 	return to, nil
 }
 
+// check checks entry i in raw, which is the entry in place or, when copied,
+// a copy of it. If it fails, the entry may be a stale line read ahead of the
+// master's append: check drops its lines and looks once more (the reference
+// does the same). bad is why the entry is torn; ioErr a failure to read the
+// copy again.
+func (l *Log) check(raw []byte, i uint64, copied bool) (bad, ioErr error) {
+	if omf.CheckEntry(raw, i) == nil {
+		return nil, nil
+	}
+	off := omf.EntryOffset(i)
+	l.m.Invalidate(off, omf.EntrySize)
+	if copied {
+		if err := l.m.ReadAt(raw, off); err != nil {
+			return nil, err
+		}
+	}
+	return omf.CheckEntry(raw, i), nil
+}
+
 // walker checks and visits the entries of one chunk at a time.
 type walker struct {
 	l        *Log
@@ -116,18 +135,9 @@ func (w *walker) chunk(i uint64, b []byte) error {
 	for ; len(b) >= omf.EntrySize; i, b = i+1, b[omf.EntrySize:] {
 		w.next = i
 		raw := b[:omf.EntrySize:omf.EntrySize]
-		err := omf.CheckEntry(raw, i)
-		if err != nil {
-			// A stale line read ahead of the master's append: drop it and
-			// look once more (the reference does the same).
-			off := omf.EntryOffset(i)
-			w.l.m.Invalidate(off, omf.EntrySize)
-			if w.buf != nil {
-				if rerr := w.l.m.ReadAt(raw, off); rerr != nil {
-					return rerr
-				}
-			}
-			err = omf.CheckEntry(raw, i)
+		err, ioErr := w.l.check(raw, i, w.buf != nil)
+		if ioErr != nil {
+			return ioErr
 		}
 		if err != nil && w.stopTorn {
 			return &BadEntry{Index: i, Err: err}

@@ -17,9 +17,9 @@ import (
 const (
 	chunkBits  = 7
 	chunkNodes = 1 << chunkBits
-	// Name blocks of a chunk, in bytes: together they hold chunkNodes names
-	// of the longest length a reader accepts (omf.RelPathField-1), with the
-	// tail each block may leave unused.
+	// Name blocks per chunk: their sizes (nameBlockSize) add up to room for
+	// chunkNodes names of the longest length a reader accepts
+	// (omf.RelPathField-1), with the tail each block may leave unused.
 	nameBlocks = 4
 )
 
@@ -255,10 +255,13 @@ func (t *Tree) addChunk() {
 	}
 }
 
+// setExtent stores a simple map of the one extent e in n.
+func (n *Node) setExtent(e omf.Extent) { n.ext[0], n.mapKind = e, mapOne }
+
 // setMap stores a file's map in n.
 func (n *Node) setMap(m omf.FMap) {
 	if m.Type == omf.ExtSimple && len(m.Extents) == 1 {
-		n.ext[0], n.mapKind = m.Extents[0], mapOne
+		n.setExtent(m.Extents[0])
 		return
 	}
 	c := n.chunk()

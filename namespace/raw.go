@@ -33,7 +33,7 @@ func (t *Tree) ApplyRaw(i uint64, raw []byte, dec *omf.EntryDecoder) *Node {
 	n := t.addNode(i, path, File, q.Mode, q.UID, q.GID)
 	if n != nil {
 		n.size, n.flags = q.Size, q.Flags
-		n.ext[0], n.mapKind = q.Ext, mapOne
+		n.setExtent(q.Ext)
 	}
 	return n
 }

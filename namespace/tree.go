@@ -112,7 +112,7 @@ type Tree struct {
 // header's next_index, a replay that stops at a torn entry) costs little.
 func (t *Tree) Grow(n int) {
 	t.hint = max(n, 0)
-	t.index.reserve(min(max(n, 0), maxIndexHint))
+	t.index.reserve(min(t.hint, maxIndexHint))
 }
 
 const maxIndexHint = 1 << 16
