@@ -20,7 +20,7 @@ import (
 
 	"github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/bench"
-	"github.com/famfs-go/famfs/device"
+	"github.com/famfs-go/famfs/internal/device"
 )
 
 // cpuClock reports the process CPU time per op when the benchmark ends.

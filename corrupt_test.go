@@ -13,8 +13,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/famfs-go/famfs/alloc"
-	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/internal/alloc"
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/famfs-go/famfs/alloc"
-	"github.com/famfs-go/famfs/device"
+	"github.com/famfs-go/famfs/internal/alloc"
+	"github.com/famfs-go/famfs/internal/device"
+	"github.com/famfs-go/famfs/internal/metalog"
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/internal/ncmem"
-	"github.com/famfs-go/famfs/metalog"
-	"github.com/famfs-go/famfs/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )

@@ -6,8 +6,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/famfs-go/famfs/device"
-	"github.com/famfs-go/famfs/prng"
+	"github.com/famfs-go/famfs/internal/device"
+	"github.com/famfs-go/famfs/internal/prng"
 )
 
 // Fill writes the reference's seeded pseudo-random stream over the whole file

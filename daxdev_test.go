@@ -3,7 +3,7 @@ package famfs
 import (
 	"testing"
 
-	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )

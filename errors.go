@@ -4,8 +4,8 @@ import (
 	"errors"
 	"io/fs"
 
-	"github.com/famfs-go/famfs/alloc"
-	"github.com/famfs-go/famfs/metalog"
+	"github.com/famfs-go/famfs/internal/alloc"
+	"github.com/famfs-go/famfs/internal/metalog"
 )
 
 // Errors a caller can test with errors.Is. Path-specific failures come as

@@ -5,7 +5,7 @@ import (
 	"io"
 	"io/fs"
 
-	"github.com/famfs-go/famfs/device"
+	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/omf"
 )
 

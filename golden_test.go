@@ -24,11 +24,11 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/famfs-go/famfs/alloc"
+	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/golden"
-	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/internal/namespace"
+	"github.com/famfs-go/famfs/internal/prng"
 	"github.com/famfs-go/famfs/omf"
-	"github.com/famfs-go/famfs/prng"
 	"github.com/google/uuid"
 )
 

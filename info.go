@@ -6,7 +6,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 )
 

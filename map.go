@@ -3,7 +3,7 @@ package famfs
 import (
 	"fmt"
 
-	"github.com/famfs-go/famfs/device"
+	"github.com/famfs-go/famfs/internal/device"
 )
 
 // MapAccess chooses a mapping's protection.

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/famfs-go/famfs/device"
+	"github.com/famfs-go/famfs/internal/device"
+	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/mounts"
-	"github.com/famfs-go/famfs/metalog"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )

@@ -9,7 +9,7 @@ import (
 	"syscall"
 
 	"github.com/famfs-go/famfs/control"
-	"github.com/famfs-go/famfs/device"
+	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/mounts"
 )
 

@@ -3,8 +3,8 @@ package famfs
 import (
 	"fmt"
 
-	"github.com/famfs-go/famfs/device"
-	"github.com/famfs-go/famfs/metalog"
+	"github.com/famfs-go/famfs/internal/device"
+	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )

@@ -6,9 +6,9 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/famfs-go/famfs/alloc"
-	"github.com/famfs-go/famfs/metalog"
-	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/internal/alloc"
+	"github.com/famfs-go/famfs/internal/metalog"
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )

@@ -29,7 +29,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/famfs-go/famfs/device"
+	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/mounts"
 	"github.com/famfs-go/famfs/omf"
 	"golang.org/x/sys/unix"

@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/device"
-	"github.com/famfs-go/famfs/metalog"
-	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/internal/device"
+	"github.com/famfs-go/famfs/internal/metalog"
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 )
 

@@ -6,8 +6,8 @@ import (
 	"unsafe"
 
 	"github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/device"
-	"github.com/famfs-go/famfs/metalog"
+	"github.com/famfs-go/famfs/internal/device"
+	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )

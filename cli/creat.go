@@ -7,8 +7,8 @@ import (
 	"sync"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/alloc"
-	"github.com/famfs-go/famfs/prng"
+	"github.com/famfs-go/famfs/internal/alloc"
+	"github.com/famfs-go/famfs/internal/prng"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )

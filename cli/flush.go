@@ -7,7 +7,7 @@ import (
 	"syscall"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/device"
+	"github.com/famfs-go/famfs/internal/device"
 	"github.com/spf13/cobra"
 )
 

@@ -8,8 +8,8 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
-	"github.com/famfs-go/famfs/metalog"
-	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/internal/metalog"
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/spf13/cobra"
 )

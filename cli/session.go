@@ -12,8 +12,8 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/mounts"
-	"github.com/famfs-go/famfs/metalog"
 	"github.com/spf13/pflag"
 )
 

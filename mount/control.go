@@ -18,7 +18,7 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
-	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 

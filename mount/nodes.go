@@ -8,8 +8,8 @@ import (
 	"syscall"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/device"
-	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/internal/device"
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"

@@ -10,5 +10,5 @@ if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
 go vet ./...
 go test -count=1 ./...
 # The race detector on the core packages (the ones with shared state).
-go test -count=1 -race . ./metalog ./namespace ./alloc ./device ./omf
+go test -count=1 -race . ./internal/metalog ./internal/namespace ./internal/alloc ./internal/device ./omf
 echo "all tests passed"

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/alloc"
+	"github.com/famfs-go/famfs/internal/alloc"
 )
 
 func main() {

@@ -20,7 +20,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/famfs-go/famfs/alloc"
+	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/units"
 	"github.com/google/uuid"
 )

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/famfs-go/famfs/alloc"
+	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/omf"
 )
 

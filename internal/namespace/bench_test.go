@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/famfs-go/famfs/bench"
-	"github.com/famfs-go/famfs/namespace"
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 )
 

@@ -8,7 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/famfs-go/famfs/alloc"
+	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/omf"
 )
 

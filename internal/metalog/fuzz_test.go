@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/internal/ncmem"
-	"github.com/famfs-go/famfs/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )
