@@ -204,24 +204,28 @@ func (s *Server) grant(req []byte, fds []int, p peer) (control.GrantReply, *os.F
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
+		if s.dead.Load() != nil {
+			return refuse(refRemade, syscall.EIO) // our own getattr answers EIO now
+		}
+		return refuse(refNotFamfs, syscall.EBADF)
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFDIR:
+		return refuse(refDir, syscall.EISDIR)
+	default:
 		return refuse(refNotFamfs, syscall.EBADF)
 	}
 	if st.Dev != g.mntDev {
 		return refuse(refNotFamfs, syscall.EBADF)
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return refuse(refDir, syscall.EISDIR)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+	file, err := s.fileByIno(st.Ino)
+	if err != nil {
 		return refuse(refNotFamfs, syscall.EBADF)
 	}
 	// 3. Still the file system that was mounted.
 	if s.dead.Load() != nil || s.fsys.CheckSuperblock() != nil {
 		return refuse(refRemade, syscall.EIO)
-	}
-	file, err := s.fileByIno(st.Ino)
-	if err != nil {
-		return refuse(refNotFamfs, syscall.EBADF)
 	}
 	// 4. The access mode is the descriptor's.
 	write := false
