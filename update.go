@@ -132,11 +132,10 @@ func (tx *Tx) Create(p string, o CreateOptions) (*File, error) {
 	if err != nil {
 		return nil, pathErr("create", p, err)
 	}
+	// The allocator only found the space: applying the entry marks it, as
+	// replaying it does on every other host.
 	e := omf.Entry{Type: omf.EntryFile, Size: o.Size, Flags: omf.FileFlagsAllHostsRW,
 		UID: o.UID, GID: o.GID, Mode: o.Mode & 0o7777, Path: c, FMap: m}
-	// The space is marked in the bitmap; replaying our own entry marks it
-	// again, so release it first and let Apply take it.
-	f.alloc.Release(m)
 	var node [1]*namespace.Node
 	if err := f.appendLocked([]omf.Entry{e}, node[:]); err != nil {
 		return nil, pathErr("create", p, err)

@@ -14,8 +14,14 @@ var ErrNoSpace = errors.New("no space left on the famfs device")
 // ErrBadInterleave is wrapped by invalid interleave parameters.
 var ErrBadInterleave = errors.New("invalid interleave parameters")
 
-// Allocator hands out extents from a Bitmap. It is not safe for concurrent use;
-// the famfs package serialises allocation under the log lock.
+// Allocator finds free space in a Bitmap. It only reads the bitmap: the
+// space it hands out is marked by whoever owns the bitmap (the namespace,
+// when the entry that uses the space is applied), so one owner writes it and
+// an allocation that is never logged needs no release. Allocations between
+// two marks must therefore not overlap: within a session the next-fit cursor
+// moves past each one, and one interleaved map takes each strip from its own
+// bucket. It is not safe for concurrent use; the famfs package serialises
+// allocation under the log lock.
 type Allocator struct {
 	bm   *Bitmap
 	cur  uint64 // next-fit cursor, in units
@@ -31,15 +37,12 @@ func New(bm *Bitmap, rng *rand.Rand) *Allocator {
 	return &Allocator{bm: bm, rand: rng}
 }
 
-// Bitmap returns the bitmap the allocator draws from.
-func (a *Allocator) Bitmap() *Bitmap { return a.bm }
-
 // StartSession resets the next-fit cursor, as the reference does whenever it
 // takes the log lock: a session's first allocation is first fit.
 func (a *Allocator) StartSession() { a.cur = 0 }
 
-// Contiguous allocates one extent of size bytes rounded up to whole units,
-// searching from the session cursor (next fit). Unlike the reference, which
+// Contiguous finds one free extent of size bytes rounded up to whole units,
+// searching from the session cursor (next fit), and moves the cursor past it. Unlike the reference, which
 // never looks before the cursor within a session, it wraps around to the start
 // once before giving up, so it fails only when no run of free units is large
 // enough.
@@ -56,7 +59,6 @@ func (a *Allocator) Contiguous(size uint64) (omf.Extent, error) {
 	if !ok {
 		return omf.Extent{}, a.noSpace(size)
 	}
-	a.bm.Mark(i*au, need*au)
 	a.cur = i + need
 	return omf.Extent{Offset: i * au, Len: need * au}, nil
 }
@@ -139,23 +141,12 @@ func (a *Allocator) Interleaved(size uint64, p Interleave) (omf.FMap, error) {
 		}
 		lo := b * bucket
 		if i, ok := a.bm.findRun(lo, lo+bucket, strip); ok && i > 0 {
-			a.bm.Mark(i*au, strip*au)
 			strips = append(strips, omf.Extent{Offset: i * au, Len: strip * au})
 		}
 	}
 	if uint64(len(strips)) < p.NStrips {
-		for _, s := range strips {
-			a.bm.Clear(s.Offset, s.Len)
-		}
 		return omf.FMap{}, fmt.Errorf("%w: %d bytes striped %d ways need %d buckets with %d free contiguous bytes, found %d",
 			ErrNoSpace, size, p.NStrips, p.NStrips, strip*au, len(strips))
 	}
 	return omf.FMap{Type: omf.ExtInterleave, Interleaved: []omf.Interleave{{ChunkSize: p.ChunkSize, Strips: strips}}}, nil
-}
-
-// Release returns the space of a map that was allocated but never logged.
-func (a *Allocator) Release(m omf.FMap) {
-	for _, e := range m.AllExtents() {
-		a.bm.Clear(e.Offset, e.Len)
-	}
 }

@@ -3,6 +3,7 @@ package alloc
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/famfs-go/famfs/omf"
@@ -14,6 +15,15 @@ func fresh(devSize uint64) *Allocator {
 	bm := NewBitmap(devSize, au)
 	bm.Mark(0, omf.LogOffset+omf.DefaultLogLen)
 	return New(bm, rand.New(rand.NewPCG(1, 2)))
+}
+
+// take allocates and marks the space, as logging the file would.
+func take(a *Allocator, size uint64) (omf.Extent, error) {
+	e, err := a.Contiguous(size)
+	if err == nil {
+		a.bm.Mark(e.Offset, e.Len)
+	}
+	return e, err
 }
 
 func TestBitmapMarkCountsCollisions(t *testing.T) {
@@ -60,7 +70,7 @@ func TestContiguousMatchesReference(t *testing.T) {
 	}
 	for _, w := range want {
 		a.StartSession()
-		e, err := a.Contiguous(w.size)
+		e, err := take(a, w.size)
 		if err != nil || e.Offset != w.off || e.Len != w.len {
 			t.Fatalf("size %d: got %+v %v, want 0x%x+0x%x", w.size, e, err, w.off, w.len)
 		}
@@ -69,14 +79,14 @@ func TestContiguousMatchesReference(t *testing.T) {
 
 func TestNextFitWithinSessionFirstFitAcross(t *testing.T) {
 	a := fresh(4 << 30)
-	x, _ := a.Contiguous(au) // 0xa00000
-	a.Contiguous(au)         // 0xc00000
+	x, _ := take(a, au) // 0xa00000
+	take(a, au)         // 0xc00000
 	a.bm.Clear(x.Offset, x.Len)
-	if e, _ := a.Contiguous(au); e.Offset != 0xe00000 {
+	if e, _ := take(a, au); e.Offset != 0xe00000 {
 		t.Fatalf("next fit reused a hole: %#x", e.Offset)
 	}
 	a.StartSession()
-	if e, _ := a.Contiguous(au); e.Offset != 0xa00000 {
+	if e, _ := take(a, au); e.Offset != 0xa00000 {
 		t.Fatalf("first fit missed the hole: %#x", e.Offset)
 	}
 }
@@ -88,7 +98,7 @@ func TestDeviceFull(t *testing.T) {
 	n := 0
 	for i := 0; i < 512; i++ {
 		a.StartSession()
-		if _, err := a.Contiguous(1 << 20); err != nil {
+		if _, err := take(a, 1<<20); err != nil {
 			if !errors.Is(err, ErrNoSpace) {
 				t.Fatal(err)
 			}
@@ -103,15 +113,15 @@ func TestDeviceFull(t *testing.T) {
 
 func TestNextFitWrapsBeforeFailing(t *testing.T) {
 	a := fresh(1 << 30)
-	first, _ := a.Contiguous(4 * au)
+	first, _ := take(a, 4*au)
 	for {
-		if _, err := a.Contiguous(au); err != nil {
+		if _, err := take(a, au); err != nil {
 			break
 		}
 	}
 	a.bm.Clear(first.Offset, first.Len)
 	// cursor is at the end; the only hole is behind it
-	if e, err := a.Contiguous(3 * au); err != nil || e.Offset != first.Offset {
+	if e, err := take(a, 3*au); err != nil || e.Offset != first.Offset {
 		t.Fatalf("got %+v %v", e, err)
 	}
 }
@@ -172,6 +182,9 @@ func TestInterleavedLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	// smaller than a chunk: one contiguous extent, first fit
+	for _, s := range ie.Strips {
+		a.bm.Mark(s.Offset, s.Len)
+	}
 	m, err = a.Interleaved(1<<20, Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 4 << 20})
 	if err != nil || m.Type != omf.ExtSimple || m.Extents[0].Offset != 0xa00000 && m.Extents[0].Offset != 0xc00000 {
 		t.Fatalf("small file: %+v %v", m, err)
@@ -206,5 +219,22 @@ func TestBitmapRejectsWrappingExtent(t *testing.T) {
 	}
 	if bm.UsedBytes() != 0 {
 		t.Fatalf("used %d", bm.UsedBytes())
+	}
+}
+
+// The allocator only reads the bitmap: space it hands out stays free until
+// its owner marks it, so an allocation that is never logged leaves nothing
+// behind.
+func TestAllocationDoesNotMark(t *testing.T) {
+	a := fresh(8 << 30)
+	before := a.bm.Units()
+	if _, err := a.Contiguous(5 * au); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Interleaved(9<<20, Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if after := a.bm.Units(); !slices.Equal(before, after) {
+		t.Fatal("allocation changed the bitmap")
 	}
 }
