@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
@@ -88,7 +87,7 @@ func newCorruptFixture(t testing.TB) *corruptFixture {
 			{"dir1/file1", CreateOptions{Size: corruptFile1Size, Mode: 0o644, UID: 1000, GID: 1000}},
 			{"file2", CreateOptions{Size: corruptFile2Size, Mode: 0o600}},
 			{"striped", CreateOptions{Size: corruptStripedSize, Mode: 0o644,
-				Interleave: alloc.Interleave{NBuckets: 2, NStrips: 2, ChunkSize: corruptStripeChunk}}},
+				Interleave: Interleave{NBuckets: 2, NStrips: 2, ChunkSize: corruptStripeChunk}}},
 		} {
 			if _, err := tx.Create(c.p, c.o); err != nil {
 				return err
@@ -521,13 +520,13 @@ func exercise(t *testing.T, f *FS) {
 	if err := f.CheckSuperblock(); err != nil {
 		t.Errorf("CheckSuperblock: %v", err)
 	}
-	f.ScanLog(0, func(uint64, *omf.Entry, error) {})
+	f.ScanLog(0, func(LogEntry) {})
 	f.Fsck()
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func problemText(ps []namespace.Problem) string {
+func problemText[P fmt.Stringer](ps []P) string {
 	var b strings.Builder
 	for _, p := range ps {
 		fmt.Fprintln(&b, p)
@@ -535,9 +534,9 @@ func problemText(ps []namespace.Problem) string {
 	return b.String()
 }
 
-func hasProb(ps []namespace.Problem, want prob) bool {
+func hasProb(ps []Problem, want prob) bool {
 	for _, p := range ps {
-		if p.Index == want.index && p.Kind == want.kind {
+		if p.Index == want.index && p.Kind == want.kind.String() {
 			return true
 		}
 	}
@@ -577,7 +576,7 @@ func checkCorruptLibrary(t *testing.T, dev string, c corruptCase) {
 			t.Errorf("Refresh: %v", rerr)
 		}
 		var ps []namespace.Problem
-		f.View(func(tr *namespace.Tree) { ps = append(ps, tr.Problems()...) })
+		f.viewTree(func(tr *namespace.Tree) { ps = append(ps, tr.Problems()...) })
 		var got []prob
 		for _, p := range ps {
 			got = append(got, prob{p.Index, p.Kind})

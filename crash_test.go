@@ -118,7 +118,7 @@ func checkAllocation(f *FS, r *FsckReport) error {
 		return err
 	}
 	var got []uint64
-	f.View(func(t *namespace.Tree) { got = t.Bitmap().Units() })
+	f.viewTree(func(t *namespace.Tree) { got = t.Bitmap().Units() })
 	if !slices.Equal(got, want.Units()) {
 		return fmt.Errorf("allocation bitmap rebuilt from the log differs from the sum of the files' extents")
 	}
@@ -238,7 +238,7 @@ func crashTx(tx *Tx) error {
 }
 
 // crashStripes interleaves a file over two of four 1 GiB buckets.
-var crashStripes = alloc.Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}
+var crashStripes = Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}
 
 func baseTx(tx *Tx) error {
 	if err := tx.Mkdir("base", MkdirOptions{Mode: 0o755}); err != nil {

@@ -10,6 +10,11 @@ import (
 	"github.com/famfs-go/famfs/internal/prng"
 )
 
+// CheckSeed reports whether seed can reproduce data: the reference keeps only
+// its low 32 bits and picks a random seed when those are zero, so such a seed
+// could never be verified.
+func CheckSeed(seed uint64) error { return prng.CheckSeed(seed) }
+
 // Fill writes the reference's seeded pseudo-random stream over the whole file
 // (`famfs creat --randomize --seed`) and flushes it. Seeds that are 0 modulo
 // 2^32 are refused: the reference would not reproduce them.

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/google/uuid"
 )
 
@@ -144,7 +143,7 @@ func TestReadWriteEdges(t *testing.T) {
 func TestFillVerifyInterleavedMap(t *testing.T) {
 	m, _ := newFS(t)
 	f, err := m.Create("s", CreateOptions{Size: 9<<20 + 3, Mode: 0o644,
-		Interleave: alloc.Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}})
+		Interleave: Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
@@ -21,7 +20,7 @@ type CreateOptions struct {
 	GID  uint32
 	// Interleave, if enabled, stripes the file across buckets of the device
 	// (spec/omf.md §4.3); the zero value allocates one contiguous extent.
-	Interleave alloc.Interleave
+	Interleave Interleave
 }
 
 // MkdirOptions describe a new directory.
@@ -123,7 +122,7 @@ func (tx *Tx) Create(p string, o CreateOptions) (*File, error) {
 	}
 	var m omf.FMap
 	if o.Interleave.Enabled() {
-		m, err = f.alloc.Interleaved(o.Size, o.Interleave)
+		m, err = f.alloc.Interleaved(o.Size, o.Interleave.internal())
 	} else {
 		var e omf.Extent
 		e, err = f.alloc.Contiguous(o.Size)
@@ -311,19 +310,6 @@ func (f *FS) checkSlotsLocked(n uint64) error {
 	}
 	return nil
 }
-
-// ExistError reports that a path is taken; it carries what is there, so a
-// caller can accept an existing file of the right size (as `famfs cp` and
-// `famfs creat` do). errors.Is(err, fs.ErrExist) holds.
-type ExistError struct{ Info Info }
-
-func (e *ExistError) Error() string {
-	if e.Info.IsDir() {
-		return "directory exists"
-	}
-	return fmt.Sprintf("file exists (%d bytes)", e.Info.Size)
-}
-func (e *ExistError) Unwrap() error { return fs.ErrExist }
 
 // Create logs one file under its own hold of the log lock.
 func (f *FS) Create(p string, o CreateOptions) (file *File, err error) {
