@@ -616,7 +616,7 @@ func checkCorruptLibrary(t *testing.T, dev string, c corruptCase) {
 	}
 
 	// fsck by path, as the CLI does it
-	r, err := Fsck(dev, masterID)
+	r, err := Fsck(dev, FsckOptions{SystemUUID: masterID})
 	if err != nil {
 		t.Fatalf("Fsck: %v", err)
 	}

@@ -121,7 +121,7 @@ func ExampleFsck() {
 	fsys.Create("d/e/f", famfs.CreateOptions{Size: 5 << 20, Mode: 0o644})
 	fsys.Close()
 
-	r, _ := famfs.Fsck(dev, id)
+	r, _ := famfs.Fsck(dev, famfs.FsckOptions{SystemUUID: id})
 	fmt.Println(r.Clean(), r.Role, r.EntriesUsed, r.Files, r.Dirs, r.Allocated>>20, "MiB allocated")
 	// Output:
 	// true Owner 3 1 2 16 MiB allocated

@@ -181,7 +181,7 @@ func TestFsckClean(t *testing.T) {
 	m, dev := newFS(t)
 	m.Mkdir("d", MkdirOptions{Mode: 0o755})
 	m.Create("d/f", CreateOptions{Size: 3 << 20})
-	r, err := Fsck(dev, masterID)
+	r, err := Fsck(dev, FsckOptions{SystemUUID: masterID})
 	if err != nil || !r.Clean() || r.Role != "Owner" || r.Files != 1 || r.Dirs != 1 || r.Allocated != 10<<20+4<<20 {
 		t.Fatalf("%+v %v", r, err)
 	}

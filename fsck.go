@@ -34,6 +34,20 @@ type FsckReport struct {
 	Free           uint64 `json:"free_bytes"`
 
 	Problems []Problem `json:"problems"`
+
+	// Buckets is the allocation per bucket when FsckOptions.Buckets asked
+	// for it (the last one is the tail no bucket covers, if any).
+	Buckets []Bucket `json:"buckets,omitempty"`
+}
+
+// FsckOptions tune Fsck, FsckImage and FsckMount.
+type FsckOptions struct {
+	// SystemUUID is the host whose role the report names; default
+	// SystemUUID().
+	SystemUUID uuid.UUID
+	// Buckets, if set, also reports allocation per bucket when the device is
+	// divided into that many buckets, as interleaved allocation divides it.
+	Buckets int
 }
 
 // Clean reports whether the file system is readable and has no problems of
@@ -45,7 +59,7 @@ func (r *FsckReport) Clean() bool {
 // Fsck checks the file system on the device at path without changing it. It
 // returns an error only when the device cannot be opened at all; an invalid
 // superblock or log header is part of the report.
-func Fsck(path string, sysUUID uuid.UUID) (*FsckReport, error) {
+func Fsck(path string, o FsckOptions) (*FsckReport, error) {
 	dev, err := device.Open(path, false)
 	if err != nil {
 		return nil, err
@@ -62,7 +76,7 @@ func Fsck(path string, sysUUID uuid.UUID) (*FsckReport, error) {
 		return nil, err
 	}
 	defer meta.Unmap()
-	fsckLog(r, sb, hostOr(sysUUID), metalog.New(metalog.Sub(meta, sb.LogOffset), sb.LogLen))
+	fsckLog(r, sb, o, logOf(meta, &sb))
 	return r, nil
 }
 
@@ -71,7 +85,7 @@ func Fsck(path string, sysUUID uuid.UUID) (*FsckReport, error) {
 // files .meta/.superblock and .meta/.log of a mount hold them. name is what
 // the report calls the device. Like Fsck it changes nothing and fails only
 // when it cannot check at all; the images are read in place.
-func FsckImage(name string, superblock, log []byte, sysUUID uuid.UUID) *FsckReport {
+func FsckImage(name string, superblock, log []byte, o FsckOptions) *FsckReport {
 	r := &FsckReport{Device: name, Role: "Invalid superblock"}
 	sb, err := omf.ParseSuperblock(superblock)
 	if err != nil {
@@ -85,23 +99,23 @@ func FsckImage(name string, superblock, log []byte, sysUUID uuid.UUID) *FsckRepo
 		r.LogErr = fmt.Sprintf("%s: the log image holds %d bytes; the superblock says %d", name, len(log), sb.LogLen)
 		return r
 	}
-	fsckLog(r, sb, hostOr(sysUUID), metalog.New(imageMedia(log[:sb.LogLen]), sb.LogLen))
+	fsckLog(r, sb, o, metalog.New(imageMedia(log[:sb.LogLen]), sb.LogLen))
 	return r
 }
 
 // FsckMount checks the file system of the famfs mount at mountpoint through
 // the mount's own .meta/.superblock and .meta/.log (readable by every user of
 // the mount), without opening the device.
-func FsckMount(mountpoint string, sysUUID uuid.UUID) (*FsckReport, error) {
-	sb, err := os.ReadFile(filepath.Join(mountpoint, MetaDir, ".superblock"))
+func FsckMount(mountpoint string, o FsckOptions) (*FsckReport, error) {
+	sb, err := os.ReadFile(filepath.Join(mountpoint, MetaDir, MetaSuperblock))
 	if err != nil {
 		return nil, err
 	}
-	log, err := os.ReadFile(filepath.Join(mountpoint, MetaDir, ".log"))
+	log, err := os.ReadFile(filepath.Join(mountpoint, MetaDir, MetaLog))
 	if err != nil {
 		return nil, err
 	}
-	return FsckImage(mountpoint, sb, log, sysUUID), nil
+	return FsckImage(mountpoint, sb, log, o), nil
 }
 
 func hostOr(id uuid.UUID) uuid.UUID {
@@ -149,16 +163,17 @@ func (m imageMedia) View(off, n uint64, fn func(b []byte)) error {
 // Fsck checks the open file system by scanning its whole log afresh.
 func (f *FS) Fsck() *FsckReport {
 	r := &FsckReport{Device: f.dev.Path, DeviceSize: f.dev.Size}
-	fsckLog(r, f.sb, f.host, f.log)
+	fsckLog(r, f.sb, FsckOptions{SystemUUID: f.host}, f.log)
 	return r
 }
 
-func fsckLog(r *FsckReport, sb omf.Superblock, host uuid.UUID, log *metalog.Log) {
+func fsckLog(r *FsckReport, sb omf.Superblock, o FsckOptions, log *metalog.Log) {
+	host := hostOr(o.SystemUUID)
 	sum := superblockOf(&sb)
 	r.Superblock = &sum
 	r.Role = "Client"
-	if host != uuid.Nil && host == sb.SystemUUID {
-		r.Role = "Owner"
+	if roleOf(host, &sb) == Master {
+		r.Role = "Owner" // the reference's word for the master
 	}
 	r.DeviceCapacity = sb.DevSize
 	h, err := log.Header()
@@ -186,4 +201,7 @@ func fsckLog(r *FsckReport, sb omf.Superblock, host uuid.UUID, log *metalog.Log)
 	r.Problems = problemsOf(t.Problems())
 	bm := t.Bitmap()
 	r.BitmapCapacity, r.Allocated, r.Free = bm.Capacity(), bm.UsedBytes(), bm.FreeBytes()
+	if o.Buckets > 0 {
+		r.Buckets = bucketsOf(bm.Buckets(o.Buckets))
+	}
 }

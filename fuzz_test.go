@@ -107,7 +107,7 @@ func FuzzOpen(f *testing.F) {
 			exercise(t, fs)
 			fs.Close()
 		}
-		r, err := Fsck(dev, masterID)
+		r, err := Fsck(dev, FsckOptions{SystemUUID: masterID})
 		if err != nil {
 			t.Fatalf("Fsck: %v", err)
 		}

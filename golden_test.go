@@ -589,7 +589,7 @@ func TestGoldenRead(t *testing.T) {
 			checkLayoutRules(t, s, d)
 
 			dev := deviceFromImage(t, s)
-			r, err := Fsck(dev, s.SystemUUID)
+			r, err := Fsck(dev, FsckOptions{SystemUUID: s.SystemUUID})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -599,7 +599,7 @@ func TestGoldenRead(t *testing.T) {
 
 			// Another host sees the same, as a client.
 			other := uuid.MustParse("0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b")
-			rc, err := Fsck(dev, other)
+			rc, err := Fsck(dev, FsckOptions{SystemUUID: other})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 
 	"github.com/famfs-go/famfs/internal/device"
-	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/google/uuid"
 )
 
@@ -38,17 +37,12 @@ func Probe(path string, host uuid.UUID) (ProbeInfo, error) {
 		return p, err
 	}
 	defer m.Unmap()
-	h, err := metalog.New(metalog.Sub(m, sb.LogOffset), sb.LogLen).Header()
+	h, err := logOf(m, &sb).Header()
 	if err != nil {
 		return p, fmt.Errorf("device %s: %w", path, err)
 	}
 	p.Log = logInfoOf(&h)
-	if host == uuid.Nil {
-		host, _ = SystemUUID()
-	}
-	p.Host = host
-	if host != uuid.Nil && host == sb.SystemUUID {
-		p.Role = Master
-	}
+	p.Host = hostOr(host)
+	p.Role = roleOf(p.Host, &sb)
 	return p, nil
 }

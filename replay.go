@@ -137,19 +137,6 @@ type Usage struct {
 	Free     uint64
 }
 
-// BucketStats reports allocation per bucket when the device is divided into n
-// buckets the way interleaved allocation divides it.
-func (f *FS) BucketStats(n int) []Bucket {
-	f.mu.RLock()
-	bs := f.tree.Bitmap().Buckets(n)
-	f.mu.RUnlock()
-	out := make([]Bucket, len(bs))
-	for i, b := range bs {
-		out[i] = Bucket{Index: b.Index, Start: b.Start, Size: b.Size, Used: b.Used, Free: b.Free, FreeRuns: b.FreeRuns, LargestFree: b.LargestFree}
-	}
-	return out
-}
-
 // ScanLog visits the log entries from index `from` up to the header's
 // next_index, stopping at a torn entry like replay does (returned as a
 // *BadEntry). It reads the device afresh and changes nothing.

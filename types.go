@@ -196,15 +196,23 @@ func countsOf(s namespace.Stats) Counts {
 }
 
 // Bucket is the allocation of one bucket of the device, as interleaved
-// allocation divides it (BucketStats).
+// allocation divides it (FsckOptions.Buckets).
 type Bucket struct {
-	Index       int    // 0-based; the device's tail past the last whole bucket has Index == n
-	Start       uint64 // bytes
-	Size        uint64 // bytes
-	Used        uint64
-	Free        uint64
-	FreeRuns    int    // free fragments
-	LargestFree uint64 // bytes
+	Index       int    `json:"index"` // 0-based; the device's tail past the last whole bucket has Index == n
+	Start       uint64 `json:"start_bytes"`
+	Size        uint64 `json:"size_bytes"`
+	Used        uint64 `json:"used_bytes"`
+	Free        uint64 `json:"free_bytes"`
+	FreeRuns    int    `json:"free_runs"` // free fragments
+	LargestFree uint64 `json:"largest_free_bytes"`
+}
+
+func bucketsOf(bs []alloc.Bucket) []Bucket {
+	out := make([]Bucket, len(bs))
+	for i, b := range bs {
+		out[i] = Bucket{Index: b.Index, Start: b.Start, Size: b.Size, Used: b.Used, Free: b.Free, FreeRuns: b.FreeRuns, LargestFree: b.LargestFree}
+	}
+	return out
 }
 
 // DeviceKind is what a device is.

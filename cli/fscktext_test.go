@@ -59,7 +59,7 @@ func TestFsckTextMatchesReference(t *testing.T) {
 			if err := os.Truncate(dev, int64(s.DevSize)); err != nil {
 				t.Fatal(err)
 			}
-			r, err := famfs.Fsck(dev, s.SystemUUID)
+			r, err := famfs.Fsck(dev, famfs.FsckOptions{SystemUUID: s.SystemUUID})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -79,7 +79,7 @@ func TestFsckTextMatchesReference(t *testing.T) {
 					t.Errorf("human fsck text differs from mkfs's:\n%s", lineDiff(got, golden.ExpandDev(want, devPath)))
 				}
 			}
-			rc, err := famfs.Fsck(dev, uuid.MustParse("0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b"))
+			rc, err := famfs.Fsck(dev, famfs.FsckOptions{SystemUUID: uuid.MustParse("0b0b0b0b-0b0b-4b0b-8b0b-0b0b0b0b0b0b")})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -104,7 +104,7 @@ func TestMkfsSummaryMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := famfs.Fsck(dev, s.SystemUUID)
+			r, err := famfs.Fsck(dev, famfs.FsckOptions{SystemUUID: s.SystemUUID})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -139,7 +139,7 @@ func TestFsckTextProblems(t *testing.T) {
 	if err := m.Update(func(tx *famfs.Tx) error { _, err := tx.Clone("a", "clone"); return err }); err != nil {
 		t.Fatal(err)
 	}
-	r, err := famfs.Fsck(dev, master)
+	r, err := famfs.Fsck(dev, famfs.FsckOptions{SystemUUID: master})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,7 @@ func TestFsckTextProblems(t *testing.T) {
 	if _, err := m2.Create("f", famfs.CreateOptions{Size: 1 << 30, Mode: 0o644}); err != nil {
 		t.Fatal(err)
 	}
-	r2, err := famfs.Fsck(dev2, master)
+	r2, err := famfs.Fsck(dev2, famfs.FsckOptions{SystemUUID: master})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,7 +19,7 @@ const (
 	inoMeta       = 2
 	inoSuperblock = 3
 	inoLog        = 4
-	metaName      = ".meta"
+	metaName      = famfs.MetaDir
 )
 
 // override holds a chmod/chown made through this mount: kept in the daemon's
@@ -454,7 +454,7 @@ func (m *metaFile) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off 
 }
 
 func (m *metaFile) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
-	return m.srv.refuse("setattr", ".meta")
+	return m.srv.refuse("setattr", metaName)
 }
 
 var (

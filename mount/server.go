@@ -130,10 +130,10 @@ func (s *Server) onAdd(ctx context.Context) {
 	s.root.AddChild(metaName, meta, false)
 	sbf := meta.NewPersistentInode(ctx, &metaFile{srv: s, ino: inoSuperblock, off: 0, size: omf.SuperblockRegion},
 		fs.StableAttr{Mode: syscall.S_IFREG, Ino: inoSuperblock})
-	meta.AddChild(".superblock", sbf, false)
+	meta.AddChild(famfs.MetaSuperblock, sbf, false)
 	lf := meta.NewPersistentInode(ctx, &metaFile{srv: s, ino: inoLog, off: sb.LogOffset, size: sb.LogLen},
 		fs.StableAttr{Mode: syscall.S_IFREG, Ino: inoLog})
-	meta.AddChild(".log", lf, false)
+	meta.AddChild(famfs.MetaLog, lf, false)
 }
 
 // FS returns the file system being served.

@@ -111,9 +111,7 @@ func (f *FS) init() error {
 			f.lg.Warn("no system UUID; acting as a client", "err", err)
 		}
 	}
-	if f.host != uuid.Nil && f.host == sb.SystemUUID {
-		f.role = Master
-	}
+	f.role = roleOf(f.host, &sb)
 	if !f.dev.Shared() {
 		f.lg.Warn("block devices are reached through this host's page cache; other hosts will not see updates coherently (use a devdax device)", "device", f.dev.Path)
 	}
@@ -121,7 +119,7 @@ func (f *FS) init() error {
 	if f.meta, err = f.dev.Map(0, sb.MetaSize(), metaWrite); err != nil {
 		return err
 	}
-	f.log = metalog.New(metalog.Sub(f.meta, sb.LogOffset), sb.LogLen)
+	f.log = logOf(f.meta, &sb)
 	f.tree = namespace.New(sb.DevSize, sb.AllocUnit, sb.MetaSize())
 	f.alloc = alloc.New(f.tree.Bitmap(), f.opts.Rand)
 	if _, err := f.Refresh(); err != nil && !errors.Is(err, ErrLogDamaged) {
@@ -129,6 +127,21 @@ func (f *FS) init() error {
 		return err
 	}
 	return nil
+}
+
+// roleOf is host's role in the file system sb: the host that made it (its
+// system UUID is in the superblock) is the master; every other is a client.
+func roleOf(host uuid.UUID, sb *omf.Superblock) Role {
+	if host != uuid.Nil && host == sb.SystemUUID {
+		return Master
+	}
+	return Client
+}
+
+// logOf is the log of the file system sb inside meta, a mapping of its
+// metadata region (superblock region and log).
+func logOf(meta metalog.Media, sb *omf.Superblock) *metalog.Log {
+	return metalog.New(metalog.Sub(meta, sb.LogOffset), sb.LogLen)
 }
 
 // readSuperblock reads and validates the superblock of an open device, and

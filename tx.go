@@ -270,6 +270,12 @@ func checkNewPath(p string) (string, error) {
 // under its name: every mount would hide it.
 const MetaDir = ".meta"
 
+// The files in MetaDir: the superblock region and the log, read-only.
+const (
+	MetaSuperblock = ".superblock"
+	MetaLog        = ".log"
+)
+
 // checkReserved refuses the clean path c if it is MetaDir or inside it.
 func checkReserved(c string) error {
 	if c == MetaDir {
