@@ -71,10 +71,6 @@ type Interleave struct {
 // Enabled reports whether any parameter is set.
 func (p Interleave) Enabled() bool { return p.NBuckets != 0 || p.NStrips != 0 || p.ChunkSize != 0 }
 
-// Validate checks the parameters for a device of devSize bytes with
-// allocation unit au; the error wraps ErrBadInterleave.
-func (p Interleave) Validate(devSize, au uint64) error { return p.internal().Validate(devSize, au) }
-
 func (p Interleave) internal() alloc.Interleave {
 	return alloc.Interleave{NBuckets: p.NBuckets, NStrips: p.NStrips, ChunkSize: p.ChunkSize}
 }
