@@ -1,4 +1,4 @@
-package famfs_test
+package tests
 
 import (
 	"encoding/json"
@@ -16,7 +16,7 @@ import (
 const module = "github.com/famfs-go/famfs"
 
 var (
-	above = []string{"./mount", "./cli", "./bench", "./cmd/...", "./examples/..."}
+	above = []string{"../mount", "../cli", "../bench", "../cmd/...", "../examples/..."}
 	// allowed internal packages for code above the library
 	allowedInternal = []string{module + "/internal/mounts", module + "/internal/units"}
 	// and, in tests only, the golden-image fixtures
