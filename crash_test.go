@@ -67,7 +67,7 @@ func modelFS(m metalog.Media, sb omf.Superblock, host uuid.UUID) (*FS, error) {
 	if host == sb.SystemUUID {
 		f.role = Master
 	}
-	f.alloc = alloc.New(f.tree.Bitmap(), rand.New(rand.NewPCG(1, 2)))
+	f.alloc = alloc.New(rand.New(rand.NewPCG(1, 2)))
 	_, err := f.Refresh()
 	return f, err
 }

@@ -69,7 +69,7 @@ func (f *FS) session(fn func(tx *Tx) error) error {
 		return err
 	}
 	f.mu.Lock()
-	f.alloc.StartSession()
+	f.alloc.StartSession(f.tree.Bitmap())
 	f.mu.Unlock()
 	return fn(&Tx{f: f})
 }
@@ -131,12 +131,14 @@ func (tx *Tx) Create(p string, o CreateOptions) (*File, error) {
 	if err != nil {
 		return nil, pathErr("create", p, err)
 	}
-	// The allocator only found the space: applying the entry marks it, as
-	// replaying it does on every other host.
+	// Applying the entry marks the space in the namespace's bitmap, as
+	// replaying it does on every other host; the allocator has marked it in
+	// its own working copy.
 	e := omf.Entry{Type: omf.EntryFile, Size: o.Size, Flags: omf.FileFlagsAllHostsRW,
 		UID: o.UID, GID: o.GID, Mode: o.Mode & 0o7777, Path: c, FMap: m}
 	var node [1]*namespace.Node
 	if err := f.appendLocked([]omf.Entry{e}, node[:]); err != nil {
+		f.alloc.Release(m)
 		return nil, pathErr("create", p, err)
 	}
 	return &File{fs: f, info: infoAt(node[0], c)}, nil
@@ -363,7 +365,7 @@ func (f *FS) CreateMany(reqs []CreateRequest) ([]CreateResult, error) {
 // every file first fit; a multi-file `cp` is next fit).
 func (tx *Tx) FirstFit() {
 	tx.f.mu.Lock()
-	tx.f.alloc.StartSession()
+	tx.f.alloc.FirstFit()
 	tx.f.mu.Unlock()
 }
 

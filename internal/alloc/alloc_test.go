@@ -14,16 +14,9 @@ const au = omf.AllocUnit
 func fresh(devSize uint64) *Allocator {
 	bm := NewBitmap(devSize, au)
 	bm.Mark(0, omf.LogOffset+omf.DefaultLogLen)
-	return New(bm, rand.New(rand.NewPCG(1, 2)))
-}
-
-// take allocates and marks the space, as logging the file would.
-func take(a *Allocator, size uint64) (omf.Extent, error) {
-	e, err := a.Contiguous(size)
-	if err == nil {
-		a.bm.Mark(e.Offset, e.Len)
-	}
-	return e, err
+	a := New(rand.New(rand.NewPCG(1, 2)))
+	a.StartSession(bm)
+	return a
 }
 
 func TestBitmapMarkCountsCollisions(t *testing.T) {
@@ -69,8 +62,8 @@ func TestContiguousMatchesReference(t *testing.T) {
 		{3000001, 0x7a00000, 0x400000},
 	}
 	for _, w := range want {
-		a.StartSession()
-		e, err := take(a, w.size)
+		a.FirstFit()
+		e, err := a.Contiguous(w.size)
 		if err != nil || e.Offset != w.off || e.Len != w.len {
 			t.Fatalf("size %d: got %+v %v, want 0x%x+0x%x", w.size, e, err, w.off, w.len)
 		}
@@ -79,14 +72,14 @@ func TestContiguousMatchesReference(t *testing.T) {
 
 func TestNextFitWithinSessionFirstFitAcross(t *testing.T) {
 	a := fresh(4 << 30)
-	x, _ := take(a, au) // 0xa00000
-	take(a, au)         // 0xc00000
+	x, _ := a.Contiguous(au) // 0xa00000
+	a.Contiguous(au)         // 0xc00000
 	a.bm.Clear(x.Offset, x.Len)
-	if e, _ := take(a, au); e.Offset != 0xe00000 {
+	if e, _ := a.Contiguous(au); e.Offset != 0xe00000 {
 		t.Fatalf("next fit reused a hole: %#x", e.Offset)
 	}
-	a.StartSession()
-	if e, _ := take(a, au); e.Offset != 0xa00000 {
+	a.FirstFit()
+	if e, _ := a.Contiguous(au); e.Offset != 0xa00000 {
 		t.Fatalf("first fit missed the hole: %#x", e.Offset)
 	}
 }
@@ -97,8 +90,8 @@ func TestDeviceFull(t *testing.T) {
 	a := fresh(1 << 30)
 	n := 0
 	for i := 0; i < 512; i++ {
-		a.StartSession()
-		if _, err := take(a, 1<<20); err != nil {
+		a.FirstFit()
+		if _, err := a.Contiguous(1 << 20); err != nil {
 			if !errors.Is(err, ErrNoSpace) {
 				t.Fatal(err)
 			}
@@ -113,15 +106,15 @@ func TestDeviceFull(t *testing.T) {
 
 func TestNextFitWrapsBeforeFailing(t *testing.T) {
 	a := fresh(1 << 30)
-	first, _ := take(a, 4*au)
+	first, _ := a.Contiguous(4 * au)
 	for {
-		if _, err := take(a, au); err != nil {
+		if _, err := a.Contiguous(au); err != nil {
 			break
 		}
 	}
 	a.bm.Clear(first.Offset, first.Len)
 	// cursor is at the end; the only hole is behind it
-	if e, err := take(a, 3*au); err != nil || e.Offset != first.Offset {
+	if e, err := a.Contiguous(3 * au); err != nil || e.Offset != first.Offset {
 		t.Fatalf("got %+v %v", e, err)
 	}
 }
@@ -182,9 +175,6 @@ func TestInterleavedLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	// smaller than a chunk: one contiguous extent, first fit
-	for _, s := range ie.Strips {
-		a.bm.Mark(s.Offset, s.Len)
-	}
 	m, err = a.Interleaved(1<<20, Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 4 << 20})
 	if err != nil || m.Type != omf.ExtSimple || m.Extents[0].Offset != 0xa00000 && m.Extents[0].Offset != 0xc00000 {
 		t.Fatalf("small file: %+v %v", m, err)
@@ -222,19 +212,30 @@ func TestBitmapRejectsWrappingExtent(t *testing.T) {
 	}
 }
 
-// The allocator only reads the bitmap: space it hands out stays free until
-// its owner marks it, so an allocation that is never logged leaves nothing
-// behind.
-func TestAllocationDoesNotMark(t *testing.T) {
-	a := fresh(8 << 30)
-	before := a.bm.Units()
-	if _, err := a.Contiguous(5 * au); err != nil {
+// The allocator works on its own copy: the bitmap it started from (the
+// namespace's) is never written, and a new session forgets what was handed
+// out but not logged.
+func TestWorkingCopy(t *testing.T) {
+	bm := NewBitmap(8<<30, au)
+	bm.Mark(0, omf.LogOffset+omf.DefaultLogLen)
+	before := bm.Units()
+	a := New(rand.New(rand.NewPCG(1, 2)))
+	a.StartSession(bm)
+	x, err := a.Contiguous(5 * au)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if y, _ := a.Contiguous(au); y.Offset < x.Offset+x.Len {
+		t.Fatalf("second allocation %+v overlaps the first %+v", y, x)
 	}
 	if _, err := a.Interleaved(9<<20, Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}); err != nil {
 		t.Fatal(err)
 	}
-	if after := a.bm.Units(); !slices.Equal(before, after) {
-		t.Fatal("allocation changed the bitmap")
+	if !slices.Equal(before, bm.Units()) {
+		t.Fatal("allocation wrote the namespace's bitmap")
+	}
+	a.StartSession(bm)
+	if z, _ := a.Contiguous(5 * au); z != x {
+		t.Fatalf("a new session did not forget unlogged space: %+v, first time %+v", z, x)
 	}
 }
