@@ -19,7 +19,7 @@ func newBenchCmd(e *env) *cobra.Command {
 		cpu             bool
 		verbose         int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "bench [--dir D] [--reps N] [--only fig,...] [--no-mount] [--json] [-v]",
 		Short: "Measure famfs against baselines taken in the same run",
 		Long: `Print each performance figure as a ratio to a baseline measured in the same
@@ -37,10 +37,8 @@ run (absolute times on shared machines are noise):
 pages; the default /dev/shm gives 4 KiB ones).
 
 Exit codes: 0 measured (whether or not targets were met), 1 failure, 16 usage.`,
-		Args:          exactArgs(0),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: exactArgs(0),
+	})
 	f := cmd.Flags()
 	f.StringVar(&dir, "dir", "/dev/shm", "directory for the library figures' device files")
 	f.StringVar(&mountDir, "mount-dir", os.TempDir(), "scratch directory for the mount figures")

@@ -11,7 +11,7 @@ import (
 
 func newCheckCmd(e *env) *cobra.Command {
 	var verbose int
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "check [-v] <mountpoint>",
 		Short: "Check that everything a mount shows is a mapped famfs file",
 		Long: `Walk the mounted tree and check that every regular file and directory is
@@ -19,10 +19,8 @@ in the replayed log with a valid map (the .meta files included).
 
 Exit codes: 0 all good, 1 not an absolute famfs mount point, or something is
 not mapped, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: exactArgs(1),
+	})
 	cmd.Flags().CountVarP(&verbose, "verbose", "v", "list what is checked")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		mpt := args[0]

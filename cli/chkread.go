@@ -13,7 +13,7 @@ import (
 
 func newChkreadCmd(e *env) *cobra.Command {
 	var sb, lg bool
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "chkread [-s|-l] <file>",
 		Short: "Check that read() and mmap() of a file return the same bytes",
 		Long: `Read the whole file with read() and through mmap() and compare. -s also
@@ -21,10 +21,8 @@ decodes it as a superblock, -l as a log header (for .meta/.superblock and
 .meta/.log).
 
 Exit codes: 0 match, 1 mismatch or failure, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: exactArgs(1),
+	})
 	cmd.Flags().BoolVarP(&sb, "superblock", "s", false, "dump the file as a superblock")
 	cmd.Flags().BoolVarP(&lg, "log", "l", false, "dump the file as a log header")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {

@@ -40,7 +40,7 @@ func newCpCmd(e *env) *cobra.Command {
 		il                 interleaveFlags
 		verbose            int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "cp [-r] [-t threads] [-m mode] [-u uid] [-g gid] [-N n -B n -C size] <source>... <dest>",
 		Short: "Copy files into famfs (master only)",
 		Long: `Copy local files (and, with -r, directory trees) into famfs: each file is
@@ -52,10 +52,8 @@ a directory destination. Wildcards the shell did not expand are expanded here.
 With -c, nothing is copied: sources are compared with existing destinations.
 
 Exit codes: 0 success, 1 failure (anything not copied), 16 usage.`,
-		Args:          minArgs(2),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: minArgs(2),
+	})
 	f := cmd.Flags()
 	f.BoolVarP(&recursive, "recursive", "r", false, "copy directories recursively")
 	f.BoolVarP(&compare, "compare", "c", false, "compare sources with existing destinations instead of copying")

@@ -72,7 +72,7 @@ func newCreatCmd(e *env) *cobra.Command {
 		il        interleaveFlags
 		verbose   int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "creat [-s size] [-r -S seed] [-m mode] [-u uid] [-g gid] [-N n -B n -C size] <file>\n  famfs creat [-t threads] [-m mode] [-u uid] [-g gid] -M name,size[,seed] ...",
 		Short: "Create (allocate and log) famfs files (master only)",
 		Long: `Create a file of the given size, allocated in 2 MiB units (contiguously,
@@ -86,10 +86,8 @@ error. -r -S fills the file with the reference's seeded pseudo-random data
 existing file's size. Seeded files are filled by -t threads (0 = one per CPU).
 
 Exit codes: 0 success, 1 failure, 16 usage.`,
-		Args:          func(cmd *cobra.Command, args []string) error { return nil },
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: func(cmd *cobra.Command, args []string) error { return nil },
+	})
 	f := cmd.Flags()
 	f.VarP(newSize(&size), "size", "s", "file size (k, m, g suffixes; 0x hex)")
 	f.BoolVarP(&randomize, "randomize", "r", false, "fill with seeded pseudo-random data (needs -S)")

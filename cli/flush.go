@@ -13,7 +13,7 @@ import (
 
 func newFlushCmd(e *env) *cobra.Command {
 	var verbose int
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "flush [-v] <file>...",
 		Short: "Write back and invalidate the CPU cache lines of files",
 		Long: `For each regular file, fence, write back and drop every cache line of its
@@ -23,10 +23,8 @@ regular file it is an mmap of it.
 
 Exit codes: the number of files that could not be flushed (missing, not a
 regular file, or not mappable; capped at 127), 16 usage.`,
-		Args:          minArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: minArgs(1),
+	})
 	cmd.Flags().CountVarP(&verbose, "verbose", "v", "say what is flushed")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		errs := 0

@@ -26,7 +26,7 @@ func newFsckCmd(e *env) *cobra.Command {
 		verbose                         int
 		nbuckets                        int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "fsck [--human] [-v] [--json] [-B nbuckets] <device|path-in-famfs>",
 		Short: "Check a famfs file system",
 		Long: `Check the superblock, the log header, every log entry (CRC, sequence
@@ -38,10 +38,8 @@ mount, which checks the device behind that mount.
 
 Exit codes (fsck(8)): 0 clean, 4 problems found, 8 operational error (no
 device, no valid superblock), 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: exactArgs(1),
+	})
 	f := cmd.Flags()
 	f.BoolVar(&human, "human", false, "sizes in GiB (the reference's fsck -h)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
@@ -50,7 +48,6 @@ device, no valid superblock), 16 usage.`,
 	f.BoolVarP(&useMmap, "mmap", "m", false, "read the metadata through mmap (always the case here)")
 	f.BoolVarP(&useRead, "read", "r", false, "accepted for compatibility: metadata is always read through mmap")
 	kernelNote := kernelFlags(f, "set-daxmode", "nofuse", "fuse")
-	setUsageCode(cmd, ExitUsage)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		verbosity(e, verbose-1)
 		kernelNote(e)

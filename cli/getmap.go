@@ -34,7 +34,7 @@ type GetmapFile struct {
 
 func newGetmapCmd(e *env) *cobra.Command {
 	var quiet, cont, asJSON bool
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "getmap [-q] [-c] [--json] <file>...",
 		Short: "Print the extents of famfs files",
 		Long: `Print where on the device each file's bytes live: its simple extents, or
@@ -44,10 +44,8 @@ file-offset → device-offset runs a program needs to mmap the device itself.
 Exit codes: 0 mapped famfs file(s), 1 not in famfs, 2 in famfs but not a
 mapped file, 9 no such file, 21 a directory, 16 usage. With -c, every file is
 tried and the last error's code is returned.`,
-		Args:          minArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: minArgs(1),
+	})
 	f := cmd.Flags()
 	f.BoolVarP(&quiet, "quiet", "q", false, "print less")
 	f.BoolVarP(&cont, "continue", "c", false, "go on after an error")

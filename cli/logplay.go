@@ -19,7 +19,7 @@ func newLogplayCmd(e *env) *cobra.Command {
 		dryrun, useRead, useMmap, client bool
 		verbose                          int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "logplay [-n] [-v] <device|mount-point>",
 		Short: "Replay the metadata log, or list what it holds",
 		Long: `On a mount point, make the mount's daemon replay the log now (it also
@@ -27,17 +27,14 @@ does so by itself by polling). On a device, or with -n/--dryrun, list what
 the log holds, entry by entry, and the problems replay would report.
 
 Exit codes: 0 success, 1 problems found or failure, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: exactArgs(1),
+	})
 	f := cmd.Flags()
 	f.BoolVarP(&dryrun, "dryrun", "n", false, "list the log without changing anything")
 	f.CountVarP(&verbose, "verbose", "v", "more detail (extents of every file)")
 	f.BoolVarP(&useRead, "read", "r", false, "accepted for compatibility: the log is always read through mmap")
 	f.BoolVarP(&useMmap, "mmap", "m", false, "read the log through mmap (always the case here)")
 	f.BoolVarP(&client, "client", "c", false, "replay as a client (the role never changes what replay does here)")
-	setUsageCode(cmd, ExitUsage)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		verbosity(e, verbose-1)
 		if useRead && useMmap {

@@ -162,14 +162,12 @@ func minArgs(n int) cobra.PositionalArgs {
 }
 
 func newRootCmd(e *env) *cobra.Command {
-	root := &cobra.Command{
+	root := newCommand(&cobra.Command{
 		Use:   "famfs",
 		Short: "famfs: a scale-out shared-memory file system for CXL fabric-attached memory",
 		Long: `famfs shares one memory device among several hosts. The host that ran
 mkfs.famfs is the master: only it creates files and directories. Every host
 mounts the device (famfs mount) to see the namespace, or uses the library.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("unknown command %q", args[0])
@@ -180,21 +178,28 @@ mounts the device (famfs mount) to see the namespace, or uses the library.`,
 			cmd.Help()
 			return usagef("a command is required")
 		},
-	}
+	})
 	root.CompletionOptions.DisableDefaultCmd = true
 	// Define -h before cobra looks for the subcommand, so that in
 	// `famfs -h mount` the -h is known to take no value and `mount` is found
 	// (and shows its own help), as in the reference.
 	root.InitDefaultHelpFlag()
-	root.SetFlagErrorFunc(flagErr)
 	for _, c := range commands(e) {
-		c.SetFlagErrorFunc(flagErr)
 		root.AddCommand(c)
 	}
 	return root
 }
 
 func flagErr(cmd *cobra.Command, err error) error { return usageErr{err} }
+
+// newCommand applies what every famfs command shares: finish, not cobra,
+// prints errors (without the usage text), and a bad flag is a usage error.
+func newCommand(c *cobra.Command) *cobra.Command {
+	c.SilenceUsage = true
+	c.SilenceErrors = true
+	c.SetFlagErrorFunc(flagErr)
+	return c
+}
 
 // verbosity sets up slog on stderr from a -v count.
 func verbosity(e *env, v int) {

@@ -13,7 +13,7 @@ func newMkdirCmd(e *env) *cobra.Command {
 		owner   ownerFlags
 		verbose int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "mkdir [-p] [-m mode] [-u uid] [-g gid] <dir>...",
 		Short: "Make famfs directories (master only)",
 		Long: `Log new directories. With -p, missing parents are made too (each with the
@@ -22,10 +22,8 @@ fine. The mode is logged as given (default 0755); owner and group default to
 the caller's.
 
 Exit codes: 0 success, 1 failure, 16 usage.`,
-		Args:          minArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: minArgs(1),
+	})
 	f := cmd.Flags()
 	f.BoolVarP(&parents, "parents", "p", false, "make parents as needed; no error if the directory exists")
 	owner.add(f, 0o755, false, "")

@@ -21,7 +21,7 @@ func newMkfsCmd(e *env, use string) *cobra.Command {
 		size        uint64
 		verbose     int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   use + " [-f] [-k] [-l loglen] [--size N] <device>",
 		Short: "Make a famfs file system on a device",
 		Long: `Make a famfs file system: write the superblock and an empty metadata log.
@@ -30,10 +30,8 @@ superblock). The device is a devdax character device, a pmem block device or
 a regular file (sparse is fine; --size creates or resizes one).
 
 Exit codes: 0 done, 1 failed, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: exactArgs(1),
+	})
 	f := cmd.Flags()
 	f.BoolVarP(&force, "force", "f", false, "replace an existing file system, even one owned by another host")
 	f.BoolVarP(&kill, "kill", "k", false, "with -f: only invalidate the existing superblock (zero its magic)")
@@ -42,8 +40,6 @@ Exit codes: 0 done, 1 failed, 16 usage.`,
 	f.Var(newSize(&size), "size", "create the device as a sparse regular file of this size (or resize an existing regular file)")
 	f.CountVarP(&verbose, "verbose", "v", "more output")
 	noted := kernelFlags(f, "set-daxmode", "nofuse", "fuse", "nodax")
-	cmd.SetFlagErrorFunc(flagErr)
-	setUsageCode(cmd, ExitUsage)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		verbosity(e, verbose)
 		noted(e)

@@ -63,7 +63,7 @@ func (m *mountFlags) add(f *pflag.FlagSet) {
 
 func newMountCmd(e *env) *cobra.Command {
 	var mf mountFlags
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "mount [-o opts] [--foreground] <device> <mountpoint>",
 		Short: "Mount a famfs file system (FUSE)",
 		Long: `Start a FUSE daemon serving the famfs file system on <device> at
@@ -73,10 +73,8 @@ appear without a manual logplay. A client (a host whose system UUID is not
 the superblock's) mounts read-only for file data unless -o rw.
 
 Exit codes: 0 mounted, 1 usage or permission, 32 mount failure.`,
-		Args:          exactArgs(2),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: exactArgs(2),
+	})
 	mf.add(cmd.Flags())
 	setUsageCode(cmd, mountUsage)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -91,13 +89,11 @@ func newMountHelperCmd(e *env) *cobra.Command {
 	mf := mountFlags{readyFD: -1}
 	var sloppy, fake, nomtab bool
 	var ns, typ string
-	cmd := &cobra.Command{
-		Use:           "mount.famfs <device> <dir> [-sfnv] [-o options]",
-		Short:         "mount(8) helper for famfs",
-		Args:          exactArgs(2),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+	cmd := newCommand(&cobra.Command{
+		Use:   "mount.famfs <device> <dir> [-sfnv] [-o options]",
+		Short: "mount(8) helper for famfs",
+		Args:  exactArgs(2),
+	})
 	f := cmd.Flags()
 	f.StringArrayVarP(&mf.opts, "options", "o", nil, "mount options (see famfs mount --help)")
 	f.CountVarP(&mf.verbose, "verbose", "v", "more output")
@@ -107,7 +103,6 @@ func newMountHelperCmd(e *env) *cobra.Command {
 	f.StringVarP(&ns, "namespace", "N", "", "ignored")
 	f.StringVarP(&typ, "type", "t", "", "ignored")
 	mf.kernel = func(*env) {}
-	cmd.SetFlagErrorFunc(flagErr)
 	setUsageCode(cmd, mountUsage)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if fake {

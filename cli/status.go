@@ -9,17 +9,15 @@ import (
 )
 
 func newStatusCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "status <mountpoint>",
 		Short: "Show a mount daemon's status (JSON)",
 		Long: `Ask the daemon behind a famfs mount for its status through the control
 socket: device, role, replay position, log fill level, counters.
 
 Exit codes: 0 success, 1 failure, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: exactArgs(1),
+	})
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		p, err := famfsPath(args[0])
 		if err != nil {

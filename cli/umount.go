@@ -15,7 +15,7 @@ import (
 
 func newUmountCmd(e *env) *cobra.Command {
 	var lazy bool
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "umount [-l] <mountpoint>",
 		Short: "Unmount a famfs file system and stop its daemon",
 		Long: `Unmount a famfs mount and wait for its daemon to exit. A mount whose
@@ -23,10 +23,8 @@ daemon died (ENOTCONN) is detached and its stale control socket removed.
 Plain umount(8) works too.
 
 Exit codes: 0 unmounted, 1 failure, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: exactArgs(1),
+	})
 	cmd.Flags().BoolVarP(&lazy, "lazy", "l", false, "detach now, clean up when no longer busy")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		mpt, err := filepath.Abs(args[0])

@@ -18,7 +18,7 @@ func newVerifyCmd(e *env) *cobra.Command {
 		threads int
 		quiet   bool
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "verify -S seed -f file\n  famfs verify [-t threads] -m file,seed ...",
 		Short: "Check a file's seeded data",
 		Long: `Invalidate the file's cache lines and compare its contents with the seeded
@@ -26,10 +26,8 @@ pseudo-random stream famfs creat -r -S (or the reference) wrote. Works on
 any host.
 
 Exit codes: the number of files that failed (capped at 127), 16 usage.`,
-		Args:          exactArgs(0),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Args: exactArgs(0),
+	})
 	f := cmd.Flags()
 	f.VarP(newSize(&seed), "seed", "S", "the seed the data was written with")
 	f.StringVarP(&file, "filename", "f", "", "the file to verify")
