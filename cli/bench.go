@@ -34,9 +34,7 @@ run (absolute times on shared machines are noise):
            and daemon memory with 15,000 files
 
 --dir chooses where device files live (a tmpfs mounted huge=always gives 2 MiB
-pages; the default /dev/shm gives 4 KiB ones).
-
-Exit codes: 0 measured (whether or not targets were met), 1 failure, 16 usage.`,
+pages; the default /dev/shm gives 4 KiB ones).`,
 		Args: exactArgs(0),
 	})
 	f := cmd.Flags()

@@ -15,10 +15,7 @@ func newCheckCmd(e *env) *cobra.Command {
 		Use:   "check [-v] <mountpoint>",
 		Short: "Check that everything a mount shows is a mapped famfs file",
 		Long: `Walk the mounted tree and check that every regular file and directory is
-in the replayed log with a valid map (the .meta files included).
-
-Exit codes: 0 all good, 1 not an absolute famfs mount point, or something is
-not mapped, 16 usage.`,
+in the replayed log with a valid map (the .meta files included).`,
 		Args: exactArgs(1),
 	})
 	cmd.Flags().CountVarP(&verbose, "verbose", "v", "list what is checked")

@@ -18,9 +18,7 @@ func newChkreadCmd(e *env) *cobra.Command {
 		Short: "Check that read() and mmap() of a file return the same bytes",
 		Long: `Read the whole file with read() and through mmap() and compare. -s also
 decodes it as a superblock, -l as a log header (for .meta/.superblock and
-.meta/.log).
-
-Exit codes: 0 match, 1 mismatch or failure, 16 usage.`,
+.meta/.log).`,
 		Args: exactArgs(1),
 	})
 	cmd.Flags().BoolVarP(&sb, "superblock", "s", false, "dump the file as a superblock")

@@ -14,9 +14,7 @@ func newCloneCmd(e *env) *cobra.Command {
 		Short: "Log a file that shares another file's extents (test tool)",
 		Long: `Log dst with exactly src's extents, mode, owner and size: a deliberate
 cross-link, so fsck has something to find. Master only; both paths must be
-in the same famfs file system.
-
-Exit codes: 0 success, 1 failure, 16 usage.`,
+in the same famfs file system.`,
 		Args: exactArgs(2),
 	})
 	cmd.Flags().CountVarP(&verbose, "verbose", "v", "more output")

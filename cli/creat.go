@@ -83,9 +83,7 @@ error. -r -S fills the file with the reference's seeded pseudo-random data
 0644) has the umask removed, as the reference does.
 
 --multi (repeatable) creates several files, each first fit; size 0 keeps an
-existing file's size. Seeded files are filled by -t threads (0 = one per CPU).
-
-Exit codes: 0 success, 1 failure, 16 usage.`,
+existing file's size. Seeded files are filled by -t threads (0 = one per CPU).`,
 		Args: func(cmd *cobra.Command, args []string) error { return nil },
 	})
 	f := cmd.Flags()

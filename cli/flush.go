@@ -19,10 +19,7 @@ func newFlushCmd(e *env) *cobra.Command {
 		Long: `For each regular file, fence, write back and drop every cache line of its
 memory, then fence again. For a famfs file this is the device memory itself
 (mapped through the library, not the mount's page cache); for any other
-regular file it is an mmap of it.
-
-Exit codes: the number of files that could not be flushed (missing, not a
-regular file, or not mappable; capped at 127), 16 usage.`,
+regular file it is an mmap of it.`,
 		Args: minArgs(1),
 	})
 	cmd.Flags().CountVarP(&verbose, "verbose", "v", "say what is flushed")
@@ -38,7 +35,7 @@ regular file, or not mappable; capped at 127), 16 usage.`,
 		}
 		if errs > 0 {
 			fmt.Fprintf(e.stderr, "famfs flush: %d errors were detected\n", errs)
-			return &ExitError{Code: min(errs, 127)}
+			return &ExitError{Code: min(errs, maxExit)}
 		}
 		return nil
 	}

@@ -13,13 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// fsck(8) exit bits
-const (
-	fsckClean       = 0
-	fsckProblems    = 4
-	fsckOperational = 8
-)
-
 func newFsckCmd(e *env) *cobra.Command {
 	var (
 		human, asJSON, useMmap, useRead bool
@@ -34,10 +27,7 @@ number, path, file map), the namespace they build (missing parents,
 duplicates) and allocation collisions (cross-linked files). Nothing is changed.
 
 The argument is a device (or regular-file device), or any path inside a famfs
-mount, which checks the device behind that mount.
-
-Exit codes (fsck(8)): 0 clean, 4 problems found, 8 operational error (no
-device, no valid superblock), 16 usage.`,
+mount, which checks the device behind that mount.`,
 		Args: exactArgs(1),
 	})
 	f := cmd.Flags()

@@ -11,14 +11,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// getmap exit codes (the reference's)
-const (
-	getmapNotFamfs = 1
-	getmapNoMap    = 2
-	getmapMissing  = 9  // EBADF, as the reference reports a missing file
-	getmapIsDir    = 21 // EISDIR
-)
-
 // GetmapFile is what getmap --json prints per file: what a program needs to
 // mmap the device itself.
 type GetmapFile struct {
@@ -39,11 +31,7 @@ func newGetmapCmd(e *env) *cobra.Command {
 		Short: "Print the extents of famfs files",
 		Long: `Print where on the device each file's bytes live: its simple extents, or
 its interleave chunk size and strips. --json adds the device path and the
-file-offset → device-offset runs a program needs to mmap the device itself.
-
-Exit codes: 0 mapped famfs file(s), 1 not in famfs, 2 in famfs but not a
-mapped file, 9 no such file, 21 a directory, 16 usage. With -c, every file is
-tried and the last error's code is returned.`,
+file-offset → device-offset runs a program needs to mmap the device itself.`,
 		Args: minArgs(1),
 	})
 	f := cmd.Flags()

@@ -24,9 +24,7 @@ func newLogplayCmd(e *env) *cobra.Command {
 		Short: "Replay the metadata log, or list what it holds",
 		Long: `On a mount point, make the mount's daemon replay the log now (it also
 does so by itself by polling). On a device, or with -n/--dryrun, list what
-the log holds, entry by entry, and the problems replay would report.
-
-Exit codes: 0 success, 1 problems found or failure, 16 usage.`,
+the log holds, entry by entry, and the problems replay would report.`,
 		Args: exactArgs(1),
 	})
 	f := cmd.Flags()

@@ -13,13 +13,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Exit codes shared by most commands.
-const (
-	ExitOK      = 0
-	ExitFailure = 1
-	ExitUsage   = 16
-)
-
 // ExitError carries a command's exit code. A nil Err means "exit with Code
 // and print nothing more".
 type ExitError struct {
@@ -111,7 +104,7 @@ func finish(cmd *cobra.Command, err error, e *env) int {
 		fmt.Fprintf(e.stderr, "%s: %v\n", cmd.CommandPath(), err)
 	}
 	if code >= 128 || code < 0 {
-		code = 127
+		code = maxExit
 	}
 	return code
 }
@@ -198,6 +191,7 @@ func newCommand(c *cobra.Command) *cobra.Command {
 	c.SilenceUsage = true
 	c.SilenceErrors = true
 	c.SetFlagErrorFunc(flagErr)
+	c.Long += exitCodeHelp(c.Name())
 	return c
 }
 

@@ -8,12 +8,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// mkfs exit codes
-const (
-	mkfsOK     = 0
-	mkfsFailed = 1
-)
-
 func newMkfsCmd(e *env, use string) *cobra.Command {
 	var (
 		force, kill bool
@@ -27,9 +21,7 @@ func newMkfsCmd(e *env, use string) *cobra.Command {
 		Long: `Make a famfs file system: write the superblock and an empty metadata log.
 The host that runs mkfs becomes the master (its system UUID is stored in the
 superblock). The device is a devdax character device, a pmem block device or
-a regular file (sparse is fine; --size creates or resizes one).
-
-Exit codes: 0 done, 1 failed, 16 usage.`,
+a regular file (sparse is fine; --size creates or resizes one).`,
 		Args: exactArgs(1),
 	})
 	f := cmd.Flags()

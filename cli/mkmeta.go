@@ -13,9 +13,7 @@ func newMkmetaCmd(e *env) *cobra.Command {
 		Short: "Create the .meta files of a mount (nothing to do here)",
 		Long: `The reference's standalone mode needs .meta/.superblock and .meta/.log
 created after a raw kernel mount. A famfs mount in Go serves them itself, so
-this only checks that the device exists.
-
-Exit codes: 0 success, 1 failure, 16 usage.`,
+this only checks that the device exists.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := os.Stat(args[0]); err != nil {

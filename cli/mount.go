@@ -22,13 +22,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// mount exit codes (mount(8))
-const (
-	mountOK      = 0
-	mountUsage   = 1
-	mountFailure = 32
-)
-
 type mountFlags struct {
 	opts          []string
 	foreground    bool
@@ -70,9 +63,7 @@ func newMountCmd(e *env) *cobra.Command {
 <mountpoint>, wait until it serves, and return. The daemon replays the log by
 itself (it polls the log header in shared memory), so files the master creates
 appear without a manual logplay. A client (a host whose system UUID is not
-the superblock's) mounts read-only for file data unless -o rw.
-
-Exit codes: 0 mounted, 1 usage or permission, 32 mount failure.`,
+the superblock's) mounts read-only for file data unless -o rw.`,
 		Args: exactArgs(2),
 	})
 	mf.add(cmd.Flags())

@@ -13,9 +13,7 @@ func newStatusCmd(e *env) *cobra.Command {
 		Use:   "status <mountpoint>",
 		Short: "Show a mount daemon's status (JSON)",
 		Long: `Ask the daemon behind a famfs mount for its status through the control
-socket: device, role, replay position, log fill level, counters.
-
-Exit codes: 0 success, 1 failure, 16 usage.`,
+socket: device, role, replay position, log fill level, counters.`,
 		Args: exactArgs(1),
 	})
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {

@@ -20,9 +20,7 @@ func newUmountCmd(e *env) *cobra.Command {
 		Short: "Unmount a famfs file system and stop its daemon",
 		Long: `Unmount a famfs mount and wait for its daemon to exit. A mount whose
 daemon died (ENOTCONN) is detached and its stale control socket removed.
-Plain umount(8) works too.
-
-Exit codes: 0 unmounted, 1 failure, 16 usage.`,
+Plain umount(8) works too.`,
 		Args: exactArgs(1),
 	})
 	cmd.Flags().BoolVarP(&lazy, "lazy", "l", false, "detach now, clean up when no longer busy")

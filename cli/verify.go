@@ -23,9 +23,7 @@ func newVerifyCmd(e *env) *cobra.Command {
 		Short: "Check a file's seeded data",
 		Long: `Invalidate the file's cache lines and compare its contents with the seeded
 pseudo-random stream famfs creat -r -S (or the reference) wrote. Works on
-any host.
-
-Exit codes: the number of files that failed (capped at 127), 16 usage.`,
+any host.`,
 		Args: exactArgs(0),
 	})
 	f := cmd.Flags()
@@ -59,7 +57,7 @@ Exit codes: the number of files that failed (capped at 127), 16 usage.`,
 		}
 		bad := verify(e, specs, n, quiet)
 		if bad > 0 {
-			return &ExitError{Code: min(bad, 127)}
+			return &ExitError{Code: min(bad, maxExit)}
 		}
 		return nil
 	}
