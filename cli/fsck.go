@@ -47,7 +47,7 @@ mount, which checks the device behind that mount.`,
 		if nbuckets < 0 || nbuckets > 64 {
 			return usagef("-B %d: nbuckets must be 1..64", nbuckets)
 		}
-		t, err := resolve(args[0])
+		t, err := famfsPathOrDevice(args[0])
 		if err != nil {
 			return &ExitError{Code: fsckOperational, Err: err}
 		}

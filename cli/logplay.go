@@ -38,7 +38,7 @@ the log holds, entry by entry, and the problems replay would report.`,
 		if useRead && useMmap {
 			return usagef("-r/--read and -m/--mmap are mutually exclusive")
 		}
-		t, err := resolve(args[0])
+		t, err := famfsPathOrDevice(args[0])
 		if err != nil {
 			return err
 		}
@@ -118,7 +118,7 @@ func writeFMap(w io.Writer, m *omf.FMap) {
 }
 
 // logplayMount makes the daemon behind a mount replay now.
-func logplayMount(e *env, t target, verbose int) error {
+func logplayMount(e *env, t fpath, verbose int) error {
 	c := control.NewClient(t.mount.Point)
 	r, err := c.Replay()
 	if err != nil {
