@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"path/filepath"
 
+	famfs "github.com/famfs-go/famfs"
+
 	"github.com/spf13/cobra"
 )
 
@@ -42,7 +44,7 @@ in the replayed log with a valid map (the .meta files included).`,
 			}
 			rel, _ := filepath.Rel(p.mount.Point, path)
 			rel = filepath.ToSlash(rel)
-			if rel == "." || rel == ".meta" {
+			if rel == "." || rel == famfs.MetaDir {
 				return nil
 			}
 			if _, meta := metaFile(rel); meta != "" {

@@ -137,7 +137,7 @@ func readable(dev string) bool {
 // returns a path to it. Only metadata is read, through files every user of
 // the mount may read.
 func metaImage(mpt string) (string, func(), error) {
-	sbBytes, err := os.ReadFile(filepath.Join(mpt, ".meta", ".superblock"))
+	sbBytes, err := os.ReadFile(filepath.Join(mpt, metaSuperblock))
 	if err != nil {
 		return "", nil, err
 	}
@@ -145,7 +145,7 @@ func metaImage(mpt string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
-	logBytes, err := os.ReadFile(filepath.Join(mpt, ".meta", ".log"))
+	logBytes, err := os.ReadFile(filepath.Join(mpt, metaLog))
 	if err != nil {
 		return "", nil, err
 	}

@@ -120,12 +120,18 @@ func getmap(arg string) (GetmapFile, int, error) {
 	return g, 0, nil
 }
 
+// The files a mount serves in famfs.MetaDir: the superblock and log regions.
+const (
+	metaSuperblock = famfs.MetaDir + "/.superblock"
+	metaLog        = famfs.MetaDir + "/.log"
+)
+
 // metaFile reports whether rel is .meta/.superblock (sb) or .meta/.log.
 func metaFile(rel string) (sb bool, name string) {
 	switch rel {
-	case ".meta/.superblock":
+	case metaSuperblock:
 		return true, rel
-	case ".meta/.log":
+	case metaLog:
 		return false, rel
 	}
 	return false, ""
