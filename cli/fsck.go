@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/internal/mounts"
@@ -13,14 +14,42 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func newFsckCmd(e *env) *cobra.Command {
+// newFsckHelperCmd is the fsck.famfs personality. fsck(8) runs
+// `fsck.famfs [-a|-p|-n|-y] [-f] ... <device>`: famfs fsck only checks (it
+// never repairs), so those options are accepted and change nothing.
+func newFsckHelperCmd(e *env) *cobra.Command {
+	cmd := newFsckCmd(e, "fsck.famfs")
+	cmd.Long = strings.Replace(cmd.Long, "\n\nExit codes:", `
+
+As fsck.famfs, the fsck(8) helper (fsck -t famfs <device>), it also accepts
+fsck(8)'s -a, -p (repair automatically), -n (no changes), -y (answer yes) and
+-f (force a check), and ignores them: famfs fsck only checks and never
+changes anything, so problems found exit 4 (errors left uncorrected) and a
+clean file system exits 0.
+
+Exit codes:`, 1)
+	f := cmd.Flags()
+	var ignored bool
+	for _, o := range []struct{ short, name, what string }{
+		{"a", "auto", "fsck(8): repair automatically (ignored: nothing is ever changed)"},
+		{"p", "preen", "fsck(8): repair automatically (ignored: nothing is ever changed)"},
+		{"n", "no", "fsck(8): make no changes (always so)"},
+		{"y", "yes", "fsck(8): answer yes to every question (ignored: none is asked)"},
+		{"f", "force", "fsck(8): check even if clean (always so)"},
+	} {
+		f.BoolVarP(&ignored, o.name, o.short, false, o.what)
+	}
+	return cmd
+}
+
+func newFsckCmd(e *env, use string) *cobra.Command {
 	var (
 		human, asJSON, useMmap, useRead bool
 		verbose                         int
 		nbuckets                        int
 	)
 	cmd := newCommand(&cobra.Command{
-		Use:   "fsck [--human] [-v] [--json] [-B nbuckets] <device|path-in-famfs>",
+		Use:   use + " [--human] [-v] [--json] [-B nbuckets] <device|path-in-famfs>",
 		Short: "Check a famfs file system",
 		Long: `Check the superblock, the log header, every log entry (CRC, sequence
 number, path, file map), the namespace they build (missing parents,

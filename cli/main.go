@@ -45,22 +45,45 @@ type env struct {
 }
 
 // Main runs the famfs command line with args (args[0] chooses mkfs.famfs,
-// mount.famfs or famfs) and returns the exit code.
+// mount.famfs, fsck.famfs or famfs) and returns the exit code.
 func Main(args []string) int {
 	return run(args, &env{stdout: os.Stdout, stderr: os.Stderr})
 }
 
-func run(args []string, e *env) int {
-	name := filepath.Base(args[0])
+// Names are the names the famfs binary answers to (argv[0]); anything else
+// runs as famfs.
+var Names = []string{"famfs", "mkfs.famfs", "mount.famfs", "fsck.famfs"}
+
+// Commands returns the command tree the binary runs as name (one of
+// Names), for tools that generate documentation from it.
+func Commands(name string) *cobra.Command {
+	return personality(name, &env{stdout: os.Stdout, stderr: os.Stderr})
+}
+
+// personality is the command tree for argv[0] name.
+func personality(name string, e *env) *cobra.Command {
 	var cmd *cobra.Command
 	switch name {
 	case "mkfs.famfs":
-		cmd = newMkfsCmd(e, "mkfs.famfs")
+		cmd = newMkfsCmd(e, name)
 	case "mount.famfs":
 		cmd = newMountHelperCmd(e)
+	case "fsck.famfs":
+		cmd = newFsckHelperCmd(e)
 	default:
 		cmd = newRootCmd(e)
+		name = "famfs"
 	}
+	if name != "famfs" {
+		// a helper takes a device or file named "completion" as it is
+		cmd.CompletionOptions.DisableDefaultCmd = true
+	}
+	addVersion(cmd, name)
+	return cmd
+}
+
+func run(args []string, e *env) int {
+	cmd := personality(filepath.Base(args[0]), e)
 	cmd.SetArgs(fixArgs(args[1:]))
 	cmd.SetOut(e.stdout)
 	cmd.SetErr(e.stderr)
@@ -172,13 +195,20 @@ mounts the device (famfs mount) to see the namespace, or uses the library.`,
 			return usagef("a command is required")
 		},
 	})
-	root.CompletionOptions.DisableDefaultCmd = true
 	// Define -h before cobra looks for the subcommand, so that in
 	// `famfs -h mount` the -h is known to take no value and `mount` is found
 	// (and shows its own help), as in the reference.
 	root.InitDefaultHelpFlag()
 	for _, c := range commands(e) {
 		root.AddCommand(c)
+	}
+	// famfs completion bash|zsh|fish|powershell (cobra's), made now so that
+	// the man pages and the help list it; it writes where root does then
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Long += exitCodeHelp(c.Name())
 	}
 	return root
 }
