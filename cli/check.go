@@ -17,7 +17,7 @@ func newCheckCmd(e *env) *cobra.Command {
 		Use:   "check [-v] <mountpoint>",
 		Short: "Check that everything a mount shows is a mapped famfs file",
 		Long: `Walk the mounted tree and check that every regular file and directory is
-in the replayed log with a valid map (the .meta files included).`,
+in the replayed log with a valid map (the .meta files included).` + pathHelp,
 		Args: exactArgs(1),
 	})
 	cmd.Flags().CountVarP(&verbose, "verbose", "v", "list what is checked")

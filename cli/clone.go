@@ -13,8 +13,8 @@ func newCloneCmd(e *env) *cobra.Command {
 		Use:   "clone [-v] <src> <dst>",
 		Short: "Log a file that shares another file's extents (test tool)",
 		Long: `Log dst with exactly src's extents, mode, owner and size: a deliberate
-cross-link, so fsck has something to find. Master only; both paths must be
-in the same famfs file system.`,
+cross-link, so fsck has something to find. Both paths must be in the same
+famfs file system.` + masterHelp + pathHelp,
 		Args: exactArgs(2),
 	})
 	cmd.Flags().CountVarP(&verbose, "verbose", "v", "more output")

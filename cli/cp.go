@@ -49,7 +49,7 @@ hold of the log lock), then filled by -t threads and flushed. A destination
 that exists with exactly the source's size is overwritten (so a copy can be
 restarted); any other existing destination is an error. Several sources need
 a directory destination. Wildcards the shell did not expand are expanded here.
-With -c, nothing is copied: sources are compared with existing destinations.`,
+With -c, nothing is copied: sources are compared with existing destinations.` + masterHelp + pathHelp,
 		Args: minArgs(2),
 	})
 	f := cmd.Flags()

@@ -54,7 +54,7 @@ func parseMulti(s string) (multiSpec, error) {
 		return m, usagef("--multi %q: %v", s, err)
 	}
 	if len(parts) == 3 {
-		if m.seed, err = parseSize(parts[2]); err != nil {
+		if m.seed, err = parseNumber(parts[2]); err != nil {
 			return m, usagef("--multi %q: bad seed: %v", s, err)
 		}
 	}
@@ -83,14 +83,14 @@ error. -r -S fills the file with the reference's seeded pseudo-random data
 0644) has the umask removed, as the reference does.
 
 --multi (repeatable) creates several files, each first fit; size 0 keeps an
-existing file's size. Seeded files are filled by -t threads (0 = one per CPU).`,
+existing file's size. Seeded files are filled by -t threads (0 = one per CPU).` + masterHelp + pathHelp,
 		Args: func(cmd *cobra.Command, args []string) error { return nil },
 	})
 	f := cmd.Flags()
 	f.VarP(newSize(&size), "size", "s", "file size (k, m, g suffixes; 0x hex)")
 	f.BoolVarP(&randomize, "randomize", "r", false, "fill with seeded pseudo-random data (needs -S)")
-	f.VarP(newSize(&seed), "seed", "S", "seed for -r (only its low 32 bits count)")
-	f.StringArrayVarP(&multi, "multi", "M", nil, "name,size[,seed]: one of several files to create (repeatable)")
+	f.VarP(newNumber(&seed), "seed", "S", "seed for -r (only its low 32 bits count)")
+	f.StringArrayVarP(&multi, "multi", "M", nil, "a file to create, as `name,size[,seed]`; repeat for several files")
 	f.IntVarP(&threads, "threadct", "t", 0, "threads filling seeded files (0..256; 0 = one per CPU)")
 	owner.add(f, 0o644, true, "")
 	addInterleaveFlags(f, &il)

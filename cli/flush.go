@@ -19,7 +19,7 @@ func newFlushCmd(e *env) *cobra.Command {
 		Long: `For each regular file, fence, write back and drop every cache line of its
 memory, then fence again. For a famfs file this is the device memory itself
 (mapped through the library, not the mount's page cache); for any other
-regular file it is an mmap of it.`,
+regular file it is an mmap of it.` + pathHelp,
 		Args: minArgs(1),
 	})
 	cmd.Flags().CountVarP(&verbose, "verbose", "v", "say what is flushed")

@@ -31,7 +31,7 @@ func newGetmapCmd(e *env) *cobra.Command {
 		Short: "Print the extents of famfs files",
 		Long: `Print where on the device each file's bytes live: its simple extents, or
 its interleave chunk size and strips. --json adds the device path and the
-file-offset → device-offset runs a program needs to mmap the device itself.`,
+file-offset → device-offset runs a program needs to mmap the device itself.` + pathHelp,
 		Args: minArgs(1),
 	})
 	f := cmd.Flags()

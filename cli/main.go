@@ -79,7 +79,29 @@ func personality(name string, e *env) *cobra.Command {
 		cmd.CompletionOptions.DisableDefaultCmd = true
 	}
 	addVersion(cmd, name)
+	plainBoolFlags(cmd)
 	return cmd
+}
+
+// plainBool hides a bool flag's IsBoolFlag from pflag, which (since v1.1)
+// prints such flags as --flag[=true|false]. The flag still needs no value
+// (its NoOptDefVal is "true") and still takes --flag=false.
+type plainBool struct{ pflag.Value }
+
+// plainBoolFlags makes every bool flag of cmd and its subcommands (help
+// included) print as --flag.
+func plainBoolFlags(cmd *cobra.Command) {
+	cmd.InitDefaultHelpFlag()
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Value.Type() == "bool" && f.NoOptDefVal == "true" {
+			if _, done := f.Value.(plainBool); !done {
+				f.Value = plainBool{f.Value}
+			}
+		}
+	})
+	for _, c := range cmd.Commands() {
+		plainBoolFlags(c)
+	}
 }
 
 func run(args []string, e *env) int {

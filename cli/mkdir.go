@@ -19,7 +19,7 @@ func newMkdirCmd(e *env) *cobra.Command {
 		Long: `Log new directories. With -p, missing parents are made too (each with the
 given mode and owner, as the reference does) and an existing directory is
 fine. The mode is logged as given (default 0755); owner and group default to
-the caller's.`,
+the caller's.` + masterHelp + pathHelp,
 		Args: minArgs(1),
 	})
 	f := cmd.Flags()

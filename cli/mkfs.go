@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	famfs "github.com/famfs-go/famfs"
+	"github.com/famfs-go/famfs/omf"
 	"github.com/spf13/cobra"
 )
 
@@ -18,10 +19,13 @@ func newMkfsCmd(e *env, use string) *cobra.Command {
 	cmd := newCommand(&cobra.Command{
 		Use:   use + " [-f] [-k] [-l loglen] [--size N] <device>",
 		Short: "Make a famfs file system on a device",
-		Long: `Make a famfs file system: write the superblock and an empty metadata log.
-The host that runs mkfs becomes the master (its system UUID is stored in the
-superblock). The device is a devdax character device, a pmem block device or
-a regular file (sparse is fine; --size creates or resizes one).`,
+		Long: fmt.Sprintf(`Make a famfs file system: write the superblock and an empty metadata log.
+The host that runs mkfs becomes the master: its system UUID is stored in the
+superblock. A host's system UUID is $FAMFS_SYSTEM_UUID when set, else the
+one in /opt/famfs/system_uuid (created on first use).
+
+The device is a devdax character device, a pmem block device or a regular
+file (sparse is fine; --size creates or resizes one), of at least %d GiB.`, omf.MinDeviceSize>>30),
 		Args: exactArgs(1),
 	})
 	f := cmd.Flags()

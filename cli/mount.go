@@ -37,7 +37,7 @@ type mountFlags struct {
 }
 
 func (m *mountFlags) add(f *pflag.FlagSet) {
-	f.StringArrayVarP(&m.opts, "options", "o", nil, "mount options: rw, ro, cache=direct|open|keep, coherence=auto|on|off, poll=MS, timeout=S, allow_other, default_permissions, debug (defaults, nofail, _netdev ... are ignored)")
+	f.StringArrayVarP(&m.opts, "options", "o", nil, "comma-separated `options`: rw, ro, cache=direct|open|keep, coherence=auto|on|off, poll=MS, timeout=S, allow_other, default_permissions, debug (defaults, nofail, _netdev ... are ignored)")
 	f.BoolVar(&m.foreground, "foreground", false, "stay attached: serve in this process until unmounted")
 	f.IntVar(&m.readyFD, "ready-fd", -1, "internal: report readiness on this descriptor")
 	f.MarkHidden("ready-fd")
@@ -86,7 +86,7 @@ func newMountHelperCmd(e *env) *cobra.Command {
 		Args:  exactArgs(2),
 	})
 	f := cmd.Flags()
-	f.StringArrayVarP(&mf.opts, "options", "o", nil, "mount options (see famfs mount --help)")
+	f.StringArrayVarP(&mf.opts, "options", "o", nil, "comma-separated mount `options` (see famfs mount --help)")
 	f.CountVarP(&mf.verbose, "verbose", "v", "more output")
 	f.BoolVarP(&sloppy, "sloppy", "s", false, "ignored")
 	f.BoolVarP(&fake, "fake", "f", false, "do everything but the mount")

@@ -23,13 +23,13 @@ func newVerifyCmd(e *env) *cobra.Command {
 		Short: "Check a file's seeded data",
 		Long: `Invalidate the file's cache lines and compare its contents with the seeded
 pseudo-random stream famfs creat -r -S (or the reference) wrote. Works on
-any host.`,
+any host.` + pathHelp,
 		Args: exactArgs(0),
 	})
 	f := cmd.Flags()
-	f.VarP(newSize(&seed), "seed", "S", "the seed the data was written with")
+	f.VarP(newNumber(&seed), "seed", "S", "the seed the data was written with")
 	f.StringVarP(&file, "filename", "f", "", "the file to verify")
-	f.StringArrayVarP(&multi, "multi", "m", nil, "file,seed: one of several files to verify (repeatable)")
+	f.StringArrayVarP(&multi, "multi", "m", nil, "a file to verify, as `file,seed`; repeat for several files")
 	f.IntVarP(&threads, "threadct", "t", 0, "threads (0..256; 0 = one per CPU)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only failures")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -69,7 +69,7 @@ func parseVerifyMulti(s string) (multiSpec, error) {
 	if !ok {
 		return multiSpec{}, usagef("-m %q: expected file,seed", s)
 	}
-	seed, err := parseSize(sd)
+	seed, err := parseNumber(sd)
 	if err != nil {
 		return multiSpec{}, usagef("-m %q: bad seed: %v", s, err)
 	}
