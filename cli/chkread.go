@@ -29,7 +29,7 @@ decodes it as a superblock, -l as a log header (for .meta/.superblock and
 		}
 		f, err := os.Open(args[0])
 		if err != nil {
-			return unwrapPathErr(err)
+			return fmt.Errorf("%s: %w", args[0], unwrapPathErr(err))
 		}
 		defer f.Close()
 		data, err := io.ReadAll(f)

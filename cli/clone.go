@@ -26,7 +26,7 @@ famfs file system.` + masterHelp + pathHelp,
 		defer fsys.Close()
 		err = fsys.Update(func(tx *famfs.Tx) error {
 			_, err := tx.Clone(paths[0].rel, paths[1].rel)
-			return err
+			return typedPathErr(err, paths...)
 		})
 		notifyDaemons(dev)
 		if err != nil {

@@ -20,16 +20,18 @@ import (
 )
 
 type cpJob struct {
-	src  string
-	dst  string // famfs relative path
-	size uint64
-	file *famfs.File
-	old  bool // the destination existed (same size): overwritten
+	src   string
+	dst   string // famfs relative path
+	shown string // the destination as the user would type it
+	size  uint64
+	file  *famfs.File
+	old   bool // the destination existed (same size): overwritten
 }
 
 type cpDir struct {
-	dst  string
-	mode uint32
+	dst   string
+	shown string
+	mode  uint32
 }
 
 func newCpCmd(e *env) *cobra.Command {
@@ -113,9 +115,10 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 			complain("%s: %v", src, unwrapPathErr(err))
 			continue
 		}
-		target := dest.rel
+		target, shown := dest.rel, destArg
 		if destIsDir {
 			target = path.Join(dest.rel, filepath.Base(filepath.Clean(src)))
+			shown = filepath.Join(destArg, filepath.Base(filepath.Clean(src)))
 		}
 		switch {
 		case st.IsDir():
@@ -127,7 +130,7 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 				complain("%s: cannot copy a directory onto the file %s", src, destArg)
 				continue
 			}
-			d, j, err := planTree(src, target)
+			d, j, err := planTree(src, target, shown)
 			if err != nil {
 				complain("%v", err)
 			}
@@ -139,7 +142,7 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 		case !destIsDir && namesDir(destArg):
 			complain("%s: no such famfs directory", destArg)
 		default:
-			jobs = append(jobs, &cpJob{src: src, dst: target, size: uint64(st.Size())})
+			jobs = append(jobs, &cpJob{src: src, dst: target, shown: shown, size: uint64(st.Size())})
 		}
 	}
 	if compare {
@@ -150,10 +153,10 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 		for _, d := range dirs {
 			err := tx.Mkdir(d.dst, famfs.MkdirOptions{Mode: d.mode, UID: o.UID, GID: o.GID})
 			if err != nil && !errors.Is(err, fs.ErrExist) {
-				complain("%s: %v", d.dst, unwrapPathErr(err))
+				complain("%v", pathErr(dest.at(d.dst, d.shown), err))
 			} else if err != nil {
 				if i, serr := fsys.Stat(d.dst); serr != nil || !i.IsDir() {
-					complain("%s: exists and is not a directory", d.dst)
+					complain("%s: exists and is not a directory", d.shown)
 				}
 			}
 		}
@@ -162,7 +165,7 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 			jo.Size = j.size
 			f, existed, err := tx.CreateOrReuse(j.dst, jo)
 			if err != nil {
-				complain("%s: %v", j.dst, explainCreate(err, j.size))
+				complain("%s: %v", j.shown, explainCreate(err, j.size, dest.at(j.dst, j.shown)))
 				if isLogFull(err) {
 					break
 				}
@@ -193,8 +196,8 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 }
 
 // planTree lists the directories and files of a local tree rooted at src,
-// placed at famfs path target.
-func planTree(src, target string) ([]cpDir, []*cpJob, error) {
+// placed at famfs path target (shown: as the user would type it).
+func planTree(src, target, shown string) ([]cpDir, []*cpJob, error) {
 	var dirs []cpDir
 	var jobs []*cpJob
 	var bad []string
@@ -205,6 +208,7 @@ func planTree(src, target string) ([]cpDir, []*cpJob, error) {
 		}
 		rel, _ := filepath.Rel(src, p)
 		dst := path.Join(target, filepath.ToSlash(rel))
+		shownDst := filepath.Join(shown, rel)
 		info, err := d.Info()
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", p, err))
@@ -212,9 +216,9 @@ func planTree(src, target string) ([]cpDir, []*cpJob, error) {
 		}
 		switch {
 		case d.IsDir():
-			dirs = append(dirs, cpDir{dst: dst, mode: uint32(info.Mode().Perm()) &^ umask()})
+			dirs = append(dirs, cpDir{dst: dst, shown: shownDst, mode: uint32(info.Mode().Perm()) &^ umask()})
 		case info.Mode().IsRegular() && info.Size() > 0:
-			jobs = append(jobs, &cpJob{src: p, dst: dst, size: uint64(info.Size())})
+			jobs = append(jobs, &cpJob{src: p, dst: dst, shown: shownDst, size: uint64(info.Size())})
 		case info.Mode().IsRegular():
 			bad = append(bad, fmt.Sprintf("%s: empty file skipped", p))
 		default:
@@ -298,7 +302,7 @@ func compareJobs(e *env, fsys *famfs.FS, jobs []*cpJob, failed bool) error {
 			err = sameContent(j.src, f)
 		}
 		if err != nil {
-			fmt.Fprintf(e.stderr, "famfs cp -c: %s: %v\n", j.dst, unwrapPathErr(err))
+			fmt.Fprintf(e.stderr, "famfs cp -c: %s: %v\n", j.shown, unwrapPathErr(err))
 			failed = true
 		}
 	}

@@ -218,7 +218,7 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 				}
 			}
 			if err != nil {
-				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", s.arg, explainCreate(err, s.size))
+				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", s.arg, explainCreate(err, s.size, s.path))
 				failed = true
 				if isLogFull(err) {
 					break
@@ -283,7 +283,7 @@ func existing(fsys *famfs.FS, rel string) (*famfs.File, error) {
 	return file, err
 }
 
-func explainCreate(err error, size uint64) error {
+func explainCreate(err error, size uint64, p fpath) error {
 	var ee *famfs.ExistError
 	if errors.As(err, &ee) {
 		if ee.Info.IsDir() {
@@ -291,5 +291,5 @@ func explainCreate(err error, size uint64) error {
 		}
 		return fmt.Errorf("exists with size %d; a famfs file cannot change size (asked for %d)", ee.Info.Size, size)
 	}
-	return unwrapPathErr(err)
+	return explain(err, &p)
 }

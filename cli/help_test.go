@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -86,5 +87,34 @@ func TestBoolFlags(t *testing.T) {
 	}
 	if code, _, _ := runCLI("famfs", "fsck", "--json=maybe", dev); code != ExitUsage {
 		t.Errorf("--json=maybe: exit %d, want %d", code, ExitUsage)
+	}
+}
+
+// One vocabulary: master and client. "Owner" survives only in the fsck
+// report's reference text, which the README says once.
+func TestVocabulary(t *testing.T) {
+	for _, c := range everyCommand() {
+		h := helpOf(t, c...)
+		for _, w := range []string{"owned by", "Owner", "owner host", "primary host", "secondary"} {
+			if strings.Contains(h, w) {
+				t.Errorf("%v -h says %q:\n%s", c, w, h)
+			}
+		}
+	}
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, para := range strings.Split(string(b), "\n\n") {
+		if strings.Contains(para, "Owner") {
+			n++
+			if !strings.Contains(para, "compatib") && !strings.Contains(para, "scripts written for the reference") {
+				t.Errorf("README says Owner outside the compatibility note:\n%s", para)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("README mentions Owner in %d paragraphs; the compatibility note should be the one", n)
 	}
 }

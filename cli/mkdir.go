@@ -38,7 +38,7 @@ the caller's.` + masterHelp + pathHelp,
 		err = fsys.Update(func(tx *famfs.Tx) error {
 			for _, p := range paths {
 				if err := tx.Mkdir(p.rel, o); err != nil {
-					fmt.Fprintf(e.stderr, "famfs mkdir: %s: %v\n", p.arg, unwrapPathErr(err))
+					fmt.Fprintf(e.stderr, "famfs mkdir: %v\n", pathErr(p, err))
 					failed = &ExitError{Code: ExitFailure}
 					continue
 				}

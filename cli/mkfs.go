@@ -29,7 +29,7 @@ file (sparse is fine; --size creates or resizes one), of at least %d GiB.`, omf.
 		Args: exactArgs(1),
 	})
 	f := cmd.Flags()
-	f.BoolVarP(&force, "force", "f", false, "replace an existing file system, even one owned by another host")
+	f.BoolVarP(&force, "force", "f", false, "replace an existing file system, even one another host is the master of")
 	f.BoolVarP(&kill, "kill", "k", false, "with -f: only invalidate the existing superblock (zero its magic)")
 	loglen = famfs.DefaultLogLen
 	f.VarP(newSize(&loglen), "loglen", "l", "log length: a power of two of at least 8m (k, m, g suffixes)")

@@ -17,7 +17,7 @@ this only checks that the device exists.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if _, err := os.Stat(args[0]); err != nil {
-				return unwrapPathErr(err)
+				return fmt.Errorf("%s: %w", args[0], unwrapPathErr(err))
 			}
 			fmt.Fprintf(e.stdout, "famfs mkmeta: %s: nothing to do (the mount serves .meta itself)\n", args[0])
 			return nil

@@ -152,7 +152,7 @@ func runMount(e *env, mf *mountFlags, devArg, mptArg, self string) error {
 	if os.Geteuid() != 0 {
 		return exitErr(mountUsage, "mounting needs root (the FUSE mount is made directly, without fusermount)")
 	}
-	if err := preflight(o); err != nil {
+	if err := preflight(o, devArg, mptArg); err != nil {
 		return &ExitError{Code: mountFailure, Err: err}
 	}
 	return spawnDaemon(e, mf, o, self)
@@ -161,26 +161,26 @@ func runMount(e *env, mf *mountFlags, devArg, mptArg, self string) error {
 // preflight checks what can be checked before a daemon starts: the device
 // holds a valid famfs file system, the mount point is a free directory, and
 // this host does not already mount the device.
-func preflight(o mount.Options) error {
+func preflight(o mount.Options, devArg, mptArg string) error {
 	st, err := os.Stat(o.Device)
 	if err != nil {
-		return fmt.Errorf("device %s: %w", o.Device, errors.Unwrap(err))
+		return fmt.Errorf("device %s: %w", devArg, errors.Unwrap(err))
 	}
 	if st.IsDir() {
-		return fmt.Errorf("device %s: is a directory", o.Device)
+		return fmt.Errorf("device %s: is a directory", devArg)
 	}
 	if err := cleanDeadMount(o.Mountpoint); err != nil {
 		return err
 	}
 	st, err = os.Stat(o.Mountpoint)
 	if err != nil {
-		return fmt.Errorf("mount point %s: %w", o.Mountpoint, errors.Unwrap(err))
+		return fmt.Errorf("mount point %s: %w", mptArg, errors.Unwrap(err))
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("mount point %s: not a directory", o.Mountpoint)
+		return fmt.Errorf("mount point %s: not a directory", mptArg)
 	}
 	if m, _, ok := mounts.Containing(o.Mountpoint); ok && filepath.Clean(m.Point) == o.Mountpoint {
-		return fmt.Errorf("%s is already a famfs mount (of %s)", o.Mountpoint, m.Source)
+		return fmt.Errorf("%s is already a famfs mount (of %s)", mptArg, m.Source)
 	}
 	probe, err := famfs.Probe(o.Device, o.SystemUUID)
 	if err != nil {
@@ -194,7 +194,7 @@ func preflight(o mount.Options) error {
 			continue // a dead mount of another host's daemon; not ours to judge
 		}
 		if st.HostUUID == host.String() {
-			return fmt.Errorf("device %s is already mounted at %s by this host (system UUID %s); one mount per device and host", o.Device, m.Point, host)
+			return fmt.Errorf("device %s is already mounted at %s by this host (system UUID %s); one mount per device and host", devArg, m.Point, host)
 		}
 	}
 	return nil
@@ -325,7 +325,7 @@ func runDaemon(e *env, mf *mountFlags, o mount.Options) error {
 		return &ExitError{Code: mountFailure, Err: err}
 	}
 	if ready == nil { // started by hand: the parent's checks did not run
-		if err := preflight(o); err != nil {
+		if err := preflight(o, o.Device, o.Mountpoint); err != nil {
 			return fail(err)
 		}
 	}

@@ -39,6 +39,11 @@ func inMount(arg string) (fpath, bool) {
 	return fpath{arg: arg, mount: &m, rel: filepath.ToSlash(rel), device: m.Source}, true
 }
 
+// at is the path rel of p's mount, typed as shown.
+func (p fpath) at(rel, shown string) fpath {
+	return fpath{arg: shown, mount: p.mount, rel: rel, device: p.device}
+}
+
 // famfsPath resolves arg to a path inside a famfs mount.
 func famfsPath(arg string) (fpath, error) {
 	p, ok := inMount(arg)
@@ -53,11 +58,14 @@ func famfsPath(arg string) (fpath, error) {
 // famfs superblock, which the library checks).
 func famfsPathOrDevice(arg string) (fpath, error) {
 	if p, ok := inMount(arg); ok {
+		if _, err := os.Lstat(arg); err != nil {
+			return p, fmt.Errorf("%s: %w", arg, unwrapPathErr(err))
+		}
 		return p, nil
 	}
 	st, err := os.Stat(arg)
 	if err != nil {
-		return fpath{arg: arg}, err
+		return fpath{arg: arg}, fmt.Errorf("%s: %w", arg, unwrapPathErr(err))
 	}
 	if st.IsDir() {
 		return fpath{arg: arg}, fmt.Errorf("%s: a directory that is not inside a famfs mount", arg)
@@ -112,9 +120,9 @@ func openMaster(dev string) (*famfs.FS, error) {
 	}
 	if fsys.Role() != famfs.Master {
 		host := fsys.HostUUID()
-		owner := fsys.Superblock().SystemUUID
+		master := fsys.Superblock().SystemUUID
 		fsys.Close()
-		return nil, fmt.Errorf("%w (this host is %s; the master is %s)", famfs.ErrNotMaster, host, owner)
+		return nil, fmt.Errorf("%w (this host is %s; the master is %s)", famfs.ErrNotMaster, host, master)
 	}
 	return fsys, nil
 }

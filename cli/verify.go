@@ -122,7 +122,7 @@ func verify(e *env, specs []multiSpec, threads int, quiet bool) int {
 		}
 		file, err := fsys.OpenFile(p.rel)
 		if err != nil {
-			fail("famfs verify: %s: %v", s.arg, unwrapPathErr(err))
+			fail("famfs verify: %v", pathErr(p, err))
 			continue
 		}
 		jobs = append(jobs, job{s, file})
