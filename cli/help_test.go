@@ -46,7 +46,7 @@ func TestHelp(t *testing.T) {
 			t.Errorf("%v -h does not say how the master is chosen:\n%s", c, h)
 		}
 	}
-	for _, c := range []string{"mkdir", "creat", "cp", "clone", "verify", "getmap", "flush", "check"} {
+	for _, c := range []string{"mkdir", "creat", "cp", "clone", "verify", "getmap", "flush"} {
 		if h := helpOf(t, "famfs", c); !strings.Contains(h, "at most 78 bytes") {
 			t.Errorf("famfs %s -h does not give the path length limit:\n%s", c, h)
 		}
