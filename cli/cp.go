@@ -14,9 +14,6 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/spf13/cobra"
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
-	"golang.org/x/term"
 )
 
 type cpJob struct {
@@ -183,7 +180,7 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 	}
 	notifyDaemons(dest.mount.Source)
 	warnLogFill(e, fsys)
-	if copyJobs(e, jobs, threads, verbose, dest.mount.Point) {
+	if copyJobs(e, jobs, threads, verbose) {
 		failed = true
 	}
 	if len(rewritten) > 0 {
@@ -234,20 +231,18 @@ func planTree(src, target, shown string) ([]cpDir, []*cpJob, error) {
 
 // copyJobs fills the created files from their sources, threads at a time,
 // and reports whether any failed.
-func copyJobs(e *env, jobs []*cpJob, threads, verbose int, mountPoint string) bool {
+func copyJobs(e *env, jobs []*cpJob, threads, verbose int) bool {
 	var total int64
 	for _, j := range jobs {
 		if j.file != nil {
 			total += int64(j.size)
 		}
 	}
-	var bar *mpb.Bar
-	var progress *mpb.Progress
-	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && total > 64<<20 {
-		progress = mpb.New(mpb.WithOutput(f), mpb.WithWidth(40))
-		bar = progress.AddBar(total, mpb.PrependDecorators(decor.Name("famfs cp "), decor.CountersKibiByte("% .1f / % .1f")),
-			mpb.AppendDecorators(decor.Percentage()))
-	}
+	return copyJobsShowing(e, jobs, threads, verbose, newCpProgress(e, total))
+}
+
+// copyJobsShowing is copyJobs reporting to prog.
+func copyJobsShowing(e *env, jobs []*cpJob, threads, verbose int, prog *cpProgress) bool {
 	var mu sync.Mutex
 	failed := false
 	sem := make(chan struct{}, threads)
@@ -261,34 +256,46 @@ func copyJobs(e *env, jobs []*cpJob, threads, verbose int, mountPoint string) bo
 		go func(j *cpJob) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			err := copyOne(j)
-			if bar != nil {
-				bar.IncrInt64(int64(j.size))
-			}
+			err := copyOne(j, prog.add)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				fmt.Fprintf(e.stderr, "famfs cp: %s: %v\n", j.src, unwrapPathErr(err))
+				prog.println(e.stderr, fmt.Sprintf("famfs cp: %s: %v", j.src, unwrapPathErr(err)))
 				failed = true
 			} else if verbose > 0 {
-				fmt.Fprintf(e.stdout, "famfs cp: 100%%: %s\n", filepath.Join(mountPoint, j.dst))
+				prog.println(e.stdout, fmt.Sprintf("famfs cp: %s -> %s (%d bytes)", j.src, j.shown, j.size))
 			}
 		}(j)
 	}
 	wg.Wait()
-	if progress != nil {
-		progress.Wait()
-	}
+	prog.wait()
 	return failed
 }
 
-func copyOne(j *cpJob) error {
+// copyOne copies a job's source into its file, reporting every read to
+// counted.
+func copyOne(j *cpJob, counted func(int)) error {
 	in, err := os.Open(j.src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	return j.file.CopyFrom(in)
+	return j.file.CopyFrom(countingReader{in, counted})
+}
+
+// countingReader reports the bytes read through it (copied, in cp: they are
+// read straight into the famfs file).
+type countingReader struct {
+	r       io.Reader
+	counted func(int)
+}
+
+func (c countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if n > 0 && c.counted != nil {
+		c.counted(n)
+	}
+	return n, err
 }
 
 // compareJobs compares each source with its famfs destination.
