@@ -231,6 +231,10 @@ mounts the device (famfs mount) to see the namespace, or uses the library.`,
 	root.InitDefaultCompletionCmd()
 	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
 		c.Long += exitCodeHelp(c.Name())
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			cmd.Help()
+			return usagef("a shell is required: bash, zsh, fish or powershell")
+		}
 	}
 	return root
 }

@@ -45,6 +45,11 @@ func TestVersion(t *testing.T) {
 }
 
 func TestCompletion(t *testing.T) {
+	for _, bad := range [][]string{{"famfs", "completion"}, {"famfs", "completion", "bogus"}} {
+		if code, _, _ := runCLI(bad...); code != ExitUsage {
+			t.Errorf("%v: exit %d, want %d", bad, code, ExitUsage)
+		}
+	}
 	for sh, want := range map[string]string{"bash": "__start_famfs", "zsh": "#compdef famfs", "fish": "complete -c famfs"} {
 		code, out, errs := runCLI("famfs", "completion", sh)
 		if code != 0 || !strings.Contains(out, want) {
