@@ -144,7 +144,7 @@ func logplayMount(e *env, t fpath, verbose int) error {
 	c := control.NewClient(t.mount.Point)
 	r, err := c.Replay()
 	if err != nil {
-		return fmt.Errorf("%s: the mount's daemon does not answer (%v); list the log with -n instead", t.mount.Point, err)
+		return fmt.Errorf("%s: the mount's daemon does not answer (%v); list the log with -n instead", t.arg, err)
 	}
 	fmt.Fprintf(e.stdout, "famfs logplay: %s: %d log entries applied; %d new\n", t.mount.Point, r.Next, r.Applied)
 	if r.Stuck != "" {

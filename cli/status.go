@@ -23,7 +23,7 @@ socket: device, role, replay position, log fill level, counters.`,
 		}
 		st, err := control.NewClient(p.mount.Point).Status()
 		if err != nil {
-			return fmt.Errorf("%s: the daemon does not answer: %w", p.mount.Point, err)
+			return fmt.Errorf("%s: the daemon of the mount at %s does not answer: %w", p.arg, p.mount.Point, err)
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
