@@ -14,22 +14,21 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/spf13/cobra"
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
-	"golang.org/x/term"
 )
 
 type cpJob struct {
-	src  string
-	dst  string // famfs relative path
-	size uint64
-	file *famfs.File
-	old  bool // the destination existed (same size): overwritten
+	src   string
+	dst   string // famfs relative path
+	shown string // the destination as the user would type it
+	size  uint64
+	file  *famfs.File
+	old   bool // the destination existed (same size): overwritten
 }
 
 type cpDir struct {
-	dst  string
-	mode uint32
+	dst   string
+	shown string
+	mode  uint32
 }
 
 func newCpCmd(e *env) *cobra.Command {
@@ -40,7 +39,7 @@ func newCpCmd(e *env) *cobra.Command {
 		il                 interleaveFlags
 		verbose            int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "cp [-r] [-t threads] [-m mode] [-u uid] [-g gid] [-N n -B n -C size] <source>... <dest>",
 		Short: "Copy files into famfs (master only)",
 		Long: `Copy local files (and, with -r, directory trees) into famfs: each file is
@@ -49,13 +48,9 @@ hold of the log lock), then filled by -t threads and flushed. A destination
 that exists with exactly the source's size is overwritten (so a copy can be
 restarted); any other existing destination is an error. Several sources need
 a directory destination. Wildcards the shell did not expand are expanded here.
-With -c, nothing is copied: sources are compared with existing destinations.
-
-Exit codes: 0 success, 1 failure (anything not copied), 16 usage.`,
-		Args:          minArgs(2),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+With -c, nothing is copied: sources are compared with existing destinations.` + masterHelp + pathHelp,
+		Args: minArgs(2),
+	})
 	f := cmd.Flags()
 	f.BoolVarP(&recursive, "recursive", "r", false, "copy directories recursively")
 	f.BoolVarP(&compare, "compare", "c", false, "compare sources with existing destinations instead of copying")
@@ -117,9 +112,10 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 			complain("%s: %v", src, unwrapPathErr(err))
 			continue
 		}
-		target := dest.rel
+		target, shown := dest.rel, destArg
 		if destIsDir {
 			target = path.Join(dest.rel, filepath.Base(filepath.Clean(src)))
+			shown = filepath.Join(destArg, filepath.Base(filepath.Clean(src)))
 		}
 		switch {
 		case st.IsDir():
@@ -131,7 +127,7 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 				complain("%s: cannot copy a directory onto the file %s", src, destArg)
 				continue
 			}
-			d, j, err := planTree(src, target)
+			d, j, err := planTree(src, target, shown)
 			if err != nil {
 				complain("%v", err)
 			}
@@ -143,7 +139,7 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 		case !destIsDir && namesDir(destArg):
 			complain("%s: no such famfs directory", destArg)
 		default:
-			jobs = append(jobs, &cpJob{src: src, dst: target, size: uint64(st.Size())})
+			jobs = append(jobs, &cpJob{src: src, dst: target, shown: shown, size: uint64(st.Size())})
 		}
 	}
 	if compare {
@@ -154,10 +150,10 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 		for _, d := range dirs {
 			err := tx.Mkdir(d.dst, famfs.MkdirOptions{Mode: d.mode, UID: o.UID, GID: o.GID})
 			if err != nil && !errors.Is(err, fs.ErrExist) {
-				complain("%s: %v", d.dst, unwrapPathErr(err))
+				complain("%v", pathErr(dest.at(d.dst, d.shown), err))
 			} else if err != nil {
 				if i, serr := fsys.Stat(d.dst); serr != nil || !i.IsDir() {
-					complain("%s: exists and is not a directory", d.dst)
+					complain("%s: exists and is not a directory", d.shown)
 				}
 			}
 		}
@@ -166,7 +162,7 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 			jo.Size = j.size
 			f, existed, err := tx.CreateOrReuse(j.dst, jo)
 			if err != nil {
-				complain("%s: %v", j.dst, explainCreate(err, j.size))
+				complain("%s: %v", j.shown, explainCreate(err, j.size, dest.at(j.dst, j.shown)))
 				if isLogFull(err) {
 					break
 				}
@@ -184,7 +180,7 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 	}
 	notifyDaemons(dest.mount.Source)
 	warnLogFill(e, fsys)
-	if copyJobs(e, jobs, threads, verbose, dest.mount.Point) {
+	if copyJobs(e, jobs, threads, verbose) {
 		failed = true
 	}
 	if len(rewritten) > 0 {
@@ -197,8 +193,8 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 }
 
 // planTree lists the directories and files of a local tree rooted at src,
-// placed at famfs path target.
-func planTree(src, target string) ([]cpDir, []*cpJob, error) {
+// placed at famfs path target (shown: as the user would type it).
+func planTree(src, target, shown string) ([]cpDir, []*cpJob, error) {
 	var dirs []cpDir
 	var jobs []*cpJob
 	var bad []string
@@ -209,6 +205,7 @@ func planTree(src, target string) ([]cpDir, []*cpJob, error) {
 		}
 		rel, _ := filepath.Rel(src, p)
 		dst := path.Join(target, filepath.ToSlash(rel))
+		shownDst := filepath.Join(shown, rel)
 		info, err := d.Info()
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", p, err))
@@ -216,9 +213,9 @@ func planTree(src, target string) ([]cpDir, []*cpJob, error) {
 		}
 		switch {
 		case d.IsDir():
-			dirs = append(dirs, cpDir{dst: dst, mode: uint32(info.Mode().Perm()) &^ umask()})
+			dirs = append(dirs, cpDir{dst: dst, shown: shownDst, mode: uint32(info.Mode().Perm()) &^ umask()})
 		case info.Mode().IsRegular() && info.Size() > 0:
-			jobs = append(jobs, &cpJob{src: p, dst: dst, size: uint64(info.Size())})
+			jobs = append(jobs, &cpJob{src: p, dst: dst, shown: shownDst, size: uint64(info.Size())})
 		case info.Mode().IsRegular():
 			bad = append(bad, fmt.Sprintf("%s: empty file skipped", p))
 		default:
@@ -234,20 +231,18 @@ func planTree(src, target string) ([]cpDir, []*cpJob, error) {
 
 // copyJobs fills the created files from their sources, threads at a time,
 // and reports whether any failed.
-func copyJobs(e *env, jobs []*cpJob, threads, verbose int, mountPoint string) bool {
+func copyJobs(e *env, jobs []*cpJob, threads, verbose int) bool {
 	var total int64
 	for _, j := range jobs {
 		if j.file != nil {
 			total += int64(j.size)
 		}
 	}
-	var bar *mpb.Bar
-	var progress *mpb.Progress
-	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && total > 64<<20 {
-		progress = mpb.New(mpb.WithOutput(f), mpb.WithWidth(40))
-		bar = progress.AddBar(total, mpb.PrependDecorators(decor.Name("famfs cp "), decor.CountersKibiByte("% .1f / % .1f")),
-			mpb.AppendDecorators(decor.Percentage()))
-	}
+	return copyJobsShowing(e, jobs, threads, verbose, newCpProgress(e, total))
+}
+
+// copyJobsShowing is copyJobs reporting to prog.
+func copyJobsShowing(e *env, jobs []*cpJob, threads, verbose int, prog *cpProgress) bool {
 	var mu sync.Mutex
 	failed := false
 	sem := make(chan struct{}, threads)
@@ -261,34 +256,46 @@ func copyJobs(e *env, jobs []*cpJob, threads, verbose int, mountPoint string) bo
 		go func(j *cpJob) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			err := copyOne(j)
-			if bar != nil {
-				bar.IncrInt64(int64(j.size))
-			}
+			err := copyOne(j, prog.add)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				fmt.Fprintf(e.stderr, "famfs cp: %s: %v\n", j.src, unwrapPathErr(err))
+				prog.println(e.stderr, fmt.Sprintf("famfs cp: %s: %v", j.src, unwrapPathErr(err)))
 				failed = true
 			} else if verbose > 0 {
-				fmt.Fprintf(e.stdout, "famfs cp: 100%%: %s\n", filepath.Join(mountPoint, j.dst))
+				prog.println(e.stdout, fmt.Sprintf("famfs cp: %s -> %s (%d bytes)", j.src, j.shown, j.size))
 			}
 		}(j)
 	}
 	wg.Wait()
-	if progress != nil {
-		progress.Wait()
-	}
+	prog.wait()
 	return failed
 }
 
-func copyOne(j *cpJob) error {
+// copyOne copies a job's source into its file, reporting every read to
+// counted.
+func copyOne(j *cpJob, counted func(int)) error {
 	in, err := os.Open(j.src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	return j.file.CopyFrom(in)
+	return j.file.CopyFrom(countingReader{in, counted})
+}
+
+// countingReader reports the bytes read through it (copied, in cp: they are
+// read straight into the famfs file).
+type countingReader struct {
+	r       io.Reader
+	counted func(int)
+}
+
+func (c countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if n > 0 && c.counted != nil {
+		c.counted(n)
+	}
+	return n, err
 }
 
 // compareJobs compares each source with its famfs destination.
@@ -302,7 +309,7 @@ func compareJobs(e *env, fsys *famfs.FS, jobs []*cpJob, failed bool) error {
 			err = sameContent(j.src, f)
 		}
 		if err != nil {
-			fmt.Fprintf(e.stderr, "famfs cp -c: %s: %v\n", j.dst, unwrapPathErr(err))
+			fmt.Fprintf(e.stderr, "famfs cp -c: %s: %v\n", j.shown, unwrapPathErr(err))
 			failed = true
 		}
 	}

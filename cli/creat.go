@@ -52,7 +52,7 @@ func parseMulti(s string) (multiSpec, error) {
 		return m, usagef("--multi %q: %v", s, err)
 	}
 	if len(parts) == 3 {
-		if m.seed, err = parseSize(parts[2]); err != nil {
+		if m.seed, err = parseNumber(parts[2]); err != nil {
 			return m, usagef("--multi %q: bad seed: %v", s, err)
 		}
 	}
@@ -70,7 +70,7 @@ func newCreatCmd(e *env) *cobra.Command {
 		il        interleaveFlags
 		verbose   int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "creat [-s size] [-r -S seed] [-m mode] [-u uid] [-g gid] [-N n -B n -C size] <file>\n  famfs creat [-t threads] [-m mode] [-u uid] [-g gid] -M name,size[,seed] ...",
 		Short: "Create (allocate and log) famfs files (master only)",
 		Long: `Create a file of the given size, allocated in 2 MiB units (contiguously,
@@ -81,18 +81,14 @@ error. -r -S fills the file with the reference's seeded pseudo-random data
 0644) has the umask removed, as the reference does.
 
 --multi (repeatable) creates several files, each first fit; size 0 keeps an
-existing file's size. Seeded files are filled by -t threads (0 = one per CPU).
-
-Exit codes: 0 success, 1 failure, 16 usage.`,
-		Args:          func(cmd *cobra.Command, args []string) error { return nil },
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+existing file's size. Seeded files are filled by -t threads (0 = one per CPU).` + masterHelp + pathHelp,
+		Args: func(cmd *cobra.Command, args []string) error { return nil },
+	})
 	f := cmd.Flags()
 	f.VarP(newSize(&size), "size", "s", "file size (k, m, g suffixes; 0x hex)")
 	f.BoolVarP(&randomize, "randomize", "r", false, "fill with seeded pseudo-random data (needs -S)")
-	f.VarP(newSize(&seed), "seed", "S", "seed for -r (only its low 32 bits count)")
-	f.StringArrayVarP(&multi, "multi", "M", nil, "name,size[,seed]: one of several files to create (repeatable)")
+	f.VarP(newNumber(&seed), "seed", "S", "seed for -r (only its low 32 bits count)")
+	f.StringArrayVarP(&multi, "multi", "M", nil, "a file to create, as `name,size[,seed]`; repeat for several files")
 	f.IntVarP(&threads, "threadct", "t", 0, "threads filling seeded files (0..256; 0 = one per CPU)")
 	owner.add(f, 0o644, true, "")
 	addInterleaveFlags(f, &il)
@@ -220,7 +216,7 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 				}
 			}
 			if err != nil {
-				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", s.arg, explainCreate(err, s.size))
+				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", s.arg, explainCreate(err, s.size, s.path))
 				failed = true
 				if isLogFull(err) {
 					break
@@ -285,7 +281,7 @@ func existing(fsys *famfs.FS, rel string) (*famfs.File, error) {
 	return file, err
 }
 
-func explainCreate(err error, size uint64) error {
+func explainCreate(err error, size uint64, p fpath) error {
 	var ee *famfs.ExistError
 	if errors.As(err, &ee) {
 		if ee.Info.IsDir() {
@@ -293,5 +289,5 @@ func explainCreate(err error, size uint64) error {
 		}
 		return fmt.Errorf("exists with size %d; a famfs file cannot change size (asked for %d)", ee.Info.Size, size)
 	}
-	return unwrapPathErr(err)
+	return explain(err, &p)
 }

@@ -5,41 +5,58 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/internal/mounts"
 	"github.com/spf13/cobra"
 )
 
-// fsck(8) exit bits
-const (
-	fsckClean       = 0
-	fsckProblems    = 4
-	fsckOperational = 8
-)
+// newFsckHelperCmd is the fsck.famfs personality. fsck(8) runs
+// `fsck.famfs [-a|-p|-n|-y] [-f] ... <device>`: famfs fsck only checks (it
+// never repairs), so those options are accepted and change nothing.
+func newFsckHelperCmd(e *env) *cobra.Command {
+	cmd := newFsckCmd(e, "fsck.famfs")
+	cmd.Long = strings.Replace(cmd.Long, "\n\nExit codes:", `
 
-func newFsckCmd(e *env) *cobra.Command {
+As fsck.famfs, the fsck(8) helper (fsck -t famfs <device>), it also accepts
+fsck(8)'s -a, -p (repair automatically), -n (no changes), -y (answer yes) and
+-f (force a check), and ignores them: famfs fsck only checks and never
+changes anything, so problems found exit 4 (errors left uncorrected) and a
+clean file system exits 0.
+
+Exit codes:`, 1)
+	f := cmd.Flags()
+	var ignored bool
+	for _, o := range []struct{ short, name, what string }{
+		{"a", "auto", "fsck(8): repair automatically (ignored: nothing is ever changed)"},
+		{"p", "preen", "fsck(8): repair automatically (ignored: nothing is ever changed)"},
+		{"n", "no", "fsck(8): make no changes (always so)"},
+		{"y", "yes", "fsck(8): answer yes to every question (ignored: none is asked)"},
+		{"f", "force", "fsck(8): check even if clean (always so)"},
+	} {
+		f.BoolVarP(&ignored, o.name, o.short, false, o.what)
+	}
+	return cmd
+}
+
+func newFsckCmd(e *env, use string) *cobra.Command {
 	var (
 		human, asJSON, useMmap, useRead bool
 		verbose                         int
 		nbuckets                        int
 	)
-	cmd := &cobra.Command{
-		Use:   "fsck [--human] [-v] [--json] [-B nbuckets] <device|path-in-famfs>",
+	cmd := newCommand(&cobra.Command{
+		Use:   use + " [--human] [-v] [--json] [-B nbuckets] <device|path-in-famfs>",
 		Short: "Check a famfs file system",
 		Long: `Check the superblock, the log header, every log entry (CRC, sequence
 number, path, file map), the namespace they build (missing parents,
 duplicates) and allocation collisions (cross-linked files). Nothing is changed.
 
 The argument is a device (or regular-file device), or any path inside a famfs
-mount, which checks the device behind that mount.
-
-Exit codes (fsck(8)): 0 clean, 4 problems found, 8 operational error (no
-device, no valid superblock), 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+mount, which checks the device behind that mount.`,
+		Args: exactArgs(1),
+	})
 	f := cmd.Flags()
 	f.BoolVar(&human, "human", false, "sizes in GiB (the reference's fsck -h)")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
@@ -48,7 +65,6 @@ device, no valid superblock), 16 usage.`,
 	f.BoolVarP(&useMmap, "mmap", "m", false, "read the metadata through mmap (always the case here)")
 	f.BoolVarP(&useRead, "read", "r", false, "accepted for compatibility: metadata is always read through mmap")
 	kernelNote := kernelFlags(f, "set-daxmode", "nofuse", "fuse")
-	setUsageCode(cmd, ExitUsage)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		verbosity(e, verbose-1)
 		kernelNote(e)
@@ -58,7 +74,7 @@ device, no valid superblock), 16 usage.`,
 		if nbuckets < 0 || nbuckets > 64 {
 			return usagef("-B %d: nbuckets must be 1..64", nbuckets)
 		}
-		t, err := resolve(args[0])
+		t, err := famfsPathOrDevice(args[0])
 		if err != nil {
 			return &ExitError{Code: fsckOperational, Err: err}
 		}

@@ -11,14 +11,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// getmap exit codes (the reference's)
-const (
-	getmapNotFamfs = 1
-	getmapNoMap    = 2
-	getmapMissing  = 9  // EBADF, as the reference reports a missing file
-	getmapIsDir    = 21 // EISDIR
-)
-
 // GetmapFile is what getmap --json prints per file: what a program needs to
 // mmap the device itself.
 type GetmapFile struct {
@@ -34,20 +26,14 @@ type GetmapFile struct {
 
 func newGetmapCmd(e *env) *cobra.Command {
 	var quiet, cont, asJSON bool
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "getmap [-q] [-c] [--json] <file>...",
 		Short: "Print the extents of famfs files",
 		Long: `Print where on the device each file's bytes live: its simple extents, or
 its interleave chunk size and strips. --json adds the device path and the
-file-offset → device-offset runs a program needs to mmap the device itself.
-
-Exit codes: 0 mapped famfs file(s), 1 not in famfs, 2 in famfs but not a
-mapped file, 9 no such file, 21 a directory, 16 usage. With -c, every file is
-tried and the last error's code is returned.`,
-		Args:          minArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+file-offset → device-offset runs a program needs to mmap the device itself.` + pathHelp,
+		Args: minArgs(1),
+	})
 	f := cmd.Flags()
 	f.BoolVarP(&quiet, "quiet", "q", false, "print less")
 	f.BoolVarP(&cont, "continue", "c", false, "go on after an error")
@@ -134,12 +120,18 @@ func getmap(arg string) (GetmapFile, int, error) {
 	return g, 0, nil
 }
 
+// The files a mount serves in famfs.MetaDir: the superblock and log regions.
+const (
+	metaSuperblock = famfs.MetaDir + "/.superblock"
+	metaLog        = famfs.MetaDir + "/.log"
+)
+
 // metaFile reports whether rel is .meta/.superblock (sb) or .meta/.log.
 func metaFile(rel string) (sb bool, name string) {
 	switch rel {
-	case ".meta/.superblock":
+	case metaSuperblock:
 		return true, rel
-	case ".meta/.log":
+	case metaLog:
 		return false, rel
 	}
 	return false, ""

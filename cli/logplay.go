@@ -1,10 +1,10 @@
 package cli
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
@@ -17,79 +17,90 @@ func newLogplayCmd(e *env) *cobra.Command {
 		dryrun, useRead, useMmap, client bool
 		verbose                          int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "logplay [-n] [-v] <device|mount-point>",
 		Short: "Replay the metadata log, or list what it holds",
 		Long: `On a mount point, make the mount's daemon replay the log now (it also
-does so by itself by polling). On a device, or with -n/--dryrun, list what
-the log holds, entry by entry, and the problems replay would report.
-
-Exit codes: 0 success, 1 problems found or failure, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+does so by itself by polling). On a device, or with -n/--dryrun, summarize
+what the log holds (entries, files, directories) and the problems replay
+would report; -v also lists every entry, in the reference's format (lines
+starting "__famfs_logplay: "), and -vv every file's extents.`,
+		Args: exactArgs(1),
+	})
 	f := cmd.Flags()
 	f.BoolVarP(&dryrun, "dryrun", "n", false, "list the log without changing anything")
-	f.CountVarP(&verbose, "verbose", "v", "more detail (extents of every file)")
+	f.CountVarP(&verbose, "verbose", "v", "list every entry (-vv: and its extents)")
 	f.BoolVarP(&useRead, "read", "r", false, "accepted for compatibility: the log is always read through mmap")
 	f.BoolVarP(&useMmap, "mmap", "m", false, "read the log through mmap (always the case here)")
 	f.BoolVarP(&client, "client", "c", false, "replay as a client (the role never changes what replay does here)")
-	setUsageCode(cmd, ExitUsage)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		verbosity(e, verbose-1)
 		if useRead && useMmap {
 			return usagef("-r/--read and -m/--mmap are mutually exclusive")
 		}
-		t, err := resolve(args[0])
+		t, err := famfsPathOrDevice(args[0])
 		if err != nil {
 			return err
 		}
 		if t.mount != nil && !dryrun {
 			return logplayMount(e, t, verbose)
 		}
-		return logplayList(e, t.device, verbose > 0)
+		return logplayList(e, t.device, verbose)
 	}
 	return cmd
 }
 
-// logplayList prints every entry of the log of the device at dev.
-func logplayList(e *env, dev string, verbose bool) error {
+// logplayList summarizes the log of the device at dev and, with verbose, lists
+// every entry the way the reference's `logplay -n -v` does (its lines start
+// with "__famfs_logplay: "; scripts written for it parse them); more verbose
+// adds every file's extents. Output is buffered: a full log is one write.
+func logplayList(e *env, dev string, verbose int) error {
 	fsys, err := famfs.Open(dev, famfs.OpenOptions{ReadOnly: true})
 	if err != nil && !errors.Is(err, famfs.ErrLogDamaged) {
 		return err
 	}
 	defer fsys.Close()
+	w := bufio.NewWriterSize(e.stdout, 64<<10)
+	defer w.Flush()
 	next, slots, _ := fsys.LogStatus()
-	fmt.Fprintf(e.stdout, "famfs logplay: %s: log holds %d of %d entries (dry run)\n", dev, next, slots)
+	fmt.Fprintf(w, "famfs logplay: %s: log holds %d of %d entries (dry run)\n", dev, next, slots)
 	var files, dirs int
 	_, serr := fsys.ScanLog(0, func(ent famfs.LogEntry) {
 		i := ent.Index
-		if ent.Err != nil {
-			fmt.Fprintf(e.stdout, "%6d  %-10s %v\n", i, ent.Type, ent.Err)
-			return
-		}
-		switch ent.Kind {
-		case famfs.EntryFile:
-			files++
-			fmt.Fprintf(e.stdout, "%6d  file       %04o %5d:%-5d %s (%d bytes)\n", i, ent.Mode, ent.UID, ent.GID, famfs.Printable(ent.Path), ent.Size)
-			if verbose {
-				writeFMap(e.stdout, &ent.FMap)
+		switch {
+		case ent.Err != nil:
+			if verbose > 0 {
+				fmt.Fprintf(w, "__famfs_logplay: %d invalid log entry (%s): %v\n", i, ent.Type, ent.Err)
 			}
-		case famfs.EntryDir:
+		case ent.Kind == famfs.EntryFile:
+			files++
+			if verbose > 0 {
+				fmt.Fprintf(w, "__famfs_logplay: %d file=%s size=%d\n", i, famfs.Printable(ent.Path), ent.Size)
+				writeFMap(w, &ent.FMap, verbose > 1)
+			}
+		case ent.Kind == famfs.EntryDir:
 			dirs++
-			fmt.Fprintf(e.stdout, "%6d  mkdir      %04o %5d:%-5d %s\n", i, ent.Mode, ent.UID, ent.GID, famfs.Printable(ent.Path))
-		case famfs.EntryDaxdev:
-			fmt.Fprintf(e.stdout, "%6d  add_daxdev index %d, %d bytes, uuid %s\n", i, ent.Daxdev.Index, ent.Daxdev.Size, ent.Daxdev.UUID)
+			if verbose > 0 {
+				fmt.Fprintf(w, "__famfs_logplay: mkdir: %o %d:%d: %s \n", ent.Mode, ent.UID, ent.GID, famfs.Printable(ent.Path))
+			}
+		case ent.Kind == famfs.EntryDaxdev:
+			if verbose > 0 {
+				fmt.Fprintf(w, "__famfs_logplay: %d add_daxdev: index=%d size=%d uuid=%s\n", i, ent.Daxdev.Index, ent.Daxdev.Size, ent.Daxdev.UUID)
+			}
 		default:
-			fmt.Fprintf(e.stdout, "%6d  %-10s (ignored)\n", i, ent.Type)
+			if verbose > 0 {
+				fmt.Fprintf(w, "__famfs_logplay: %d %s (ignored)\n", i, ent.Type)
+			}
 		}
 	})
 	problems := fsys.Problems()
 	for _, p := range problems {
-		fmt.Fprintf(e.stdout, "problem: %s\n", p)
+		fmt.Fprintf(w, "problem: %s\n", p)
 	}
-	fmt.Fprintf(e.stdout, "famfs logplay: %d log entries; %d files; %d directories; %d problems\n", next, files, dirs, len(problems))
+	fmt.Fprintf(w, "famfs logplay: %d log entries; %d files; %d directories; %d problems\n", next, files, dirs, len(problems))
+	if err := w.Flush(); err != nil {
+		return err
+	}
 	var bad *famfs.BadEntry
 	if errors.As(serr, &bad) {
 		return fmt.Errorf("replay stops at log entry %d: %v", bad.Index, bad.Err)
@@ -103,29 +114,35 @@ func logplayList(e *env, dev string, verbose bool) error {
 	return nil
 }
 
-func writeFMap(w io.Writer, m *omf.FMap) {
+// writeFMap prints an interleaved file's strips as the reference's verbose
+// logplay does and, with extents, a simple file's extents too.
+func writeFMap(w io.Writer, m *omf.FMap, extents bool) {
 	switch m.Type {
 	case omf.ExtSimple:
-		for _, x := range m.Extents {
-			fmt.Fprintf(w, "          extent: dev %d offset 0x%x length 0x%x\n", x.DevIndex, x.Offset, x.Len)
+		if extents {
+			for _, x := range m.Extents {
+				fmt.Fprintf(w, "\t\textent: dev=%d ofs=0x%x len=0x%x\n", x.DevIndex, x.Offset, x.Len)
+			}
 		}
 	case omf.ExtInterleave:
+		fmt.Fprintf(w, "\tniext=%d\n", len(m.Interleaved))
 		for _, ie := range m.Interleaved {
-			var s []string
-			for _, x := range ie.Strips {
-				s = append(s, fmt.Sprintf("0x%x+0x%x", x.Offset, x.Len))
+			if extents {
+				fmt.Fprintf(w, "\tchunk size 0x%x, %d strips\n", ie.ChunkSize, len(ie.Strips))
 			}
-			fmt.Fprintf(w, "          interleaved: %d strips, chunk 0x%x: %s\n", len(ie.Strips), ie.ChunkSize, strings.Join(s, " "))
+			for _, x := range ie.Strips {
+				fmt.Fprintf(w, "\t\tstrip: dev=%d ofs=0x%x len=0x%x\n", x.DevIndex, x.Offset, x.Len)
+			}
 		}
 	}
 }
 
 // logplayMount makes the daemon behind a mount replay now.
-func logplayMount(e *env, t target, verbose int) error {
+func logplayMount(e *env, t fpath, verbose int) error {
 	c := control.NewClient(t.mount.Point)
 	r, err := c.Replay()
 	if err != nil {
-		return fmt.Errorf("%s: the mount's daemon does not answer (%v); list the log with -n instead", t.mount.Point, err)
+		return fmt.Errorf("%s: the mount's daemon does not answer (%v); list the log with -n instead", t.arg, err)
 	}
 	fmt.Fprintf(e.stdout, "famfs logplay: %s: %d log entries applied; %d new\n", t.mount.Point, r.Next, r.Applied)
 	if r.Stuck != "" {

@@ -9,17 +9,13 @@ import (
 )
 
 func newStatusCmd(e *env) *cobra.Command {
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "status <mountpoint>",
 		Short: "Show a mount daemon's status (JSON)",
 		Long: `Ask the daemon behind a famfs mount for its status through the control
-socket: device, role, replay position, log fill level, counters.
-
-Exit codes: 0 success, 1 failure, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+socket: device, role, replay position, log fill level, counters.`,
+		Args: exactArgs(1),
+	})
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		p, err := famfsPath(args[0])
 		if err != nil {
@@ -27,7 +23,7 @@ Exit codes: 0 success, 1 failure, 16 usage.`,
 		}
 		st, err := control.NewClient(p.mount.Point).Status()
 		if err != nil {
-			return fmt.Errorf("%s: the daemon does not answer: %w", p.mount.Point, err)
+			return fmt.Errorf("%s: the daemon of the mount at %s does not answer: %w", p.arg, p.mount.Point, err)
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")

@@ -18,22 +18,18 @@ func newVerifyCmd(e *env) *cobra.Command {
 		threads int
 		quiet   bool
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "verify -S seed -f file\n  famfs verify [-t threads] -m file,seed ...",
 		Short: "Check a file's seeded data",
 		Long: `Invalidate the file's cache lines and compare its contents with the seeded
 pseudo-random stream famfs creat -r -S (or the reference) wrote. Works on
-any host.
-
-Exit codes: the number of files that failed (capped at 127), 16 usage.`,
-		Args:          exactArgs(0),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+any host.` + pathHelp,
+		Args: exactArgs(0),
+	})
 	f := cmd.Flags()
-	f.VarP(newSize(&seed), "seed", "S", "the seed the data was written with")
+	f.VarP(newNumber(&seed), "seed", "S", "the seed the data was written with")
 	f.StringVarP(&file, "filename", "f", "", "the file to verify")
-	f.StringArrayVarP(&multi, "multi", "m", nil, "file,seed: one of several files to verify (repeatable)")
+	f.StringArrayVarP(&multi, "multi", "m", nil, "a file to verify, as `file,seed`; repeat for several files")
 	f.IntVarP(&threads, "threadct", "t", 0, "threads (0..256; 0 = one per CPU)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "print only failures")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -61,7 +57,7 @@ Exit codes: the number of files that failed (capped at 127), 16 usage.`,
 		}
 		bad := verify(e, specs, n, quiet)
 		if bad > 0 {
-			return &ExitError{Code: min(bad, 127)}
+			return &ExitError{Code: min(bad, maxExit)}
 		}
 		return nil
 	}
@@ -73,7 +69,7 @@ func parseVerifyMulti(s string) (multiSpec, error) {
 	if !ok {
 		return multiSpec{}, usagef("-m %q: expected file,seed", s)
 	}
-	seed, err := parseSize(sd)
+	seed, err := parseNumber(sd)
 	if err != nil {
 		return multiSpec{}, usagef("-m %q: bad seed: %v", s, err)
 	}
@@ -126,7 +122,7 @@ func verify(e *env, specs []multiSpec, threads int, quiet bool) int {
 		}
 		file, err := fsys.OpenFile(p.rel)
 		if err != nil {
-			fail("famfs verify: %s: %v", s.arg, unwrapPathErr(err))
+			fail("famfs verify: %v", pathErr(p, err))
 			continue
 		}
 		jobs = append(jobs, job{s, file})

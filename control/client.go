@@ -30,9 +30,6 @@ func NewClient(mountpoint string) *Client {
 	}}
 }
 
-// Socket is the socket path the client uses.
-func (c *Client) Socket() string { return c.sock }
-
 func (c *Client) do(method, path string, body io.Reader, out any) error {
 	req, err := http.NewRequest(method, "http://famfs"+path, body)
 	if err != nil {
@@ -49,10 +46,6 @@ func (c *Client) do(method, path string, body io.Reader, out any) error {
 	}
 	if resp.StatusCode != http.StatusOK {
 		return fmt.Errorf("control socket %s: %s: %s", c.sock, resp.Status, strings.TrimSpace(string(b)))
-	}
-	if s, ok := out.(*string); ok {
-		*s = strings.TrimSpace(string(b))
-		return nil
 	}
 	if out != nil {
 		return json.Unmarshal(b, out)
@@ -76,15 +69,4 @@ func (c *Client) Replay() (Replay, error) {
 // to the mount root).
 func (c *Client) Invalidate(rel string) error {
 	return c.do("POST", "/invalidate?path="+url.QueryEscape(rel), nil, nil)
-}
-
-// LogLevel returns the daemon's log level.
-func (c *Client) LogLevel() (string, error) {
-	var s string
-	return s, c.do("GET", "/log_level", nil, &s)
-}
-
-// SetLogLevel changes the daemon's log level.
-func (c *Client) SetLogLevel(level string) error {
-	return c.do("POST", "/log_level", strings.NewReader(level), nil)
 }
