@@ -21,9 +21,20 @@ type cpJob struct {
 	dst   string // famfs relative path
 	shown string // the destination as the user would type it
 	size  uint64
-	file  *famfs.File
-	old   bool // the destination existed (same size): overwritten
+	file  *famfs.File       // an existing destination of the same size, overwritten
+	new   *famfs.StagedFile // or a new file, logged once every copy is done
 }
+
+// fill copies the job's source into its destination.
+func (j *cpJob) fill(r io.Reader) error {
+	if j.new != nil {
+		_, err := j.new.ReadFrom(r)
+		return err
+	}
+	return j.file.CopyFrom(r)
+}
+
+func (j *cpJob) ready() bool { return j.file != nil || j.new != nil }
 
 type cpDir struct {
 	dst   string
@@ -44,11 +55,18 @@ func newCpCmd(e *env) *cobra.Command {
 		Short: "Copy files into famfs (master only)",
 		Long: `Copy local files (and, with -r, directory trees) into famfs: each file is
 created with the source's size, allocated next fit across the whole copy (one
-hold of the log lock), then filled by -t threads and flushed. A destination
-that exists with exactly the source's size is overwritten (so a copy can be
-restarted); any other existing destination is an error. Several sources need
-a directory destination. Wildcards the shell did not expand are expanded here.
-With -c, nothing is copied: sources are compared with existing destinations.` + masterHelp + pathHelp,
+hold of the log lock), filled by -t threads and flushed. The copy is all or
+nothing: every destination is checked (path, conflicts, space, log room)
+before any data moves, and the new directories and files are logged together
+only once all their data is in place; a copy that cannot complete (a bad
+path, a source that shrinks or cannot be read) logs nothing. A destination
+that exists with exactly the source's size is overwritten in place (so a
+copy can be restarted); any other existing destination is an error. Empty
+files inside a copied tree are skipped with a warning (a famfs file holds at
+least 1 byte); an empty file named as a source is an error. Several sources
+need a directory destination. Wildcards the shell did not expand are
+expanded here. With -c, nothing is copied: sources are compared with
+existing destinations.` + masterHelp + pathHelp,
 		Args: minArgs(2),
 	})
 	f := cmd.Flags()
@@ -127,9 +145,12 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 				complain("%s: cannot copy a directory onto the file %s", src, destArg)
 				continue
 			}
-			d, j, err := planTree(src, target, shown)
+			d, j, skipped, err := planTree(src, target, shown)
 			if err != nil {
 				complain("%v", err)
+			}
+			for _, w := range skipped {
+				fmt.Fprintf(e.stderr, "famfs cp: warning: %s\n", w)
 			}
 			dirs, jobs = append(dirs, d...), append(jobs, j...)
 		case !st.Mode().IsRegular():
@@ -145,22 +166,36 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 	if compare {
 		return compareJobs(e, fsys, jobs, failed)
 	}
+	if failed {
+		fmt.Fprintln(e.stderr, "famfs cp: nothing was copied")
+		return &ExitError{Code: ExitFailure}
+	}
 	var rewritten []string
 	err = fsys.Update(func(tx *famfs.Tx) error {
+		st := tx.Stage()
+		defer st.Abandon() // unless committed
 		for _, d := range dirs {
-			err := tx.Mkdir(d.dst, famfs.MkdirOptions{Mode: d.mode, UID: o.UID, GID: o.GID})
-			if err != nil && !errors.Is(err, fs.ErrExist) {
+			err := st.Mkdir(d.dst, famfs.MkdirOptions{Mode: d.mode, UID: o.UID, GID: o.GID})
+			var ee *famfs.ExistError
+			if errors.As(err, &ee) && ee.Info.IsDir() {
+				continue // copying into an existing directory
+			}
+			if err != nil {
 				complain("%v", pathErr(dest.at(d.dst, d.shown), err))
-			} else if err != nil {
-				if i, serr := fsys.Stat(d.dst); serr != nil || !i.IsDir() {
-					complain("%s: exists and is not a directory", d.shown)
-				}
 			}
 		}
 		for _, j := range jobs {
+			if i, err := fsys.Stat(j.dst); err == nil && !i.IsDir() && i.Size == j.size {
+				// The same size: overwrite in place, so a copy can be restarted.
+				if j.file, err = fsys.OpenFile(j.dst); err != nil {
+					complain("%s: %v", j.shown, err)
+				}
+				rewritten = append(rewritten, j.dst)
+				continue
+			}
 			jo := o
 			jo.Size = j.size
-			f, existed, err := tx.CreateOrReuse(j.dst, jo)
+			sf, err := st.Create(j.dst, jo)
 			if err != nil {
 				complain("%s: %v", j.shown, explainCreate(err, j.size, dest.at(j.dst, j.shown)))
 				if isLogFull(err) {
@@ -168,37 +203,37 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 				}
 				continue
 			}
-			j.file, j.old = f, existed
-			if existed {
-				rewritten = append(rewritten, j.dst)
-			}
+			j.new = sf
 		}
-		return nil
-	})
-	if err != nil {
+		if failed || copyJobs(e, jobs, threads, verbose) {
+			failed = true
+			return nil // the stage is abandoned: nothing is logged
+		}
+		_, err := st.Commit()
 		return err
-	}
-	notifyDaemons(dest.mount.Source)
-	warnLogFill(e, fsys)
-	if copyJobs(e, jobs, threads, verbose) {
-		failed = true
-	}
+	})
 	if len(rewritten) > 0 {
 		notifyDaemons(dest.mount.Source, rewritten...)
 	}
+	if err != nil {
+		return err
+	}
 	if failed {
+		fmt.Fprintln(e.stderr, "famfs cp: no new file or directory was logged")
 		return &ExitError{Code: ExitFailure}
 	}
+	notifyDaemons(dest.mount.Source)
+	warnLogFill(e, fsys)
 	return nil
 }
 
 // planTree lists the directories and files of a local tree rooted at src,
-// placed at famfs path target (shown: as the user would type it).
-func planTree(src, target, shown string) ([]cpDir, []*cpJob, error) {
-	var dirs []cpDir
-	var jobs []*cpJob
+// placed at famfs path target (shown: as the user would type it), and what it
+// skips: empty files (a famfs file holds at least 1 byte) and whatever is not
+// a regular file or a directory.
+func planTree(src, target, shown string) (dirs []cpDir, jobs []*cpJob, skipped []string, err error) {
 	var bad []string
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", p, unwrapPathErr(err)))
 			return nil
@@ -217,16 +252,16 @@ func planTree(src, target, shown string) ([]cpDir, []*cpJob, error) {
 		case info.Mode().IsRegular() && info.Size() > 0:
 			jobs = append(jobs, &cpJob{src: p, dst: dst, shown: shownDst, size: uint64(info.Size())})
 		case info.Mode().IsRegular():
-			bad = append(bad, fmt.Sprintf("%s: empty file skipped", p))
+			skipped = append(skipped, fmt.Sprintf("%s: empty file skipped (a famfs file holds at least 1 byte)", p))
 		default:
-			bad = append(bad, fmt.Sprintf("%s: not a regular file, skipped", p))
+			skipped = append(skipped, fmt.Sprintf("%s: not a regular file or directory, skipped", p))
 		}
 		return nil
 	})
 	if err == nil && len(bad) > 0 {
 		err = errors.New(strings.Join(bad, "\n"))
 	}
-	return dirs, jobs, err
+	return dirs, jobs, skipped, err
 }
 
 // copyJobs fills the created files from their sources, threads at a time,
@@ -234,7 +269,7 @@ func planTree(src, target, shown string) ([]cpDir, []*cpJob, error) {
 func copyJobs(e *env, jobs []*cpJob, threads, verbose int) bool {
 	var total int64
 	for _, j := range jobs {
-		if j.file != nil {
+		if j.ready() {
 			total += int64(j.size)
 		}
 	}
@@ -248,7 +283,7 @@ func copyJobsShowing(e *env, jobs []*cpJob, threads, verbose int, prog *cpProgre
 	sem := make(chan struct{}, threads)
 	var wg sync.WaitGroup
 	for _, j := range jobs {
-		if j.file == nil {
+		if !j.ready() {
 			continue
 		}
 		wg.Add(1)
@@ -280,7 +315,7 @@ func copyOne(j *cpJob, counted func(int)) error {
 		return err
 	}
 	defer in.Close()
-	return j.file.CopyFrom(countingReader{in, counted})
+	return j.fill(countingReader{in, counted})
 }
 
 // countingReader reports the bytes read through it (copied, in cp: they are

@@ -69,6 +69,7 @@ func newCreatCmd(e *env) *cobra.Command {
 		owner     ownerFlags
 		il        interleaveFlags
 		verbose   int
+		noZero    bool
 	)
 	cmd := newCommand(&cobra.Command{
 		Use:   "creat [-s size] [-r -S seed] [-m mode] [-u uid] [-g gid] [-N n -B n -C size] <file>\n  famfs creat [-t threads] [-m mode] [-u uid] [-g gid] -M name,size[,seed] ...",
@@ -77,8 +78,15 @@ func newCreatCmd(e *env) *cobra.Command {
 or striped with -N/-B/-C), and log it. An existing file of the same size (or
 with no size given) is accepted, so -r can re-randomize it; another size is an
 error. -r -S fills the file with the reference's seeded pseudo-random data
-(famfs verify checks it); -r without -S writes nothing. The mode (default
-0644) has the umask removed, as the reference does.
+(famfs verify checks it); -r without -S writes nothing. A new file's space is
+zeroed before the file becomes visible (the slack after its end included), so
+it never shows what an earlier file left in that memory; --no-zero skips that
+for callers that write every byte themselves. The mode (default 0644) has the
+umask removed, as the reference does.
+
+Creation is all or nothing: every file is checked (path, conflicts, space,
+log room) and seeded data written before any is logged; then all are logged
+together.
 
 --multi (repeatable) creates several files, each first fit; size 0 keeps an
 existing file's size. Seeded files are filled by -t threads (0 = one per CPU).` + masterHelp + pathHelp,
@@ -93,6 +101,7 @@ existing file's size. Seeded files are filled by -t threads (0 = one per CPU).` 
 	owner.add(f, 0o644, true, "")
 	addInterleaveFlags(f, &il)
 	f.CountVarP(&verbose, "verbose", "v", "more output")
+	f.BoolVar(&noZero, "no-zero", false, "leave a new file's space as it is instead of zeroing it (faster, but the file may show what an earlier file left in that memory)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ilp, err := il.interleave(cmd)
 		if err != nil {
@@ -103,7 +112,7 @@ existing file's size. Seeded files are filled by -t threads (0 = one per CPU).` 
 			return err
 		}
 		m, uid, gid := owner.values()
-		base := famfs.CreateOptions{Mode: m, UID: uid, GID: gid, Interleave: ilp}
+		base := famfs.CreateOptions{Mode: m, UID: uid, GID: gid, Interleave: ilp, NoZero: noZero}
 		var specs []multiSpec
 		if len(multi) > 0 {
 			if len(args) > 0 || cmd.Flags().Changed("seed") || randomize || cmd.Flags().Changed("size") {
@@ -190,30 +199,29 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 	}
 	defer fsys.Close()
 	type job struct {
-		spec multiSpec
-		file *famfs.File
+		spec   multiSpec
+		file   *famfs.File       // an existing file
+		staged *famfs.StagedFile // or a new one
 	}
-	var jobs []job
+	var jobs []*job
 	var rewritten []string
 	err = fsys.Update(func(tx *famfs.Tx) error {
+		st := tx.Stage()
+		defer st.Abandon() // unless committed
 		for _, s := range good {
 			tx.FirstFit() // the reference places every creat first fit
 			o := base
 			o.Size = s.size
-			var file *famfs.File
+			j := &job{spec: s}
 			var err error
-			if s.size == 0 {
-				file, err = existing(fsys, s.path.rel)
-				if err == nil && s.seed != 0 {
-					rewritten = append(rewritten, s.path.rel)
+			if i, serr := fsys.Stat(s.path.rel); s.size == 0 || serr == nil && !i.IsDir() && i.Size == s.size {
+				// An existing file: accepted as it is, or re-randomized.
+				if j.file, err = existing(fsys, s.path.rel); err == nil && s.seed != 0 {
+					rewritten = append(rewritten, s.path.rel) // its cached pages go stale
 				}
 			} else {
-				var existed bool
-				file, existed, err = tx.CreateOrReuse(s.path.rel, o)
-				if existed && s.seed != 0 {
-					// a re-randomized existing file: its cached pages are stale
-					rewritten = append(rewritten, s.path.rel)
-				}
+				o.NoZero = o.NoZero || s.seed != 0 // seeded files are filled below; only the slack needs zeroing
+				j.staged, err = st.Create(s.path.rel, o)
 			}
 			if err != nil {
 				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", s.arg, explainCreate(err, s.size, s.path))
@@ -223,45 +231,69 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 				}
 				continue
 			}
-			if verbose > 0 {
-				fmt.Fprintf(e.stdout, "famfs creat: %s: %d bytes\n", s.arg, file.Size())
-			}
-			jobs = append(jobs, job{s, file})
+			jobs = append(jobs, j)
 		}
-		return nil
+		if failed {
+			return nil // nothing is logged
+		}
+		// Fill seeded files, nthreads at a time, before any is logged.
+		var mu sync.Mutex
+		sem := make(chan struct{}, nthreads)
+		var wg sync.WaitGroup
+		for _, j := range jobs {
+			if j.spec.seed == 0 {
+				continue
+			}
+			wg.Add(1)
+			sem <- struct{}{}
+			go func(j *job) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				var err error
+				if j.staged != nil {
+					err = j.staged.Fill(j.spec.seed)
+				} else {
+					err = j.file.Fill(j.spec.seed)
+				}
+				if err != nil {
+					mu.Lock()
+					fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", j.spec.arg, unwrapPathErr(err))
+					failed = true
+					mu.Unlock()
+				}
+			}(j)
+		}
+		wg.Wait()
+		if failed {
+			return nil
+		}
+		files, err := st.Commit()
+		for _, j := range jobs {
+			if j.staged != nil && len(files) > 0 {
+				j.file, files = files[0], files[1:]
+			}
+		}
+		return err
 	})
+	if len(rewritten) > 0 {
+		notifyDaemons(dev, rewritten...)
+	}
 	if err != nil {
 		return err
 	}
+	if failed {
+		fmt.Fprintln(e.stderr, "famfs creat: no file was created")
+		return &ExitError{Code: ExitFailure}
+	}
 	notifyDaemons(dev)
 	warnLogFill(e, fsys)
-	// Fill seeded files, nthreads at a time.
-	var mu sync.Mutex
-	sem := make(chan struct{}, nthreads)
-	var wg sync.WaitGroup
 	for _, j := range jobs {
-		if j.spec.seed == 0 {
-			continue
+		if verbose > 0 {
+			fmt.Fprintf(e.stdout, "famfs creat: %s: %d bytes\n", j.spec.arg, j.file.Size())
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(j job) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := j.file.Fill(j.spec.seed)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", j.spec.arg, unwrapPathErr(err))
-				failed = true
-				return
-			}
+		if j.spec.seed != 0 {
 			fmt.Fprintf(e.stdout, "randomized %d bytes: %s\n", j.file.Size(), j.spec.arg)
-		}(j)
-	}
-	wg.Wait()
-	if len(rewritten) > 0 {
-		notifyDaemons(dev, rewritten...)
+		}
 	}
 	if multi {
 		fmt.Fprintf(e.stdout, "Create complete for %d of %d files\n", len(jobs), len(specs))
