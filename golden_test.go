@@ -463,7 +463,7 @@ func checkFsckFigures(t *testing.T, s *golden.Scenario, r *FsckReport, role stri
 	got := golden.FsckFigures{
 		EntriesInUse: r.EntriesUsed, EntrySlots: r.EntrySlots, LogSizeInUse: omf.EntryOffset(r.LogHeader.NextIndex), LogSizeTotal: r.LogHeader.Len,
 		Collisions: r.Collisions, DeviceCapacity: r.DeviceCapacity, BitmapCapacity: r.BitmapCapacity,
-		SumSizes: r.SumSizes, Allocated: r.Allocated, Free: r.Free, BadEntries: r.Torn, Files: r.FileEntries, Dirs: r.DirEntries,
+		SumSizes: r.SumSizes, Allocated: r.Allocated, Free: r.Free, BadEntries: r.BadEntries(), Files: r.Files, Dirs: r.Dirs,
 	}
 	want := f
 	want.Role, want.AllocUnit, want.LogLen, want.PrimaryPath, want.PrimarySize = "", 0, 0, "", 0

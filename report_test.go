@@ -52,6 +52,30 @@ func TestReportTextProblems(t *testing.T) {
 		t.Errorf("collision report:\n%s", text)
 	}
 
+	// A refused entry (here a logged .meta at the root) is a bad entry and
+	// a problem, not a file.
+	m3, dev3 := newFS(t)
+	if _, err := m3.Create("a", CreateOptions{Size: 1, Mode: 0o644}); err != nil {
+		t.Fatal(err)
+	}
+	err = m3.Update(func(tx *Tx) error {
+		m3.mu.Lock()
+		defer m3.mu.Unlock()
+		return m3.appendLocked([]omf.Entry{{Type: omf.EntryFile, Size: 1, Flags: omf.FileFlagsAllHostsRW, Mode: 0o644, Path: ".meta",
+			FMap: omf.FMap{Type: omf.ExtSimple, Extents: []omf.Extent{{Offset: 100 << 21, Len: 1 << 21}}}}}, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r3, err := Fsck(dev3, masterID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = reportText(t, r3, false, false)
+	if want := "  2 of 15420 entries used\n  1 bad log entries detected\n  1 files\n  0 directories\n\nProblems:\n  log entry 1 (.meta): reserved name: "; !strings.Contains(text, want) || r3.Clean() {
+		t.Errorf("report lacks %q:\n%s", want, text)
+	}
+
 	// A clean file system has no Problems section, and the human form
 	// prints sizes in GiB with the reference's single-precision rounding.
 	m2, dev2 := newFS(t)

@@ -64,34 +64,46 @@ func logplayList(e *env, dev string, verbose bool) error {
 	defer fsys.Close()
 	next, slots, _ := fsys.LogStatus()
 	fmt.Fprintf(e.stdout, "famfs logplay: %s: log holds %d of %d entries (dry run)\n", dev, next, slots)
-	var files, dirs int
+	// What replay placed and refused (Open replayed the log already): a
+	// refused entry is listed as such, and counted as a problem, not a file.
+	var problems []namespace.Problem
+	var st namespace.Stats
+	fsys.View(func(t *namespace.Tree) { problems, st = append(problems, t.Problems()...), t.Stats() })
+	refused := map[uint64]bool{}
+	for _, p := range problems {
+		if p.Kind != namespace.Collision { // a cross-linked file is still placed
+			refused[p.Index] = true
+		}
+	}
+	mark := func(i uint64) string {
+		if refused[i] {
+			return "  [refused: see problems]"
+		}
+		return ""
+	}
 	_, serr := fsys.ScanLog(0, func(i uint64, ent *omf.Entry, err error) {
 		if err != nil {
-			fmt.Fprintf(e.stdout, "%6d  %-10s %v\n", i, ent.Type, err)
+			fmt.Fprintf(e.stdout, "%6d  %-10s %v%s\n", i, ent.Type, err, mark(i))
 			return
 		}
 		switch ent.Type {
 		case omf.EntryFile:
-			files++
-			fmt.Fprintf(e.stdout, "%6d  file       %04o %5d:%-5d %s (%d bytes)\n", i, ent.Mode, ent.UID, ent.GID, namespace.Printable(ent.Path), ent.Size)
+			fmt.Fprintf(e.stdout, "%6d  file       %04o %5d:%-5d %s (%d bytes)%s\n", i, ent.Mode, ent.UID, ent.GID, namespace.Printable(ent.Path), ent.Size, mark(i))
 			if verbose {
 				writeFMap(e.stdout, &ent.FMap)
 			}
 		case omf.EntryMkdir:
-			dirs++
-			fmt.Fprintf(e.stdout, "%6d  mkdir      %04o %5d:%-5d %s\n", i, ent.Mode, ent.UID, ent.GID, namespace.Printable(ent.Path))
+			fmt.Fprintf(e.stdout, "%6d  mkdir      %04o %5d:%-5d %s%s\n", i, ent.Mode, ent.UID, ent.GID, namespace.Printable(ent.Path), mark(i))
 		case omf.EntryAddDaxdev:
-			fmt.Fprintf(e.stdout, "%6d  add_daxdev index %d, %d bytes, uuid %s\n", i, ent.Daxdev.Index, ent.Daxdev.Size, ent.Daxdev.UUID)
+			fmt.Fprintf(e.stdout, "%6d  add_daxdev index %d, %d bytes, uuid %s%s\n", i, ent.Daxdev.Index, ent.Daxdev.Size, ent.Daxdev.UUID, mark(i))
 		default:
 			fmt.Fprintf(e.stdout, "%6d  %-10s (ignored)\n", i, ent.Type)
 		}
 	})
-	var problems []namespace.Problem
-	fsys.View(func(t *namespace.Tree) { problems = append(problems, t.Problems()...) })
 	for _, p := range problems {
 		fmt.Fprintf(e.stdout, "problem: %s\n", p)
 	}
-	fmt.Fprintf(e.stdout, "famfs logplay: %d log entries; %d files; %d directories; %d problems\n", next, files, dirs, len(problems))
+	fmt.Fprintf(e.stdout, "famfs logplay: %d log entries; %d files; %d directories; %d problems\n", next, st.Files, st.Dirs, len(problems))
 	var bad *metalog.BadEntry
 	if errors.As(serr, &bad) {
 		return fmt.Errorf("replay stops at log entry %d: %v", bad.Index, bad.Err)

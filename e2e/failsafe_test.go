@@ -1,0 +1,191 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/famfs-go/famfs/omf"
+)
+
+// logGeometry reads the superblock of the device file dev.
+func logGeometry(t *testing.T, dev string) omf.Superblock {
+	t.Helper()
+	f, err := os.Open(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, 4096)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		t.Fatal(err)
+	}
+	sb, err := omf.ParseSuperblock(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sb
+}
+
+// logHeaderBytes returns the raw log header of the device file dev.
+func logHeaderBytes(t *testing.T, dev string) []byte {
+	t.Helper()
+	sb := logGeometry(t, dev)
+	f, err := os.Open(dev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	b := make([]byte, omf.LogHeaderSize)
+	if _, err := f.ReadAt(b, int64(sb.LogOffset)); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// appendCrafted appends entry images to the log of the unmounted device
+// file dev, as a hostile or buggy master could have logged them: each image
+// gets its slot's sequence number and a valid CRC (edit may change the
+// encoded bytes first), then the header's next index moves past them.
+func appendCrafted(t *testing.T, dev string, entries []omf.Entry, edit func(k int, b []byte)) {
+	t.Helper()
+	sb := logGeometry(t, dev)
+	f, err := os.OpenFile(dev, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	hb := make([]byte, omf.LogHeaderSize)
+	if _, err := f.ReadAt(hb, int64(sb.LogOffset)); err != nil {
+		t.Fatal(err)
+	}
+	h, err := omf.ParseLogHeader(hb, sb.LogLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, omf.EntrySize)
+	for k, e := range entries {
+		i := h.NextIndex + uint64(k)
+		e.Seqnum = i
+		if err := e.Encode(b); err != nil {
+			t.Fatal(err)
+		}
+		if edit != nil {
+			edit(k, b)
+			binaryLE(b[omf.EntryCRCOffset:], omf.EntryCRC(b))
+		}
+		if _, err := f.WriteAt(b, int64(sb.LogOffset+omf.EntryOffset(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.NextIndex += uint64(len(entries))
+	h.NextSeqnum = h.NextIndex
+	h.Encode(hb)
+	if _, err := f.WriteAt(hb, int64(sb.LogOffset)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func binaryLE(b []byte, v uint64) {
+	for i := range 8 {
+		b[i] = byte(v >> (8 * i))
+	}
+}
+
+func craftedFile(path string, size, off, length uint64, uid uint32) omf.Entry {
+	return omf.Entry{Type: omf.EntryFile, Size: size, Flags: omf.FileFlagsAllHostsRW, Mode: 0o666, UID: uid, GID: uid, Path: path,
+		FMap: omf.FMap{Type: omf.ExtSimple, Extents: []omf.Extent{{Offset: off, Len: length}}}}
+}
+
+// A log entry whose extent lies in the log, a logged .meta at the root and a
+// path with ".." are refused everywhere: never served, so the log cannot be
+// written through a mount; fsck finds them (exit 4) and counts them as bad
+// entries, not files; logplay -n lists them as refused.
+func TestCraftedEntriesRefused(t *testing.T) {
+	c := newCluster(t)
+	m := c.mount(masterID)
+	must(t, masterID, "creat", "-s", "2m", "-r", "-S", "3", m+"/ok")
+	must(t, masterID, "umount", m)
+
+	const au = 2 << 20
+	appendCrafted(t, c.dev, []omf.Entry{
+		// a user's file over the log header
+		craftedFile("evil", 4096, omf.LogOffset, au, 1000),
+		// a file the mount's own .meta would hide
+		craftedFile(".meta", 4096, 200*au, au, 0),
+		// "xx/evil" becomes "../evil" below
+		craftedFile("xx/evil", 4096, 300*au, au, 0),
+	}, func(k int, b []byte) {
+		if k == 2 {
+			i := bytes.Index(b, []byte("xx/evil"))
+			copy(b[i:], "..")
+		}
+	})
+	header := logHeaderBytes(t, c.dev)
+
+	m = c.mount(masterID)
+	if _, err := os.Stat(m + "/evil"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stat of the file over the log: %v, want ENOENT", err)
+	}
+	var names []string
+	ents, err := os.ReadDir(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if !slices.Equal(names, []string{".meta", "ok"}) {
+		t.Errorf("the root lists %q, want .meta and ok", names)
+	}
+	if _, err := os.Stat(m + "/.meta/.log"); err != nil {
+		t.Errorf("the mount's own .meta: %v", err)
+	}
+
+	// Try to write the log through the mount, as the file's owner could.
+	junk := bytes.Repeat([]byte{0xee}, 4096)
+	if f, err := os.OpenFile(m+"/evil", os.O_WRONLY, 0); err == nil {
+		f.WriteAt(junk, 0)
+		f.Close()
+		t.Error("the file over the log opened for writing")
+	}
+	if f, err := os.OpenFile(m+"/.meta/.log", os.O_WRONLY, 0); err == nil {
+		f.WriteAt(junk, 0)
+		f.Close()
+		t.Error(".meta/.log opened for writing")
+	}
+	if got := logHeaderBytes(t, c.dev); !bytes.Equal(got, header) {
+		t.Fatalf("the log header changed:\n got %x\nwant %x", got, header)
+	}
+
+	r := wantCode(t, 4, masterID, "fsck", m)
+	for _, want := range []string{"  3 bad log entries detected\n  1 files\n  0 directories\n",
+		"(evil): bad file map: extent 0x200000+0x200000 overlaps the superblock and log",
+		"(.meta): reserved name", "malformed entry"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("fsck output lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	r = wantCode(t, 1, masterID, "logplay", "-n", m)
+	if !strings.Contains(r.stdout, "; 1 files; 0 directories; ") || strings.Count(r.stdout, "[refused") != 3 {
+		t.Errorf("logplay -n:\n%s", r.stdout)
+	}
+
+	// The log is intact: the master still logs, every host reads it.
+	must(t, masterID, "creat", "-s", "1m", m+"/after")
+	if _, err := os.Stat(m + "/after"); err != nil {
+		t.Error(err)
+	}
+	must(t, masterID, "verify", "-S", "3", "-f", m+"/ok")
+	if got := logHeaderBytes(t, c.dev); !bytes.Equal(got[:omf.LogHdrNextSeqnum], header[:omf.LogHdrNextSeqnum]) {
+		t.Fatalf("the log header's CRC'd part changed:\n got %x\nwant %x", got, header)
+	}
+	c1 := c.mount(client1ID)
+	if _, err := os.Stat(c1 + "/after"); err != nil {
+		t.Errorf("client: %v", err)
+	}
+}
