@@ -61,7 +61,7 @@ func Serve(opts Options) (*Server, error) {
 		lg = slog.Default()
 	}
 	if opts.PollInterval <= 0 {
-		opts.PollInterval = 2 * time.Millisecond
+		opts.PollInterval = DefaultPollInterval
 	}
 	fsys, err := famfs.Open(opts.Device, famfs.OpenOptions{
 		SystemUUID:   opts.SystemUUID,
