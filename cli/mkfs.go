@@ -44,6 +44,7 @@ Exit codes: 0 done, 1 failed, 16 usage.`,
 	noted := kernelFlags(f, "set-daxmode", "nofuse", "fuse", "nodax")
 	cmd.SetFlagErrorFunc(flagErr)
 	setUsageCode(cmd, ExitUsage)
+	cmd.PersistentPreRunE = checkIdentity
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		verbosity(e, verbose)
 		noted(e)

@@ -109,6 +109,7 @@ func newMountHelperCmd(e *env) *cobra.Command {
 	mf.kernel = func(*env) {}
 	cmd.SetFlagErrorFunc(flagErr)
 	setUsageCode(cmd, mountUsage)
+	cmd.PersistentPreRunE = checkIdentity
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if fake {
 			return nil

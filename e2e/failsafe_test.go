@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -187,5 +188,34 @@ func TestCraftedEntriesRefused(t *testing.T) {
 	c1 := c.mount(client1ID)
 	if _, err := os.Stat(c1 + "/after"); err != nil {
 		t.Errorf("client: %v", err)
+	}
+}
+
+// A mistyped FAMFS_SYSTEM_UUID is an error naming the variable: no client
+// mount of the master's device, nothing logged, and mkfs --size leaves no
+// device file.
+func TestBadSystemUUIDRefused(t *testing.T) {
+	c := newCluster(t)
+	mpt := filepath.Join(c.dir, "mnt-bad")
+	if err := os.MkdirAll(mpt, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	const want = `FAMFS_SYSTEM_UUID="master": not a UUID`
+	if r := run(t, "master", "mount", c.dev, mpt); r.code != 1 || !strings.Contains(r.stderr, want) || isMounted(mpt) {
+		t.Errorf("mount: %v", r)
+	}
+	m := c.mount(masterID)
+	if r := run(t, "master", "creat", "-s", "1m", m+"/f"); r.code != 1 || !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "client") {
+		t.Errorf("creat: %v", r)
+	}
+	if _, err := os.Stat(m + "/f"); err == nil {
+		t.Error("a file was logged")
+	}
+	dev := filepath.Join(c.dir, "other.img")
+	if r := run(t, "master", "mkfs.famfs", "--size", "4g", dev); r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("mkfs: %v", r)
+	}
+	if _, err := os.Stat(dev); err == nil {
+		t.Error("mkfs left a device file behind")
 	}
 }
