@@ -215,16 +215,21 @@ func preflight(o mount.Options) error {
 	return nil
 }
 
-// cleanDeadMount unmounts a famfs mount whose daemon is gone (ENOTCONN) and
-// removes its stale control socket.
+// cleanDeadMount detaches the famfs mount at mpt when its daemon is gone
+// (killed with SIGKILL, crashed) and removes its stale control socket. The
+// kernel's FUSE connection is asked (mounts.Check): a plain stat of the
+// mount root is answered from the attribute cache and cannot tell. A live or
+// merely slow daemon is left alone.
 func cleanDeadMount(mpt string) error {
-	var st syscall.Stat_t
-	err := syscall.Stat(mpt, &st)
-	if !errors.Is(err, syscall.ENOTCONN) && !errors.Is(err, syscall.ECONNABORTED) {
+	m, _, ok := mounts.Containing(mpt)
+	if !ok || filepath.Clean(m.Point) != mpt {
 		return nil
 	}
-	if uerr := syscall.Unmount(mpt, syscall.MNT_DETACH); uerr != nil {
-		return fmt.Errorf("mount point %s: a dead famfs mount is in the way and could not be removed: %w", mpt, uerr)
+	if st, _ := mounts.Check(mpt, mounts.DefaultWait); st != mounts.Dead {
+		return nil
+	}
+	if err := syscall.Unmount(mpt, syscall.MNT_DETACH); err != nil {
+		return fmt.Errorf("mount point %s: a dead famfs mount (its daemon is gone) is in the way and could not be removed: %w", mpt, err)
 	}
 	os.Remove(control.SocketPath(mpt))
 	return nil

@@ -19,7 +19,8 @@ func newUmountCmd(e *env) *cobra.Command {
 		Use:   "umount [-l] <mountpoint>",
 		Short: "Unmount a famfs file system and stop its daemon",
 		Long: `Unmount a famfs mount and wait for its daemon to exit. A mount whose
-daemon died (ENOTCONN) is detached and its stale control socket removed.
+daemon died (killed with SIGKILL: every request fails with ENOTCONN) is
+detached and its stale control socket removed.
 Plain umount(8) works too.
 
 Exit codes: 0 unmounted, 1 failure, 16 usage.`,
@@ -42,6 +43,15 @@ func umount(mpt string, lazy bool) error {
 	m, _, ok := mounts.Containing(mpt)
 	if !ok || filepath.Clean(m.Point) != mpt {
 		return fmt.Errorf("%s is not a famfs mount point", mpt)
+	}
+	// A daemon killed with SIGKILL leaves a mount whose every request fails
+	// (ENOTCONN) and a stale socket: detach it and clean up.
+	if st, _ := mounts.Check(mpt, mounts.DefaultWait); st == mounts.Dead {
+		if err := syscall.Unmount(mpt, syscall.MNT_DETACH); err != nil {
+			return fmt.Errorf("%s: its daemon is gone, and detaching it failed: %w", mpt, err)
+		}
+		os.Remove(control.SocketPath(mpt))
+		return nil
 	}
 	pid := 0
 	if st, err := control.NewClient(mpt).Status(); err == nil {

@@ -8,8 +8,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/mounts"
 	"github.com/famfs-go/famfs/omf"
 )
 
@@ -217,5 +221,91 @@ func TestBadSystemUUIDRefused(t *testing.T) {
 	}
 	if _, err := os.Stat(dev); err == nil {
 		t.Error("mkfs left a device file behind")
+	}
+}
+
+// A daemon killed with SIGKILL leaves a dead mount whose root the kernel
+// still answers from its attribute cache: famfs mount on the same mount
+// point detects it (the FUSE connection is gone), detaches it and mounts
+// afresh; famfs umount cleans one up too. A live mount is never taken for a
+// dead one, nor is a stopped (not answering) daemon.
+func TestSigkillThenRemount(t *testing.T) {
+	c := newCluster(t)
+	m := c.mount(masterID)
+	c1 := c.mount(client1ID)
+	must(t, masterID, "creat", "-s", "2m", "-r", "-S", "5", m+"/f")
+	warm := func(mpt string) {
+		t.Helper()
+		// The kernel caches the root's attributes and the entries it saw.
+		if _, err := os.ReadDir(mpt); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(mpt + "/f"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	warm(c1)
+	// A live mount stays: mounting over it is refused.
+	if r := wantCode(t, 32, client1ID, "mount", c.dev, c1); !strings.Contains(r.stderr, "already a famfs mount") {
+		t.Errorf("mount over a live mount: %v", r)
+	}
+	if st, err := mounts.Check(c1, time.Second); st != mounts.Alive || err != nil {
+		t.Fatalf("live mount: %v %v", st, err)
+	}
+
+	kill := func(mpt string) int {
+		t.Helper()
+		pid := daemonAlive(t, mpt).PID
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if !waitExit(pid, 5*time.Second) {
+			t.Fatalf("daemon %d outlived SIGKILL", pid)
+		}
+		return pid
+	}
+	old := kill(c1)
+	if _, err := os.Stat(c1); err != nil {
+		t.Logf("the dead mount's root: %v (the kernel did not answer from its cache)", err)
+	}
+	eventually(t, 5*time.Second, "the kernel to see the connection gone", func() bool {
+		st, _ := mounts.Check(c1, time.Second)
+		return st == mounts.Dead
+	})
+	must(t, client1ID, "mount", c.dev, c1)
+	if st := daemonAlive(t, c1); st.PID == old {
+		t.Fatalf("the same daemon %d answers", old)
+	}
+	must(t, client1ID, "verify", "-S", "5", "-f", c1+"/f")
+	if ms, _ := mounts.BySource(c.dev); len(ms) != 2 {
+		t.Errorf("%d mounts of the device, want 2 (the dead one detached): %+v", len(ms), ms)
+	}
+
+	// famfs umount of a dead mount detaches it and removes the socket.
+	warm(c1)
+	kill(c1)
+	must(t, client1ID, "umount", c1)
+	if isMounted(c1) {
+		t.Fatal("famfs umount left the dead mount")
+	}
+	if _, err := os.Stat(control.SocketPath(c1)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("stale socket: %v", err)
+	}
+
+	// A stopped daemon is not answering, not dead.
+	pid := daemonAlive(t, m).PID
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	st, err := mounts.Check(m, 300*time.Millisecond)
+	syscall.Kill(pid, syscall.SIGCONT)
+	if st != mounts.Unresponsive || err != nil {
+		t.Errorf("stopped daemon: %v %v", st, err)
+	}
+	daemonAlive(t, m)
+
+	// Mount options out of range are refused by name before anything starts.
+	if r := run(t, client1ID, "mount", "-o", "timeout=inf", c.dev, c1); r.code != 1 || !strings.Contains(r.stderr, "timeout=inf: want") || isMounted(c1) {
+		t.Errorf("timeout=inf: %v", r)
 	}
 }
