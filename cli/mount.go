@@ -326,12 +326,19 @@ func runDaemon(e *env, mf *mountFlags, o mount.Options) error {
 	default:
 		level.Set(slog.LevelWarn)
 	}
-	lg := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})).With("mount", o.Mountpoint)
-	o.Logger, o.Level = lg, level
 	var ready *os.File
+	var dlog *daemonLog
+	logw := e.stderr
 	if mf.readyFD >= 0 {
 		ready = os.NewFile(uintptr(mf.readyFD), "ready")
+		// Spawned by famfs mount: standard error is the mount's log file;
+		// keep it bounded, and remove it after a clean unmount.
+		if l, err := openDaemonLog(control.LogPath(o.Mountpoint), maxDaemonLog); err == nil {
+			dlog, logw = l, l
+		}
 	}
+	lg := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level})).With("mount", o.Mountpoint)
+	o.Logger, o.Level = lg, level
 	report := func(msg string) {
 		if ready != nil {
 			fmt.Fprintln(ready, msg)
@@ -373,5 +380,6 @@ func runDaemon(e *env, mf *mountFlags, o mount.Options) error {
 	report("ok")
 	srv.Wait()
 	lg.Info("unmounted")
+	dlog.remove()
 	return nil
 }

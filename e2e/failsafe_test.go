@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -307,5 +308,54 @@ func TestSigkillThenRemount(t *testing.T) {
 	// Mount options out of range are refused by name before anything starts.
 	if r := run(t, client1ID, "mount", "-o", "timeout=inf", c.dev, c1); r.code != 1 || !strings.Contains(r.stderr, "timeout=inf: want") || isMounted(c1) {
 		t.Errorf("timeout=inf: %v", r)
+	}
+}
+
+// The daemon log stays quiet at the default level while data is read (go-fuse
+// used to log a failed splice per 1 MiB read), famfs status names it, and a
+// clean unmount removes it.
+func TestDaemonLogQuietAndRemoved(t *testing.T) {
+	c := newCluster(t)
+	m := c.mount(masterID)
+	must(t, masterID, "creat", "-s", "64m", "-r", "-S", "9", m+"/big")
+	f, err := os.Open(m + "/big")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1<<20)
+	total := 0
+	for {
+		n, err := f.Read(buf)
+		total += n
+		if err != nil || n == 0 {
+			break
+		}
+	}
+	f.Close()
+	if total != 64<<20 {
+		t.Fatalf("read %d bytes", total)
+	}
+	logPath := control.LogPath(m)
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatalf("the daemon log: %v", err)
+	}
+	if len(b) != 0 {
+		t.Errorf("the daemon log after reading 64 MiB holds %d bytes:\n%.2000s", len(b), b)
+	}
+	var st struct {
+		PID  int      `json:"pid"`
+		Log  string   `json:"daemon_log"`
+		Tail []string `json:"daemon_log_tail"`
+	}
+	r := must(t, masterID, "status", m)
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Log != logPath || st.Tail == nil || len(st.Tail) != 0 || st.PID == 0 {
+		t.Errorf("status %+v (%v):\n%s", st, err, r.stdout)
+	}
+	must(t, masterID, "umount", m)
+	for _, p := range []string{logPath, logPath + ".1"} {
+		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("%s after a clean unmount: %v", p, err)
+		}
 	}
 }

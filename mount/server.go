@@ -103,6 +103,11 @@ func Serve(opts Options) (*Server, error) {
 		DisableXAttrs:     true,
 		ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP | fuse.CAP_AUTO_INVAL_DATA,
 		MaxBackground:     64,
+		// Read answers with a slice of the device mapping, never a file
+		// descriptor: splicing cannot apply, and trying it cost a pipe
+		// setup (and, for 1 MiB reads, a log line) per read.
+		DisableSplice: true,
+		Logger:        fuseLogger(lg, opts.Debug),
 	}
 	if !s.fsys.DataWritable() {
 		mo.DirectMountFlags |= syscall.MS_RDONLY
