@@ -143,7 +143,7 @@ const (
 	// DefaultPollInterval is how often the daemon looks at the log header.
 	DefaultPollInterval = 2 * time.Millisecond
 	MinPollInterval     = 100 * time.Microsecond // below, polling costs a core
-	MaxPollInterval     = time.Minute
+	MaxPollInterval     = 24 * time.Hour         // in effect: no polling, logplay replays
 	DefaultTimeout      = time.Hour
 	MaxTimeout          = 24 * time.Hour // entries are invalidated on change anyway
 )
