@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -298,6 +299,10 @@ func TestSigkillThenRemount(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	// The stop reaches one thread first, which then stops the others: until
+	// all are stopped, one of them may still answer.
+	eventually(t, 5*time.Second, "every thread of the daemon to stop", func() bool { return allStopped(pid) })
 	st, err := mounts.Check(m, 300*time.Millisecond)
 	syscall.Kill(pid, syscall.SIGCONT)
 	if st != mounts.Unresponsive || err != nil {
@@ -358,4 +363,20 @@ func TestDaemonLogQuietAndRemoved(t *testing.T) {
 			t.Errorf("%s after a clean unmount: %v", p, err)
 		}
 	}
+}
+
+// allStopped reports whether every thread of process pid is stopped (T).
+func allStopped(pid int) bool {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil || len(tasks) == 0 {
+		return false
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/stat", pid, task.Name()))
+		i := bytes.LastIndexByte(b, ')')
+		if err != nil || i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
 }
