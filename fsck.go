@@ -56,6 +56,10 @@ func (r *FsckReport) Clean() bool {
 	return r.Superblock != nil && r.Log != nil && r.LogErr == "" && len(r.Problems) == 0
 }
 
+// BadEntries is the number of entries fsck counts as bad: torn ones and
+// intact ones the namespace refused (Problems says why for each).
+func (r *FsckReport) BadEntries() uint64 { return r.Torn + r.Refused }
+
 // Fsck checks the file system on the device at path without changing it. It
 // returns an error only when the device cannot be opened at all; an invalid
 // superblock or log header is part of the report.

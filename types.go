@@ -184,11 +184,12 @@ type Counts struct {
 	SumSizes    uint64 `json:"sum_sizes_bytes"`
 	Collisions  uint64 `json:"collisions"` // allocation units claimed twice
 	Torn        uint64 `json:"torn"`       // entries with a bad sequence number or CRC
+	Refused     uint64 `json:"refused"`    // intact entries the namespace refused (see the problems)
 }
 
 func countsOf(s namespace.Stats) Counts {
 	return Counts{Entries: s.Entries, FileEntries: s.FileEntries, DirEntries: s.DirEntries, Files: s.Files,
-		Dirs: s.Dirs, SumSizes: s.SumSizes, Collisions: s.Collisions, Torn: s.Torn}
+		Dirs: s.Dirs, SumSizes: s.SumSizes, Collisions: s.Collisions, Torn: s.Torn, Refused: s.Refused}
 }
 
 // Bucket is the allocation of one bucket of the device, as interleaved

@@ -36,8 +36,13 @@ const (
 // 48 + 544*(last_index+1) (the reference is one entry short); and after the
 // reference's blocks a "Problems:" section lists every problem the report
 // holds (torn or malformed entries, bad paths, cross-links), which the
-// reference does not describe. A report without a valid superblock or log
-// header prints what could be read and the reason the rest could not.
+// reference does not describe. The "Famfs log" counts follow the tree, not
+// the reference's raw tally: "bad log entries" are torn entries and intact
+// ones refused (a bad map or path, a duplicate, a reserved name), and "files"
+// and "directories" are what was placed — a refused entry is a problem,
+// never a file. On a clean log both tallies agree. A report without a valid
+// superblock or log header prints what could be read and the reason the rest
+// could not.
 //
 // The verbose block's single log_len line is parsed by scripts (its second
 // field is the log length in bytes).
@@ -103,9 +108,9 @@ func fsckText(b *strings.Builder, r *famfs.FsckReport, human, verbose bool) {
 
 	p("Famfs log:\n")
 	p("  %d of %d entries used\n", r.Entries, h.Capacity)
-	p("  %d bad log entries detected\n", r.Torn)
-	p("  %d files\n", r.FileEntries)
-	p("  %d directories\n\n", r.DirEntries)
+	p("  %d bad log entries detected\n", r.BadEntries())
+	p("  %d files\n", r.Files)
+	p("  %d directories\n\n", r.Dirs)
 
 	if verbose {
 		p("Verbose:\n")

@@ -64,40 +64,45 @@ func logplayList(e *env, dev string, verbose int) error {
 	defer w.Flush()
 	next, slots, _ := fsys.LogStatus()
 	fmt.Fprintf(w, "famfs logplay: %s: log holds %d of %d entries (dry run)\n", dev, next, slots)
-	var files, dirs int
+	// What replay placed and refused (Open replayed the log already): a
+	// refused entry is marked as such and counted as a problem, not a file.
+	problems := fsys.Problems()
+	counts := fsys.Stats().Counts
+	refused := map[uint64]bool{}
+	for _, p := range problems {
+		if p.Kind != "allocation collision" { // a cross-linked file is still placed
+			refused[p.Index] = true
+		}
+	}
+	mark := func(i uint64) string {
+		if refused[i] {
+			return "  [refused: see problems]"
+		}
+		return ""
+	}
 	_, serr := fsys.ScanLog(0, func(ent famfs.LogEntry) {
+		if verbose == 0 {
+			return
+		}
 		i := ent.Index
 		switch {
 		case ent.Err != nil:
-			if verbose > 0 {
-				fmt.Fprintf(w, "__famfs_logplay: %d invalid log entry (%s): %v\n", i, ent.Type, ent.Err)
-			}
+			fmt.Fprintf(w, "__famfs_logplay: %d invalid log entry (%s): %v%s\n", i, ent.Type, ent.Err, mark(i))
 		case ent.Kind == famfs.EntryFile:
-			files++
-			if verbose > 0 {
-				fmt.Fprintf(w, "__famfs_logplay: %d file=%s size=%d\n", i, famfs.Printable(ent.Path), ent.Size)
-				writeFMap(w, &ent.FMap, verbose > 1)
-			}
+			fmt.Fprintf(w, "__famfs_logplay: %d file=%s size=%d%s\n", i, famfs.Printable(ent.Path), ent.Size, mark(i))
+			writeFMap(w, &ent.FMap, verbose > 1)
 		case ent.Kind == famfs.EntryDir:
-			dirs++
-			if verbose > 0 {
-				fmt.Fprintf(w, "__famfs_logplay: mkdir: %o %d:%d: %s \n", ent.Mode, ent.UID, ent.GID, famfs.Printable(ent.Path))
-			}
+			fmt.Fprintf(w, "__famfs_logplay: mkdir: %o %d:%d: %s %s\n", ent.Mode, ent.UID, ent.GID, famfs.Printable(ent.Path), mark(i))
 		case ent.Kind == famfs.EntryDaxdev:
-			if verbose > 0 {
-				fmt.Fprintf(w, "__famfs_logplay: %d add_daxdev: index=%d size=%d uuid=%s\n", i, ent.Daxdev.Index, ent.Daxdev.Size, ent.Daxdev.UUID)
-			}
+			fmt.Fprintf(w, "__famfs_logplay: %d add_daxdev: index=%d size=%d uuid=%s%s\n", i, ent.Daxdev.Index, ent.Daxdev.Size, ent.Daxdev.UUID, mark(i))
 		default:
-			if verbose > 0 {
-				fmt.Fprintf(w, "__famfs_logplay: %d %s (ignored)\n", i, ent.Type)
-			}
+			fmt.Fprintf(w, "__famfs_logplay: %d %s (ignored)\n", i, ent.Type)
 		}
 	})
-	problems := fsys.Problems()
 	for _, p := range problems {
 		fmt.Fprintf(w, "problem: %s\n", p)
 	}
-	fmt.Fprintf(w, "famfs logplay: %d log entries; %d files; %d directories; %d problems\n", next, files, dirs, len(problems))
+	fmt.Fprintf(w, "famfs logplay: %d log entries; %d files; %d directories; %d problems\n", next, counts.Files, counts.Dirs, len(problems))
 	if err := w.Flush(); err != nil {
 		return err
 	}

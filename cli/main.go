@@ -217,6 +217,7 @@ mounts the device (famfs mount) to see the namespace, or uses the library.`,
 			return usagef("a command is required")
 		},
 	})
+	root.PersistentPreRunE = checkIdentity
 	// Define -h before cobra looks for the subcommand, so that in
 	// `famfs -h mount` the -h is known to take no value and `mount` is found
 	// (and shows its own help), as in the reference.

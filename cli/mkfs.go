@@ -36,6 +36,7 @@ file (sparse is fine; --size creates or resizes one), of at least %d GiB.`, omf.
 	f.Var(newSize(&size), "size", "create the device as a sparse regular file of this size (or resize an existing regular file)")
 	f.CountVarP(&verbose, "verbose", "v", "more output")
 	noted := kernelFlags(f, "set-daxmode", "nofuse", "fuse", "nodax")
+	cmd.PersistentPreRunE = checkIdentity
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		verbosity(e, verbose)
 		noted(e)

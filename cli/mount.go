@@ -95,6 +95,7 @@ func newMountHelperCmd(e *env) *cobra.Command {
 	f.StringVarP(&typ, "type", "t", "", "ignored")
 	mf.kernel = func(*env) {}
 	setUsageCode(cmd, mountUsage)
+	cmd.PersistentPreRunE = checkIdentity
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if fake {
 			return nil
@@ -200,16 +201,21 @@ func preflight(o mount.Options, devArg, mptArg string) error {
 	return nil
 }
 
-// cleanDeadMount unmounts a famfs mount whose daemon is gone (ENOTCONN) and
-// removes its stale control socket.
+// cleanDeadMount detaches the famfs mount at mpt when its daemon is gone
+// (killed with SIGKILL, crashed) and removes its stale control socket. The
+// kernel's FUSE connection is asked (mounts.Check): a plain stat of the
+// mount root is answered from the attribute cache and cannot tell. A live or
+// merely slow daemon is left alone.
 func cleanDeadMount(mpt string) error {
-	var st syscall.Stat_t
-	err := syscall.Stat(mpt, &st)
-	if !errors.Is(err, syscall.ENOTCONN) && !errors.Is(err, syscall.ECONNABORTED) {
+	m, _, ok := mounts.Containing(mpt)
+	if !ok || filepath.Clean(m.Point) != mpt {
 		return nil
 	}
-	if uerr := syscall.Unmount(mpt, syscall.MNT_DETACH); uerr != nil {
-		return fmt.Errorf("mount point %s: a dead famfs mount is in the way and could not be removed: %w", mpt, uerr)
+	if st, _ := mounts.Check(mpt, mounts.DefaultWait); st != mounts.Dead {
+		return nil
+	}
+	if err := syscall.Unmount(mpt, syscall.MNT_DETACH); err != nil {
+		return fmt.Errorf("mount point %s: a dead famfs mount (its daemon is gone) is in the way and could not be removed: %w", mpt, err)
 	}
 	os.Remove(control.SocketPath(mpt))
 	os.Remove(control.GrantSocketPath(mpt))
@@ -307,12 +313,19 @@ func runDaemon(e *env, mf *mountFlags, o mount.Options) error {
 	default:
 		level.Set(slog.LevelWarn)
 	}
-	lg := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})).With("mount", o.Mountpoint)
-	o.Logger, o.Level = lg, level
 	var ready *os.File
+	var dlog *daemonLog
+	logw := e.stderr
 	if mf.readyFD >= 0 {
 		ready = os.NewFile(uintptr(mf.readyFD), "ready")
+		// Spawned by famfs mount: standard error is the mount's log file;
+		// keep it bounded, and remove it after a clean unmount.
+		if l, err := openDaemonLog(control.LogPath(o.Mountpoint), maxDaemonLog); err == nil {
+			dlog, logw = l, l
+		}
 	}
+	lg := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level})).With("mount", o.Mountpoint)
+	o.Logger, o.Level = lg, level
 	report := func(msg string) {
 		if ready != nil {
 			fmt.Fprintln(ready, msg)
@@ -354,5 +367,6 @@ func runDaemon(e *env, mf *mountFlags, o mount.Options) error {
 	report("ok")
 	srv.Wait()
 	lg.Info("unmounted")
+	dlog.remove()
 	return nil
 }

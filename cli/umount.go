@@ -20,7 +20,8 @@ func newUmountCmd(e *env) *cobra.Command {
 		Use:   "umount [-l] <mountpoint|device>",
 		Short: "Unmount a famfs file system and stop its daemon",
 		Long: `Unmount a famfs mount and wait for its daemon to exit. A mount whose
-daemon died (ENOTCONN) is detached and its stale control socket removed.
+daemon died (killed with SIGKILL: every request fails with ENOTCONN) is
+detached and its stale control socket removed.
 Plain umount(8) works too.
 
 As with umount(8), the argument is the mount point or the device; a device
@@ -67,6 +68,16 @@ func umountPoint(arg string) (string, error) {
 
 // umount unmounts the famfs mount at mpt (arg: as the user named it).
 func umount(mpt, arg string, lazy bool) error {
+	// A daemon killed with SIGKILL leaves a mount whose every request fails
+	// (ENOTCONN) and stale sockets: detach it and clean up.
+	if st, _ := mounts.Check(mpt, mounts.DefaultWait); st == mounts.Dead {
+		if err := syscall.Unmount(mpt, syscall.MNT_DETACH); err != nil {
+			return fmt.Errorf("%s: its daemon is gone, and detaching it failed: %w", arg, err)
+		}
+		os.Remove(control.SocketPath(mpt))
+		os.Remove(control.GrantSocketPath(mpt))
+		return nil
+	}
 	pid := 0
 	if st, err := control.NewClient(mpt).Status(); err == nil {
 		pid = st.PID

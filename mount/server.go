@@ -59,7 +59,7 @@ func Serve(opts Options) (*Server, error) {
 		lg = slog.Default()
 	}
 	if opts.PollInterval <= 0 {
-		opts.PollInterval = 2 * time.Millisecond
+		opts.PollInterval = DefaultPollInterval
 	}
 	fsys, err := famfs.Open(opts.Device, famfs.OpenOptions{
 		SystemUUID:   opts.SystemUUID,
@@ -102,6 +102,11 @@ func Serve(opts Options) (*Server, error) {
 		// nosuid: there is no privilege to kill).
 		ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP | fuse.CAP_AUTO_INVAL_DATA | fuse.CAP_HANDLE_KILLPRIV_V2,
 		MaxBackground:     64,
+		// Read answers with a slice of the device mapping, never a file
+		// descriptor: splicing cannot apply, and trying it cost a pipe
+		// setup (and, for 1 MiB reads, a log line) per read.
+		DisableSplice: true,
+		Logger:        fuseLogger(lg, opts.Debug),
 	}
 	if !s.fsys.DataWritable() {
 		mo.DirectMountFlags |= syscall.MS_RDONLY

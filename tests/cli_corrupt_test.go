@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	famfs "github.com/famfs-go/famfs"
 	"os"
 	"os/exec"
@@ -114,6 +115,16 @@ func TestCorruptCLI(t *testing.T) {
 			r = runFamfs(t, bin, "logplay", "--dryrun", fx.dev)
 			if r.code != c.logplayExit() {
 				t.Errorf("logplay --dryrun: exit %d, want %d\nstdout: %s\nstderr: %s", r.code, c.logplayExit(), r.stdout, r.stderr)
+			}
+			// Where replay reads what fsck reads, both count what was
+			// placed as files and directories, and list refused entries as
+			// such, never as files.
+			if c.open == nil && c.stuck == nil && rep.Log != nil {
+				sum := fmt.Sprintf("; %d files; %d directories; ", rep.Files, rep.Dirs)
+				r = runFamfs(t, bin, "logplay", "--dryrun", "-v", fx.dev)
+				if !strings.Contains(r.stdout, sum) || uint64(strings.Count(r.stdout, "[refused")) != rep.Refused {
+					t.Errorf("logplay --dryrun disagrees with fsck (%s %d refused):\n%s", sum, rep.Refused, r.stdout)
+				}
 			}
 		})
 	}

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -269,6 +270,18 @@ func (c *corruptCase) clean() bool {
 	return c.open == nil && c.stuck == nil && len(c.probs) == 0 && c.torn == 0 && len(c.extra) == 0
 }
 
+// bad is the number of bad entries fsck must count: the torn ones and those
+// refused (every problem but a cross-link names a refused entry).
+func (c *corruptCase) bad() uint64 {
+	refused := map[uint64]bool{}
+	for _, p := range append(append([]prob(nil), c.probs...), c.extra...) {
+		if p.kind != namespace.Collision {
+			refused[p.index] = true
+		}
+	}
+	return c.torn + uint64(len(refused))
+}
+
 // fsckExit is the fsck(8) code the CLI must return for the row.
 func (c *corruptCase) fsckExit() int {
 	switch {
@@ -420,6 +433,10 @@ func corruptCases() []corruptCase {
 			probs: []prob{{eDir2, namespace.Malformed}, {eF3, namespace.MissingParent}}, gone: []string{"dir2"}, msg: "md_relpath"},
 		{name: "entry 2 path of an existing dir", mut: intact(eFile2, setPath(enPath, "dir1")),
 			probs: []prob{{eFile2, namespace.Duplicate}}, gone: []string{"file2"}},
+		{name: "entry 2 file .meta at the root", mut: intact(eFile2, setPath(enPath, ".meta")),
+			probs: []prob{{eFile2, namespace.Reserved}}, gone: []string{".meta"}, msg: "metadata directory"},
+		{name: "entry 4 mkdir .meta at the root", mut: intact(eDir2, setPath(enDirPath, ".meta")),
+			probs: []prob{{eDir2, namespace.Reserved}, {eF3, namespace.MissingParent}}, gone: []string{".meta"}, msg: "metadata directory"},
 		{name: "entry 5 parent is a file", mut: intact(eF3, setPath(enPath, "file2/f3")),
 			probs: []prob{{eF3, namespace.NotDir}}, gone: []string{"dir2/f3"}},
 		{name: "entry 5 missing parent", mut: intact(eF3, setPath(enPath, "nodir/f3")),
@@ -433,6 +450,14 @@ func corruptCases() []corruptCase {
 			probs: []prob{{eFile1, namespace.BadMap}, {eFile2, namespace.Collision}}, msg: "not a multiple"},
 		{name: "entry 1 extent offset 0 (the superblock)", mut: intact(eFile1, e64(enExt0Off, 0)),
 			probs: []prob{{eFile1, namespace.Collision}, {eFile1, namespace.BadMap}}, msg: "superblock"},
+		{name: "entry 1 extent inside the log", mut: intact(eFile1, e64(enExt0Off, omf.LogOffset+2*corruptMiB)),
+			probs: []prob{{eFile1, namespace.Collision}, {eFile1, namespace.BadMap}}, msg: "overlaps the superblock and log"},
+		{name: "entry 1 extent at the log's start", mut: intact(eFile1, e64(enExt0Off, omf.LogOffset)),
+			probs: []prob{{eFile1, namespace.Collision}, {eFile1, namespace.BadMap}}, msg: "overlaps the superblock and log"},
+		{name: "entry 1 extent straddling the log's end", mut: intact(eFile1, e64(enExt0Off, omf.LogOffset+omf.DefaultLogLen-2*corruptMiB)),
+			probs: []prob{{eFile1, namespace.Collision}, {eFile1, namespace.BadMap}}, msg: "overlaps the superblock and log"},
+		{name: "entry 3 strip inside the log", mut: intact(eStriped, e64(enStrip0Off, omf.LogOffset)),
+			probs: []prob{{eStriped, namespace.Collision}, {eStriped, namespace.BadMap}}, msg: "overlaps the superblock and log"},
 		{name: "entry 1 extent past the device", mut: intact(eFile1, e64(enExt0Off, 8<<30)),
 			probs: []prob{{eFile1, namespace.BadMap}}, msg: "past the end"},
 		{name: "entry 1 extent at 2^64-2MiB", mut: intact(eFile1, e64(enExt0Off, ^uint64(2<<20-1))),
@@ -616,6 +641,13 @@ func checkCorruptLibrary(t *testing.T, dev string, c corruptCase) {
 				t.Errorf("%s (entry %d) is missing: %+v %v", p, i, info, err)
 			}
 		}
+		for _, p := range c.gone {
+			if !slices.Contains(corruptPaths, p) {
+				if info, err := f.Stat(p); err == nil {
+					t.Errorf("%s is present: %+v", p, info)
+				}
+			}
+		}
 		exercise(t, f)
 		if c.after != nil {
 			c.after(t, f)
@@ -644,6 +676,9 @@ func checkCorruptLibrary(t *testing.T, dev string, c corruptCase) {
 	}
 	if r.Torn != c.torn {
 		t.Errorf("fsck counts %d torn entries, want %d", r.Torn, c.torn)
+	}
+	if r.Superblock != nil && r.LogErr == "" && r.BadEntries() != c.bad() {
+		t.Errorf("fsck counts %d bad entries, want %d:\n%s", r.BadEntries(), c.bad(), problemText(r.Problems))
 	}
 	for _, p := range append(append([]prob(nil), c.probs...), c.extra...) {
 		if !hasProb(r.Problems, p) {

@@ -464,7 +464,7 @@ func checkFsckFigures(t *testing.T, s *golden.Scenario, r *famfs.FsckReport, rol
 	got := golden.FsckFigures{
 		EntriesInUse: r.EntriesUsed, EntrySlots: r.EntrySlots, LogSizeInUse: omf.EntryOffset(r.Log.NextIndex), LogSizeTotal: r.Log.Len,
 		Collisions: r.Collisions, DeviceCapacity: r.DeviceCapacity, BitmapCapacity: r.BitmapCapacity,
-		SumSizes: r.SumSizes, Allocated: r.Allocated, Free: r.Free, BadEntries: r.Torn, Files: r.FileEntries, Dirs: r.DirEntries,
+		SumSizes: r.SumSizes, Allocated: r.Allocated, Free: r.Free, BadEntries: r.BadEntries(), Files: r.Files, Dirs: r.Dirs,
 	}
 	want := f
 	want.Role, want.AllocUnit, want.LogLen, want.PrimaryPath, want.PrimarySize = "", 0, 0, "", 0
