@@ -233,7 +233,7 @@ func ExampleFsckImage() {
 	df, _ := os.Open(dev)
 	df.ReadAt(img, 0)
 	df.Close()
-	r := famfs.FsckImage("copy", img, img[sb.LogOffset:], famfs.FsckOptions{SystemUUID: id, Buckets: 2})
+	r, _ := famfs.FsckImage("copy", img, img[sb.LogOffset:], famfs.FsckOptions{SystemUUID: id, Buckets: 2})
 	fmt.Println(r.Clean(), r.Files, len(r.Buckets), r.Buckets[0].Used>>20, "MiB used in bucket 0")
 	// Output:
 	// true 1 2 12 MiB used in bucket 0

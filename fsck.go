@@ -2,6 +2,7 @@ package famfs
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,6 +65,10 @@ func (r *FsckReport) BadEntries() uint64 { return r.Torn + r.Refused }
 // returns an error only when the device cannot be opened at all; an invalid
 // superblock or log header is part of the report.
 func Fsck(path string, o FsckOptions) (*FsckReport, error) {
+	var err error
+	if o.SystemUUID, err = hostOr(o.SystemUUID); err != nil {
+		return nil, err
+	}
 	dev, err := device.Open(path, false)
 	if err != nil {
 		return nil, err
@@ -87,24 +92,29 @@ func Fsck(path string, o FsckOptions) (*FsckReport, error) {
 // FsckImage checks a file system from images of its two metadata regions:
 // superblock holds (at least) the superblock, log the whole log, as the
 // files .meta/.superblock and .meta/.log of a mount hold them. name is what
-// the report calls the device. Like Fsck it changes nothing and fails only
-// when it cannot check at all; the images are read in place.
-func FsckImage(name string, superblock, log []byte, o FsckOptions) *FsckReport {
+// the report calls the device. Like Fsck it changes nothing; a damaged image
+// is described in the report, and the only error is an invalid
+// $FAMFS_SYSTEM_UUID when o names no host. The images are read in place.
+func FsckImage(name string, superblock, log []byte, o FsckOptions) (*FsckReport, error) {
+	var err error
+	if o.SystemUUID, err = hostOr(o.SystemUUID); err != nil {
+		return nil, err
+	}
 	r := &FsckReport{Device: name, Role: "Invalid superblock"}
 	sb, err := omf.ParseSuperblock(superblock)
 	if err != nil {
 		r.SuperblockErr = fmt.Sprintf("%s: %v: %v", name, ErrNoSuperblock, err)
-		return r
+		return r, nil
 	}
 	r.DeviceSize = sb.DevSize
 	if uint64(len(log)) < sb.LogLen {
 		sum := superblockOf(&sb)
 		r.Superblock, r.Role = &sum, "Client"
 		r.LogErr = fmt.Sprintf("%s: the log image holds %d bytes; the superblock says %d", name, len(log), sb.LogLen)
-		return r
+		return r, nil
 	}
 	fsckLog(r, sb, o, metalog.New(imageMedia(log[:sb.LogLen]), sb.LogLen))
-	return r
+	return r, nil
 }
 
 // FsckMount checks the file system of the famfs mount at mountpoint through
@@ -119,14 +129,20 @@ func FsckMount(mountpoint string, o FsckOptions) (*FsckReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	return FsckImage(mountpoint, sb, log, o), nil
+	return FsckImage(mountpoint, sb, log, o)
 }
 
-func hostOr(id uuid.UUID) uuid.UUID {
-	if id == uuid.Nil {
-		id, _ = SystemUUID()
+// hostOr is id, or this host's system UUID when id is not set (uuid.Nil
+// when there is none: the role is then a client's).
+func hostOr(id uuid.UUID) (uuid.UUID, error) {
+	if id != uuid.Nil {
+		return id, nil
 	}
-	return id
+	id, err := SystemUUID()
+	if errors.Is(err, ErrBadSystemUUID) {
+		return uuid.Nil, err
+	}
+	return id, nil
 }
 
 // imageMedia is a log held in ordinary memory, read-only.
@@ -172,7 +188,7 @@ func (f *FS) Fsck() *FsckReport {
 }
 
 func fsckLog(r *FsckReport, sb omf.Superblock, o FsckOptions, log *metalog.Log) {
-	host := hostOr(o.SystemUUID)
+	host := o.SystemUUID // resolved by the caller
 	sum := superblockOf(&sb)
 	r.Superblock = &sum
 	r.Role = "Client"

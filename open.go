@@ -107,7 +107,9 @@ func (f *FS) init() error {
 	f.sb = sb
 	f.host = f.opts.SystemUUID
 	if f.host == uuid.Nil {
-		if f.host, err = SystemUUID(); err != nil {
+		if f.host, err = SystemUUID(); errors.Is(err, ErrBadSystemUUID) {
+			return err // a host that meant to name itself must not act as another
+		} else if err != nil {
 			f.lg.Warn("no system UUID; acting as a client", "err", err)
 		}
 	}

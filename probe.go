@@ -42,7 +42,9 @@ func Probe(path string, host uuid.UUID) (ProbeInfo, error) {
 		return p, fmt.Errorf("device %s: %w", path, err)
 	}
 	p.Log = logInfoOf(&h)
-	p.Host = hostOr(host)
+	if p.Host, err = hostOr(host); err != nil {
+		return p, err
+	}
 	p.Role = roleOf(p.Host, &sb)
 	return p, nil
 }

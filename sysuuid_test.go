@@ -93,3 +93,25 @@ func TestMkfsLeavesNothingBehind(t *testing.T) {
 		absent("huge")
 	}
 }
+
+// The library, like the CLI, refuses to act under an invalid identity: Open,
+// Probe and Fsck fail naming the variable instead of acting as a client.
+func TestLibraryRefusesBadSystemUUID(t *testing.T) {
+	_, dev := newFS(t)
+	t.Setenv(SystemUUIDEnv, "master")
+	if _, err := Open(dev, OpenOptions{}); !errors.Is(err, ErrBadSystemUUID) || !strings.Contains(err.Error(), SystemUUIDEnv) {
+		t.Errorf("Open: %v", err)
+	}
+	if _, err := Probe(dev, uuid.Nil); !errors.Is(err, ErrBadSystemUUID) {
+		t.Errorf("Probe: %v", err)
+	}
+	if _, err := Fsck(dev, FsckOptions{}); !errors.Is(err, ErrBadSystemUUID) {
+		t.Errorf("Fsck: %v", err)
+	}
+	// An identity given explicitly is used as it is.
+	if f, err := Open(dev, OpenOptions{SystemUUID: masterID}); err != nil || f.Role() != Master {
+		t.Errorf("Open with an explicit identity: %v", err)
+	} else {
+		f.Close()
+	}
+}
