@@ -226,6 +226,7 @@ func cleanDeadMount(mpt string) error {
 		return fmt.Errorf("mount point %s: a dead famfs mount is in the way and could not be removed: %w", mpt, uerr)
 	}
 	os.Remove(control.SocketPath(mpt))
+	os.Remove(control.GrantSocketPath(mpt))
 	return nil
 }
 
