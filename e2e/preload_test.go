@@ -488,6 +488,9 @@ func TestPreloadDescriptorsThreadsFork(t *testing.T) {
 	if !strings.Contains(r.stderr, "no longer the famfs file") {
 		t.Errorf("the reused descriptor was not noticed:\n%s", r.stderr)
 	}
+	if strings.Contains(r.stderr, "behind the library's back") || r.stats.mount != 0 {
+		t.Errorf("close_range closed the library's device descriptor:\n%s", r.stderr)
+	}
 	// The same program without the preload passes too (the test is of read(2)'s meaning).
 	if out, err := exec.Command(bin, c1+"/pattern", other).CombinedOutput(); err != nil {
 		t.Fatalf("fdtest without the preload: %v\n%s", err, out)

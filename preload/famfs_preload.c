@@ -57,6 +57,7 @@
 #endif
 
 int famfs_debug;
+static int debug_fd = 2; /* a copy of stderr: programs close theirs before exit */
 static long pagesz = 4096;
 static int fd_base = 512; /* where the library's own descriptors go */
 
@@ -83,7 +84,7 @@ void dbg(const char *fmt, ...)
 	size_t len = (size_t)n + ((size_t)m < sizeof(buf) - (size_t)n - 1 ? (size_t)m : sizeof(buf) - (size_t)n - 2);
 	buf[len++] = '\n';
 	int e = errno;
-	ssize_t w = syscall(SYS_write, 2, buf, len);
+	ssize_t w = syscall(SYS_write, debug_fd, buf, len);
 	(void)w;
 	errno = e;
 }
@@ -1066,7 +1067,9 @@ PUBLIC int close(int fd)
  * the next grant would. Ranges around them are closed as asked. */
 static int close_range_keep(unsigned lo, unsigned hi, int flags)
 {
-	int mine[128], n = mount_internal_fds(mine, 128);
+	int mine[129], n = mount_internal_fds(mine, 128);
+	if (debug_fd != 2)
+		mine[n++] = debug_fd;
 	for (int i = 1; i < n; i++) /* sort (a handful) */
 		for (int j = i; j > 0 && mine[j - 1] > mine[j]; j--) {
 			int t = mine[j];
@@ -1157,6 +1160,11 @@ __attribute__((constructor)) static void famfs_preload_init(void)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
 		rlim_t c = rl.rlim_cur;
 		fd_base = c <= 256 ? (int)(c / 2) : (c - 128 > 65536 ? 65536 : (int)(c - 128));
+	}
+	if (famfs_debug) {
+		int d = (int)sys_fcntl(2, F_DUPFD_CLOEXEC, fd_base);
+		if (d >= 0)
+			debug_fd = d;
 	}
 	pthread_atfork(NULL, NULL, fdtable_atfork_child);
 	scan_inherited();

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #define L2_BITS 10
 #define L2 (1u << L2_BITS)
@@ -277,11 +278,15 @@ int mount_internal_fds(int *fds, int max)
 {
 	int n = 0;
 	for (int i = 0; i < NMOUNTS && n < max; i++) {
-		if (!atomic_load(&mounts[i].key))
+		struct mnt *m = &mounts[i];
+		if (!atomic_load(&m->key))
 			continue;
 		for (int k = 0; k < 2 && n < max; k++) {
-			int fd = atomic_load(&mounts[i].devfd[k]);
-			if (fd >= 0)
+			int fd = atomic_load(&m->devfd[k]);
+			struct stat st;
+			/* still ours: the program may have put its own file there (dup2) */
+			if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == m->dev_dev && st.st_ino == m->dev_ino &&
+			    st.st_rdev == m->dev_rdev)
 				fds[n++] = fd;
 		}
 	}

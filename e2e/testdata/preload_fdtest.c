@@ -204,6 +204,13 @@ int main(int argc, char **argv)
 	int o2 = open(argv[2], O_RDONLY);
 	if (k <= 0 || read(o2, want, sizeof(want)) != k || memcmp(got, want, (size_t)k) != 0)
 		fail("a reused descriptor served as the famfs file", k, 0);
+	/* close_range above a famfs descriptor leaves the library's own
+	 * descriptors alone: the file is still served from the device */
+	int a = open(argv[1], O_RDONLY);
+	if (a < 0 || close_range((unsigned)a + 1, ~0U, 0) != 0)
+		fail("close_range", a, errno);
+	if (pread(a, buf, CHUNK, 8) != CHUNK || !check(buf, 8, CHUNK))
+		fail("pread after close_range", a, 0);
 	printf("ok\n");
 	return 0;
 }
