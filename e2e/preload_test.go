@@ -270,6 +270,11 @@ func TestPreloadUnmodifiedTools(t *testing.T) {
 			if r.stats.readBytes != 2*uint64(len(f.data)) {
 				t.Fatalf("cmp %s: not served from the device: %+v", p, r.stats)
 			}
+			// a descriptor inherited across exec (the shell opens it, cat reads it)
+			r = mustPreloaded(t, nil, nil, "sh", "-c", "exec cat <"+p)
+			if sum256(r.stdout) != want || r.stats.readBytes != uint64(len(f.data)) || r.stats.mount != 0 {
+				t.Fatalf("cat <%s: %d bytes, %+v\n%s", p, len(r.stdout), r.stats, r.stderr)
+			}
 			// sha256sum reads through stdio (glibc's internal read): the
 			// mount serves it, same bytes.
 			r = mustPreloaded(t, nil, nil, "sha256sum", p)
