@@ -67,7 +67,7 @@ func modelFS(m metalog.Media, sb omf.Superblock, host uuid.UUID) (*FS, error) {
 	if host == sb.SystemUUID {
 		f.role = Master
 	}
-	f.alloc = alloc.New(f.tree.Bitmap(), rand.New(rand.NewPCG(1, 2)))
+	f.alloc = alloc.New(rand.New(rand.NewPCG(1, 2)))
 	_, err := f.Refresh()
 	return f, err
 }
@@ -118,7 +118,7 @@ func checkAllocation(f *FS, r *FsckReport) error {
 		return err
 	}
 	var got []uint64
-	f.View(func(t *namespace.Tree) { got = t.Bitmap().Units() })
+	f.viewTree(func(t *namespace.Tree) { got = t.Bitmap().Units() })
 	if !slices.Equal(got, want.Units()) {
 		return fmt.Errorf("allocation bitmap rebuilt from the log differs from the sum of the files' extents")
 	}
@@ -238,7 +238,7 @@ func crashTx(tx *Tx) error {
 }
 
 // crashStripes interleaves a file over two of four 1 GiB buckets.
-var crashStripes = alloc.Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}
+var crashStripes = Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}
 
 func baseTx(tx *Tx) error {
 	if err := tx.Mkdir("base", MkdirOptions{Mode: 0o755}); err != nil {
@@ -376,7 +376,7 @@ func crashScenario(t testing.TB, states [][]string, crashAt int, keep func(uint6
 	// then replay as a client; it returns the namespace replay built.
 	view := func(name string, h metalog.Media, polled *FS) ([]string, error) {
 		r := &FsckReport{}
-		fsckLog(r, sb, clientID, metalog.New(h, sb.LogLen))
+		fsckLog(r, sb, FsckOptions{SystemUUID: clientID}, metalog.New(h, sb.LogLen))
 		if err := fsckClean(r); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}

@@ -7,8 +7,6 @@ import (
 	"sync"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/internal/alloc"
-	"github.com/famfs-go/famfs/internal/prng"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -20,12 +18,12 @@ func addInterleaveFlags(f *pflag.FlagSet, il *interleaveFlags) {
 }
 
 // interleave turns -N/-B/-C into allocation parameters (zero: contiguous).
-func (il *interleaveFlags) interleave(cmd *cobra.Command) (alloc.Interleave, error) {
+func (il *interleaveFlags) interleave(cmd *cobra.Command) (famfs.Interleave, error) {
 	f := cmd.Flags()
 	if !f.Changed("nstrips") && !f.Changed("nbuckets") && !f.Changed("chunksize") {
-		return alloc.Interleave{}, nil
+		return famfs.Interleave{}, nil
 	}
-	p := alloc.Interleave{NStrips: il.nstrips, NBuckets: il.nbuckets, ChunkSize: il.chunk}
+	p := famfs.Interleave{NStrips: il.nstrips, NBuckets: il.nbuckets, ChunkSize: il.chunk}
 	if p.ChunkSize == 0 {
 		p.ChunkSize = 2 << 20
 	}
@@ -178,7 +176,7 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 			continue
 		}
 		if s.seed != 0 {
-			if err := prng.CheckSeed(s.seed); err != nil {
+			if err := famfs.CheckSeed(s.seed); err != nil {
 				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", s.arg, err)
 				failed = true
 				continue

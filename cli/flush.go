@@ -7,7 +7,6 @@ import (
 	"syscall"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/internal/device"
 	"github.com/spf13/cobra"
 )
 
@@ -74,7 +73,7 @@ func flushFile(arg string) error {
 				return unwrapPathErr(err)
 			}
 			defer m.Unmap()
-			device.HardFlush(m.Bytes())
+			famfs.FlushInvalidateCache(m.Bytes())
 			return nil
 		}
 	}
@@ -88,7 +87,7 @@ func flushFile(arg string) error {
 		return fmt.Errorf("mmap: %w", err)
 	}
 	defer syscall.Munmap(b)
-	device.HardFlush(b)
+	famfs.FlushInvalidateCache(b)
 	return nil
 }
 

@@ -3,14 +3,12 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/internal/mounts"
-	"github.com/famfs-go/famfs/omf"
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 )
 
 // fsck(8) exit bits
@@ -70,18 +68,15 @@ device, no valid superblock), 16 usage.`,
 			}
 		}
 		dev := t.device
+		opts := famfs.FsckOptions{Buckets: nbuckets}
+		var r *famfs.FsckReport
 		if t.mount != nil && !readable(dev) {
 			// A caller who may read the mount but not the device: check the
 			// mount's world-readable .meta files, as the reference does.
-			img, done, err := metaImage(t.mount.Point)
-			if err != nil {
+			if r, err = famfs.FsckMount(t.mount.Point, opts); err != nil {
 				return exitErr(fsckOperational, "%s: cannot read the device, nor the mount's .meta files: %v", dev, err)
 			}
-			defer done()
-			dev = img
-		}
-		r, err := famfs.Fsck(dev, [16]byte{})
-		if err != nil {
+		} else if r, err = famfs.Fsck(dev, opts); err != nil {
 			return &ExitError{Code: fsckOperational, Err: err}
 		}
 		r.Device = t.device
@@ -95,11 +90,7 @@ device, no valid superblock), 16 usage.`,
 			if err := writeFsckText(e.stdout, r, human, verbose > 0); err != nil {
 				return err
 			}
-			if nbuckets > 0 && r.Superblock != nil {
-				if err := writeBuckets(e.stdout, dev, nbuckets, human); err != nil {
-					return err
-				}
-			}
+			writeBuckets(e.stdout, r.Buckets, nbuckets, human)
 		}
 		switch {
 		case r.Superblock == nil:
@@ -112,19 +103,14 @@ device, no valid superblock), 16 usage.`,
 	return cmd
 }
 
-func writeBuckets(w interface{ Write([]byte) (int, error) }, dev string, n int, human bool) error {
-	fsys, err := famfs.Open(dev, famfs.OpenOptions{ReadOnly: true})
-	if err != nil {
-		return err
-	}
-	defer fsys.Close()
+func writeBuckets(w io.Writer, buckets []famfs.Bucket, n int, human bool) {
 	size := func(v uint64) string {
 		if human {
 			return fmt.Sprintf("%.2fG", float64(v)/(1<<30))
 		}
 		return fmt.Sprint(v)
 	}
-	for _, b := range fsys.BucketStats(n) {
+	for _, b := range buckets {
 		name := fmt.Sprintf("bucket %2d", b.Index)
 		if b.Index == n {
 			name = "tail     " // past the last whole bucket: interleaving never uses it
@@ -132,7 +118,6 @@ func writeBuckets(w interface{ Write([]byte) (int, error) }, dev string, n int, 
 		fmt.Fprintf(w, "%s: size %s in use %s free %s free fragments %d largest free %s\n",
 			name, size(b.Size), size(b.Used), size(b.Free), b.FreeRuns, size(b.LargestFree))
 	}
-	return nil
 }
 
 // readable reports whether this process may open dev for reading.
@@ -143,39 +128,4 @@ func readable(dev string) bool {
 	}
 	f.Close()
 	return true
-}
-
-// metaImage copies a mount's .meta/.superblock and .meta/.log into an
-// anonymous memory file laid out like the device (sparse elsewhere) and
-// returns a path to it. Only metadata is read, through files every user of
-// the mount may read.
-func metaImage(mpt string) (string, func(), error) {
-	sbBytes, err := os.ReadFile(filepath.Join(mpt, ".meta", ".superblock"))
-	if err != nil {
-		return "", nil, err
-	}
-	sb, err := omf.DecodeSuperblock(sbBytes)
-	if err != nil {
-		return "", nil, err
-	}
-	logBytes, err := os.ReadFile(filepath.Join(mpt, ".meta", ".log"))
-	if err != nil {
-		return "", nil, err
-	}
-	fd, err := unix.MemfdCreate("famfs-fsck", unix.MFD_CLOEXEC)
-	if err != nil {
-		return "", nil, err
-	}
-	f := os.NewFile(uintptr(fd), "famfs-fsck")
-	fail := func(err error) (string, func(), error) { f.Close(); return "", nil, err }
-	if err := f.Truncate(int64(sb.DevSize)); err != nil {
-		return fail(err)
-	}
-	if _, err := f.WriteAt(sbBytes, 0); err != nil {
-		return fail(err)
-	}
-	if _, err := f.WriteAt(logBytes, int64(sb.LogOffset)); err != nil {
-		return fail(err)
-	}
-	return fmt.Sprintf("/proc/self/fd/%d", f.Fd()), func() { f.Close() }, nil
 }

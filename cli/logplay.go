@@ -8,8 +8,6 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
-	"github.com/famfs-go/famfs/internal/metalog"
-	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/spf13/cobra"
 )
@@ -65,34 +63,34 @@ func logplayList(e *env, dev string, verbose bool) error {
 	next, slots, _ := fsys.LogStatus()
 	fmt.Fprintf(e.stdout, "famfs logplay: %s: log holds %d of %d entries (dry run)\n", dev, next, slots)
 	var files, dirs int
-	_, serr := fsys.ScanLog(0, func(i uint64, ent *omf.Entry, err error) {
-		if err != nil {
-			fmt.Fprintf(e.stdout, "%6d  %-10s %v\n", i, ent.Type, err)
+	_, serr := fsys.ScanLog(0, func(ent famfs.LogEntry) {
+		i := ent.Index
+		if ent.Err != nil {
+			fmt.Fprintf(e.stdout, "%6d  %-10s %v\n", i, ent.Type, ent.Err)
 			return
 		}
-		switch ent.Type {
-		case omf.EntryFile:
+		switch ent.Kind {
+		case famfs.EntryFile:
 			files++
-			fmt.Fprintf(e.stdout, "%6d  file       %04o %5d:%-5d %s (%d bytes)\n", i, ent.Mode, ent.UID, ent.GID, namespace.Printable(ent.Path), ent.Size)
+			fmt.Fprintf(e.stdout, "%6d  file       %04o %5d:%-5d %s (%d bytes)\n", i, ent.Mode, ent.UID, ent.GID, famfs.Printable(ent.Path), ent.Size)
 			if verbose {
 				writeFMap(e.stdout, &ent.FMap)
 			}
-		case omf.EntryMkdir:
+		case famfs.EntryDir:
 			dirs++
-			fmt.Fprintf(e.stdout, "%6d  mkdir      %04o %5d:%-5d %s\n", i, ent.Mode, ent.UID, ent.GID, namespace.Printable(ent.Path))
-		case omf.EntryAddDaxdev:
+			fmt.Fprintf(e.stdout, "%6d  mkdir      %04o %5d:%-5d %s\n", i, ent.Mode, ent.UID, ent.GID, famfs.Printable(ent.Path))
+		case famfs.EntryDaxdev:
 			fmt.Fprintf(e.stdout, "%6d  add_daxdev index %d, %d bytes, uuid %s\n", i, ent.Daxdev.Index, ent.Daxdev.Size, ent.Daxdev.UUID)
 		default:
 			fmt.Fprintf(e.stdout, "%6d  %-10s (ignored)\n", i, ent.Type)
 		}
 	})
-	var problems []namespace.Problem
-	fsys.View(func(t *namespace.Tree) { problems = append(problems, t.Problems()...) })
+	problems := fsys.Problems()
 	for _, p := range problems {
 		fmt.Fprintf(e.stdout, "problem: %s\n", p)
 	}
 	fmt.Fprintf(e.stdout, "famfs logplay: %d log entries; %d files; %d directories; %d problems\n", next, files, dirs, len(problems))
-	var bad *metalog.BadEntry
+	var bad *famfs.BadEntry
 	if errors.As(serr, &bad) {
 		return fmt.Errorf("replay stops at log entry %d: %v", bad.Index, bad.Err)
 	}

@@ -56,7 +56,7 @@ Exit codes: 0 done, 1 failed, 16 usage.`,
 			fmt.Fprintf(e.stdout, "%s: superblock invalidated\n", dev)
 			return nil
 		}
-		r, err := famfs.Fsck(dev, sb.SystemUUID)
+		r, err := famfs.Fsck(dev, famfs.FsckOptions{SystemUUID: sb.SystemUUID})
 		if err != nil {
 			return &ExitError{Code: mkfsFailed, Err: err}
 		}

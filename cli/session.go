@@ -12,7 +12,6 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
-	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/mounts"
 	"github.com/spf13/pflag"
 )
@@ -206,7 +205,7 @@ type interleaveFlags struct {
 	set               bool
 }
 
-func isLogFull(err error) bool { return errors.Is(err, metalog.ErrLogFull) }
+func isLogFull(err error) bool { return errors.Is(err, famfs.ErrLogFull) }
 
 // ownerFlags are -m mode, -u uid and -g gid of mkdir, creat and cp.
 type ownerFlags struct {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/famfs-go/famfs/control"
-	"github.com/famfs-go/famfs/internal/namespace"
 )
 
 // ServeControl answers the control socket at control.SocketPath(mountpoint)
@@ -87,7 +86,7 @@ func (s *Server) Status() control.Status {
 	if stuck != nil {
 		st.ReplayStuck = stuck.Error()
 	}
-	s.fsys.View(func(t *namespace.Tree) { st.Problems = len(t.Problems()) })
+	st.Problems = s.fsys.NumProblems()
 	if d := s.dead.Load(); d != nil {
 		st.FSChanged = *d
 	}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -50,10 +49,6 @@ type grantState struct {
 
 	made, mapOnly atomic.Uint64
 	refused       map[string]*atomic.Uint64
-
-	inoMu   sync.Mutex
-	inoPath map[uint64]string // file inode -> path (files never move)
-	inoNext uint64            // log position the map was built at
 }
 
 // serveGrants starts the grant socket. It needs the mount up (it takes the
@@ -204,24 +199,28 @@ func (s *Server) grant(req []byte, fds []int, p peer) (control.GrantReply, *os.F
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
+		if s.dead.Load() != nil {
+			return refuse(refRemade, syscall.EIO) // our own getattr answers EIO now
+		}
+		return refuse(refNotFamfs, syscall.EBADF)
+	}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+	case unix.S_IFDIR:
+		return refuse(refDir, syscall.EISDIR)
+	default:
 		return refuse(refNotFamfs, syscall.EBADF)
 	}
 	if st.Dev != g.mntDev {
 		return refuse(refNotFamfs, syscall.EBADF)
 	}
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		return refuse(refDir, syscall.EISDIR)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+	file, err := s.fileByIno(st.Ino)
+	if err != nil {
 		return refuse(refNotFamfs, syscall.EBADF)
 	}
 	// 3. Still the file system that was mounted.
 	if s.dead.Load() != nil || s.fsys.CheckSuperblock() != nil {
 		return refuse(refRemade, syscall.EIO)
-	}
-	file, err := s.fileByIno(st.Ino)
-	if err != nil {
-		return refuse(refNotFamfs, syscall.EBADF)
 	}
 	// 4. The access mode is the descriptor's.
 	write := false
@@ -286,45 +285,23 @@ func (s *Server) describe(r *control.GrantReply, file *famfs.File) error {
 	return nil
 }
 
-// fileByIno finds the file with inode number ino.
-//
-// TODO(merge): with the library's node handles this is
-// s.fsys.NodeByIno(ino) and node.Open(); until then a map of file inodes to
-// paths, rebuilt (at most once per log change) when an inode is missing.
+// fileByIno opens the file with inode number ino.
 func (s *Server) fileByIno(ino uint64) (*famfs.File, error) {
-	g := &s.grants
-	g.inoMu.Lock()
-	p, ok := g.inoPath[ino]
-	if next, _, _ := s.fsys.LogStatus(); !ok && next != g.inoNext {
-		m := make(map[uint64]string, len(g.inoPath))
-		s.fsys.Walk("", func(i famfs.Info) error {
-			if !i.IsDir() {
-				m[i.Ino] = i.Path
-			}
-			return nil
-		})
-		g.inoPath, g.inoNext = m, next
-		p, ok = m[ino]
-	}
-	g.inoMu.Unlock()
-	if !ok {
+	n, ok := s.fsys.NodeByIno(ino)
+	if !ok || n.IsDir() {
 		return nil, fmt.Errorf("inode %d: %w", ino, os.ErrNotExist)
 	}
-	return s.fsys.OpenFile(p)
+	return n.Open()
 }
 
 // deviceFacts returns the device's mapping alignment and whether it is a
 // devdax character device.
-//
-// TODO(merge): take both from the library once it says.
 func (s *Server) deviceFacts() (align uint64, devDax bool) {
 	align = omf.AllocUnit
-	if a := s.fsys.Device().Align; a > 0 {
+	if a := s.fsys.DeviceAlign(); a > 0 {
 		align = a
 	}
-	var st syscall.Stat_t
-	devDax = syscall.Stat(s.opts.Device, &st) == nil && st.Mode&syscall.S_IFMT == syscall.S_IFCHR
-	return align, devDax
+	return align, s.fsys.DeviceKind() == famfs.DaxDevice
 }
 
 // grantStatus is what GET /status shows of the grant socket.

@@ -37,7 +37,7 @@ func (f *fileNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint
 }
 
 func (d *dirNode) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
-	if d.n.Parent() != nil {
+	if !d.n.IsRoot() {
 		if err := d.srv.alive(); err != 0 {
 			return 0, err
 		}

@@ -3,6 +3,7 @@ package alloc
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/famfs-go/famfs/omf"
@@ -13,7 +14,9 @@ const au = omf.AllocUnit
 func fresh(devSize uint64) *Allocator {
 	bm := NewBitmap(devSize, au)
 	bm.Mark(0, omf.LogOffset+omf.DefaultLogLen)
-	return New(bm, rand.New(rand.NewPCG(1, 2)))
+	a := New(rand.New(rand.NewPCG(1, 2)))
+	a.StartSession(bm)
+	return a
 }
 
 func TestBitmapMarkCountsCollisions(t *testing.T) {
@@ -59,7 +62,7 @@ func TestContiguousMatchesReference(t *testing.T) {
 		{3000001, 0x7a00000, 0x400000},
 	}
 	for _, w := range want {
-		a.StartSession()
+		a.FirstFit()
 		e, err := a.Contiguous(w.size)
 		if err != nil || e.Offset != w.off || e.Len != w.len {
 			t.Fatalf("size %d: got %+v %v, want 0x%x+0x%x", w.size, e, err, w.off, w.len)
@@ -75,7 +78,7 @@ func TestNextFitWithinSessionFirstFitAcross(t *testing.T) {
 	if e, _ := a.Contiguous(au); e.Offset != 0xe00000 {
 		t.Fatalf("next fit reused a hole: %#x", e.Offset)
 	}
-	a.StartSession()
+	a.FirstFit()
 	if e, _ := a.Contiguous(au); e.Offset != 0xa00000 {
 		t.Fatalf("first fit missed the hole: %#x", e.Offset)
 	}
@@ -87,7 +90,7 @@ func TestDeviceFull(t *testing.T) {
 	a := fresh(1 << 30)
 	n := 0
 	for i := 0; i < 512; i++ {
-		a.StartSession()
+		a.FirstFit()
 		if _, err := a.Contiguous(1 << 20); err != nil {
 			if !errors.Is(err, ErrNoSpace) {
 				t.Fatal(err)
@@ -206,5 +209,33 @@ func TestBitmapRejectsWrappingExtent(t *testing.T) {
 	}
 	if bm.UsedBytes() != 0 {
 		t.Fatalf("used %d", bm.UsedBytes())
+	}
+}
+
+// The allocator works on its own copy: the bitmap it started from (the
+// namespace's) is never written, and a new session forgets what was handed
+// out but not logged.
+func TestWorkingCopy(t *testing.T) {
+	bm := NewBitmap(8<<30, au)
+	bm.Mark(0, omf.LogOffset+omf.DefaultLogLen)
+	before := bm.Units()
+	a := New(rand.New(rand.NewPCG(1, 2)))
+	a.StartSession(bm)
+	x, err := a.Contiguous(5 * au)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y, _ := a.Contiguous(au); y.Offset < x.Offset+x.Len {
+		t.Fatalf("second allocation %+v overlaps the first %+v", y, x)
+	}
+	if _, err := a.Interleaved(9<<20, Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(before, bm.Units()) {
+		t.Fatal("allocation wrote the namespace's bitmap")
+	}
+	a.StartSession(bm)
+	if z, _ := a.Contiguous(5 * au); z != x {
+		t.Fatalf("a new session did not forget unlogged space: %+v, first time %+v", z, x)
 	}
 }

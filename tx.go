@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
@@ -21,7 +20,7 @@ type CreateOptions struct {
 	GID  uint32
 	// Interleave, if enabled, stripes the file across buckets of the device
 	// (spec/omf.md §4.3); the zero value allocates one contiguous extent.
-	Interleave alloc.Interleave
+	Interleave Interleave
 }
 
 // MkdirOptions describe a new directory.
@@ -70,7 +69,7 @@ func (f *FS) session(fn func(tx *Tx) error) error {
 		return err
 	}
 	f.mu.Lock()
-	f.alloc.StartSession()
+	f.alloc.StartSession(f.tree.Bitmap())
 	f.mu.Unlock()
 	return fn(&Tx{f: f})
 }
@@ -123,7 +122,7 @@ func (tx *Tx) Create(p string, o CreateOptions) (*File, error) {
 	}
 	var m omf.FMap
 	if o.Interleave.Enabled() {
-		m, err = f.alloc.Interleaved(o.Size, o.Interleave)
+		m, err = f.alloc.Interleaved(o.Size, o.Interleave.internal())
 	} else {
 		var e omf.Extent
 		e, err = f.alloc.Contiguous(o.Size)
@@ -132,13 +131,14 @@ func (tx *Tx) Create(p string, o CreateOptions) (*File, error) {
 	if err != nil {
 		return nil, pathErr("create", p, err)
 	}
+	// Applying the entry marks the space in the namespace's bitmap, as
+	// replaying it does on every other host; the allocator has marked it in
+	// its own working copy.
 	e := omf.Entry{Type: omf.EntryFile, Size: o.Size, Flags: omf.FileFlagsAllHostsRW,
 		UID: o.UID, GID: o.GID, Mode: o.Mode & 0o7777, Path: c, FMap: m}
-	// The space is marked in the bitmap; replaying our own entry marks it
-	// again, so release it first and let Apply take it.
-	f.alloc.Release(m)
 	var node [1]*namespace.Node
 	if err := f.appendLocked([]omf.Entry{e}, node[:]); err != nil {
+		f.alloc.Release(m)
 		return nil, pathErr("create", p, err)
 	}
 	return &File{fs: f, info: infoAt(node[0], c)}, nil
@@ -272,6 +272,12 @@ func checkNewPath(p string) (string, error) {
 // under its name: every mount would hide it.
 const MetaDir = ".meta"
 
+// The files in MetaDir: the superblock region and the log, read-only.
+const (
+	MetaSuperblock = ".superblock"
+	MetaLog        = ".log"
+)
+
 // checkReserved refuses the clean path c if it is MetaDir or inside it.
 func checkReserved(c string) error {
 	if c == MetaDir {
@@ -312,19 +318,6 @@ func (f *FS) checkSlotsLocked(n uint64) error {
 	}
 	return nil
 }
-
-// ExistError reports that a path is taken; it carries what is there, so a
-// caller can accept an existing file of the right size (as `famfs cp` and
-// `famfs creat` do). errors.Is(err, fs.ErrExist) holds.
-type ExistError struct{ Info Info }
-
-func (e *ExistError) Error() string {
-	if e.Info.IsDir() {
-		return "directory exists"
-	}
-	return fmt.Sprintf("file exists (%d bytes)", e.Info.Size)
-}
-func (e *ExistError) Unwrap() error { return fs.ErrExist }
 
 // Create logs one file under its own hold of the log lock.
 func (f *FS) Create(p string, o CreateOptions) (file *File, err error) {
@@ -372,7 +365,7 @@ func (f *FS) CreateMany(reqs []CreateRequest) ([]CreateResult, error) {
 // every file first fit; a multi-file `cp` is next fit).
 func (tx *Tx) FirstFit() {
 	tx.f.mu.Lock()
-	tx.f.alloc.StartSession()
+	tx.f.alloc.FirstFit()
 	tx.f.mu.Unlock()
 }
 

@@ -1,9 +1,10 @@
-package famfs
+package tests
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	famfs "github.com/famfs-go/famfs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,7 +39,7 @@ type cliResult struct {
 func runFamfs(t *testing.T, bin string, args ...string) cliResult {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), SystemUUIDEnv+"="+masterID.String())
+	cmd.Env = append(os.Environ(), famfs.SystemUUIDEnv+"="+masterID.String())
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -106,7 +107,7 @@ func TestCorruptCLI(t *testing.T) {
 				t.Errorf("fsck does not name %q:\n%s%s", c.msg, r.stdout, r.stderr)
 			}
 			r = runFamfs(t, bin, "fsck", "--json", fx.dev)
-			var rep FsckReport
+			var rep famfs.FsckReport
 			if r.code != c.fsckExit() || json.Unmarshal([]byte(r.stdout), &rep) != nil || rep.Torn != c.torn {
 				t.Errorf("fsck --json: exit %d (want %d), torn %d (want %d):\n%s\n%s", r.code, c.fsckExit(), rep.Torn, c.torn, r.stdout, r.stderr)
 			}
