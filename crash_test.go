@@ -6,8 +6,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/famfs-go/famfs/internal/alloc"
@@ -56,8 +59,12 @@ func formatModel(t testing.TB, h *ncmem.Host, logLen uint64) {
 // the same replay, allocation, append and fsck code as a real FS; the caller
 // plays the log lock (only one model master runs at a time).
 func modelFS(m metalog.Media, sb omf.Superblock, host uuid.UUID) (*FS, error) {
+	dev, err := modelData()
+	if err != nil {
+		return nil, err
+	}
 	f := &FS{
-		dev:  &device.Device{Path: "ncmem", Size: sb.DevSize, Writable: true},
+		dev:  dev,
 		sb:   sb,
 		host: host,
 		lg:   slog.New(slog.DiscardHandler),
@@ -68,9 +75,19 @@ func modelFS(m metalog.Media, sb omf.Superblock, host uuid.UUID) (*FS, error) {
 		f.role = Master
 	}
 	f.alloc = alloc.New(rand.New(rand.NewPCG(1, 2)))
-	_, err := f.Refresh()
+	_, err = f.Refresh()
 	return f, err
 }
+
+// modelData is the device behind the model file systems' file data (their
+// metadata lives in the model memory): one sparse, already unlinked file that
+// they all share, so creating files can zero their space.
+var modelData = sync.OnceValues(func() (*device.Device, error) {
+	p := filepath.Join(os.TempDir(), fmt.Sprintf("famfs-model-data-%d", os.Getpid()))
+	d, err := device.Create(p, 64<<30)
+	os.Remove(p)
+	return d, err
+})
 
 // snapshot lists what the FS's namespace holds, one sorted line per node:
 // path, type, size and extents.
