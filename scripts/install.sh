@@ -8,7 +8,7 @@
 #   MOUNT_HELPER_DIR/mount.famfs              link to it: mount(8) runs it (and looks only
 #                                             in /sbin): /sbin for PREFIX /usr/local or /usr,
 #                                             else PREFIX/sbin
-#   PREFIX/lib/libfamfs-preload.so            the preload library, if build/ holds one
+#   PREFIX/lib/libfamfs-preload.so            the preload library (famfs run finds it there)
 #   PREFIX/share/man/man1, man8               man pages (from the commands' own help)
 #   PREFIX/share/bash-completion/completions/famfs
 #   PREFIX/share/zsh/site-functions/_famfs
@@ -16,7 +16,8 @@
 #
 # DESTDIR=dir stages everything under dir (links still name the final
 # paths), as packagers expect. MOUNT_HELPER_DIR overrides where mount.famfs
-# goes. Needs Go 1.26; writing to /usr/local and /sbin needs root.
+# goes. Needs Go 1.26, gcc and make; writing to /usr/local and /sbin needs
+# root. `make install PREFIX=...` runs this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export GOTOOLCHAIN=local
@@ -73,19 +74,11 @@ install -D -m 0644 "$tmp/completions/bash" "$D$PREFIX/share/bash-completion/comp
 install -D -m 0644 "$tmp/completions/zsh" "$D$PREFIX/share/zsh/site-functions/_famfs"
 install -D -m 0644 "$tmp/completions/fish" "$D$PREFIX/share/fish/vendor_completions.d/famfs.fish"
 
-# Hook: the preload library (LD_PRELOAD zero-copy access for unmodified
-# programs) is built into build/libfamfs-preload.so by its own build step;
-# when it is there, it is installed beside the binaries.
-install_preload() {
-	local so=build/libfamfs-preload.so
-	if [ -f "$so" ]; then
-		install -D -m 0755 "$so" "$D$LIB/libfamfs-preload.so"
-		echo "installed $LIB/libfamfs-preload.so"
-	else
-		echo "no $so: the preload library is not installed (build it first to include it)"
-	fi
-}
-install_preload
+# The preload library (zero-copy access for unmodified programs, C, libc
+# only) goes to PREFIX/lib, where `famfs run` (PREFIX/bin/famfs) finds it.
+step "building the preload library"
+make --no-print-directory bin/libfamfs-preload.so
+install -D -m 0755 bin/libfamfs-preload.so "$D$LIB/libfamfs-preload.so"
 
 step "installed"
 "$D$BIN/famfs" --version
