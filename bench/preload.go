@@ -259,7 +259,9 @@ func (e *mountEnv) singleExtent(path string) (int64, error) {
 		return 0, fmt.Errorf("famfs getmap %s: %w", path, err)
 	}
 	var maps []struct {
-		Segments []struct{ FileOff, DevOff, Len int64 } `json:"segments"`
+		Segments []struct {
+			DevOff int64 `json:"device_offset_bytes"`
+		} `json:"segments"`
 	}
 	if err := json.Unmarshal(out, &maps); err != nil || len(maps) != 1 {
 		return 0, fmt.Errorf("famfs getmap %s: %q", path, out)
