@@ -177,7 +177,7 @@ func TestCraftedEntriesRefused(t *testing.T) {
 			t.Errorf("fsck output lacks %q:\n%s", want, r.stdout)
 		}
 	}
-	r = wantCode(t, 1, masterID, "logplay", "-n", m)
+	r = wantCode(t, 1, masterID, "logplay", "-n", "-v", m) // -v lists every entry
 	if !strings.Contains(r.stdout, "; 1 files; 0 directories; ") || strings.Count(r.stdout, "[refused") != 3 {
 		t.Errorf("logplay -n:\n%s", r.stdout)
 	}
