@@ -74,7 +74,7 @@ func Fsck(path string, o FsckOptions) (*FsckReport, error) {
 		return nil, err
 	}
 	defer dev.Close()
-	r := &FsckReport{Device: path, DeviceSize: dev.Size, Role: "Invalid superblock"}
+	r := &FsckReport{Device: path, DeviceSize: dev.Size, Role: "Invalid superblock", Problems: []Problem{}}
 	sb, err := readSuperblock(dev)
 	if err != nil {
 		r.SuperblockErr = err.Error()
@@ -100,7 +100,7 @@ func FsckImage(name string, superblock, log []byte, o FsckOptions) (*FsckReport,
 	if o.SystemUUID, err = hostOr(o.SystemUUID); err != nil {
 		return nil, err
 	}
-	r := &FsckReport{Device: name, Role: "Invalid superblock"}
+	r := &FsckReport{Device: name, Role: "Invalid superblock", Problems: []Problem{}}
 	sb, err := omf.ParseSuperblock(superblock)
 	if err != nil {
 		r.SuperblockErr = fmt.Sprintf("%s: %v: %v", name, ErrNoSuperblock, err)
@@ -182,7 +182,7 @@ func (m imageMedia) View(off, n uint64, fn func(b []byte)) error {
 
 // Fsck checks the open file system by scanning its whole log afresh.
 func (f *FS) Fsck() *FsckReport {
-	r := &FsckReport{Device: f.dev.Path, DeviceSize: f.dev.Size}
+	r := &FsckReport{Device: f.dev.Path, DeviceSize: f.dev.Size, Problems: []Problem{}}
 	fsckLog(r, f.sb, FsckOptions{SystemUUID: f.host}, f.log)
 	return r
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,8 +15,8 @@ import (
 
 func newLogplayCmd(e *env) *cobra.Command {
 	var (
-		dryrun, useRead, useMmap, client bool
-		verbose                          int
+		dryrun, useRead, useMmap, client, asJSON bool
+		verbose                                  int
 	)
 	cmd := newCommand(&cobra.Command{
 		Use:   "logplay [-n] [-v] <device|mount-point>",
@@ -33,6 +34,7 @@ starting "__famfs_logplay: "), and -vv every file's extents.`,
 	f.BoolVarP(&useRead, "read", "r", false, "accepted for compatibility: the log is always read through mmap")
 	f.BoolVarP(&useMmap, "mmap", "m", false, "read the log through mmap (always the case here)")
 	f.BoolVarP(&client, "client", "c", false, "replay as a client (the role never changes what replay does here)")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON (with -v: every entry too)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		verbosity(e, verbose-1)
 		if useRead && useMmap {
@@ -43,7 +45,10 @@ starting "__famfs_logplay: "), and -vv every file's extents.`,
 			return err
 		}
 		if t.mount != nil && !dryrun {
-			return logplayMount(e, t, verbose)
+			return logplayMount(e, t, verbose, asJSON)
+		}
+		if asJSON {
+			return logplayListJSON(e, t.device, verbose)
 		}
 		return logplayList(e, t.device, verbose)
 	}
@@ -68,12 +73,7 @@ func logplayList(e *env, dev string, verbose int) error {
 	// refused entry is marked as such and counted as a problem, not a file.
 	problems := fsys.Problems()
 	counts := fsys.Stats().Counts
-	refused := map[uint64]bool{}
-	for _, p := range problems {
-		if p.Kind != "allocation collision" { // a cross-linked file is still placed
-			refused[p.Index] = true
-		}
-	}
+	refused := refusedEntries(problems)
 	mark := func(i uint64) string {
 		if refused[i] {
 			return "  [refused: see problems]"
@@ -119,6 +119,93 @@ func logplayList(e *env, dev string, verbose int) error {
 	return nil
 }
 
+// refusedEntries are the log indexes of the entries replay refused (every
+// problem but a cross-link, whose file is still placed).
+func refusedEntries(problems []famfs.Problem) map[uint64]bool {
+	refused := map[uint64]bool{}
+	for _, p := range problems {
+		if p.Kind != "allocation collision" {
+			refused[p.Index] = true
+		}
+	}
+	return refused
+}
+
+// logplayJSON is what logplay --json prints: for a dry run (-n or a device)
+// what the log holds; for a mount, what its daemon's replay did.
+type logplayJSON struct {
+	Device      string          `json:"device,omitempty"`
+	Mountpoint  string          `json:"mountpoint,omitempty"`
+	DryRun      bool            `json:"dry_run"`
+	LogEntries  uint64          `json:"log_entries"`
+	LogCapacity uint64          `json:"log_capacity"`
+	Applied     *uint64         `json:"applied,omitempty"` // a mount's replay: entries new in this call
+	Files       *uint64         `json:"files,omitempty"`
+	Directories *uint64         `json:"directories,omitempty"`
+	Problems    []famfs.Problem `json:"problems"`
+	NumProblems int             `json:"num_problems"`
+	StopsAt     *uint64         `json:"replay_stops_at"` // a torn entry replay waits at, or null
+	Error       string          `json:"error,omitempty"`
+	Entries     []entryJSON     `json:"entries,omitempty"` // with -v
+}
+
+type entryJSON struct {
+	Index   uint64 `json:"index"`
+	Type    string `json:"type"` // file, mkdir, add_daxdev, other
+	Path    string `json:"path,omitempty"`
+	Mode    uint32 `json:"mode"`
+	UID     uint32 `json:"uid"`
+	GID     uint32 `json:"gid"`
+	Size    uint64 `json:"size_bytes,omitempty"`
+	Refused bool   `json:"refused"`
+	Error   string `json:"error,omitempty"`
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// logplayListJSON is logplayList's --json form.
+func logplayListJSON(e *env, dev string, verbose int) error {
+	fsys, err := famfs.Open(dev, famfs.OpenOptions{ReadOnly: true})
+	if err != nil && !errors.Is(err, famfs.ErrLogDamaged) {
+		return err
+	}
+	defer fsys.Close()
+	next, slots, _ := fsys.LogStatus()
+	problems := fsys.Problems()
+	counts := fsys.Stats().Counts
+	refused := refusedEntries(problems)
+	out := logplayJSON{Device: dev, DryRun: true, LogEntries: next, LogCapacity: slots,
+		Files: &counts.Files, Directories: &counts.Dirs, Problems: problems, NumProblems: len(problems)}
+	_, serr := fsys.ScanLog(0, func(ent famfs.LogEntry) {
+		if verbose == 0 {
+			return
+		}
+		j := entryJSON{Index: ent.Index, Type: ent.Kind.String(), Path: ent.Path, Mode: ent.Mode, UID: ent.UID, GID: ent.GID,
+			Size: ent.Size, Refused: refused[ent.Index]}
+		if ent.Err != nil {
+			j.Error = ent.Err.Error()
+		}
+		out.Entries = append(out.Entries, j)
+	})
+	var bad *famfs.BadEntry
+	if errors.As(serr, &bad) {
+		out.StopsAt, out.Error = &bad.Index, bad.Error()
+	} else if serr != nil {
+		return serr
+	}
+	if err := writeJSON(e.stdout, out); err != nil {
+		return err
+	}
+	if out.StopsAt != nil || len(problems) > 0 {
+		return &ExitError{Code: ExitFailure}
+	}
+	return nil
+}
+
 // writeFMap prints an interleaved file's strips as the reference's verbose
 // logplay does and, with extents, a simple file's extents too.
 func writeFMap(w io.Writer, m *omf.FMap, extents bool) {
@@ -143,11 +230,27 @@ func writeFMap(w io.Writer, m *omf.FMap, extents bool) {
 }
 
 // logplayMount makes the daemon behind a mount replay now.
-func logplayMount(e *env, t fpath, verbose int) error {
+func logplayMount(e *env, t fpath, verbose int, asJSON bool) error {
 	c := control.NewClient(t.mount.Point)
 	r, err := c.Replay()
 	if err != nil {
 		return fmt.Errorf("%s: the mount's daemon does not answer (%v); list the log with -n instead", t.arg, err)
+	}
+	if asJSON {
+		out := logplayJSON{Mountpoint: t.mount.Point, LogEntries: r.Next, Applied: &r.Applied, Problems: []famfs.Problem{}, Error: r.Error}
+		if st, err := c.Status(); err == nil {
+			out.LogEntries, out.LogCapacity, out.NumProblems = st.LogEntries, st.LogCapacity, st.Problems
+		}
+		if r.Stuck != "" {
+			out.Error = "replay waits at " + r.Stuck
+		}
+		if err := writeJSON(e.stdout, out); err != nil {
+			return err
+		}
+		if out.Error != "" {
+			return &ExitError{Code: ExitFailure}
+		}
+		return nil
 	}
 	fmt.Fprintf(e.stdout, "famfs logplay: %s: %d log entries applied; %d new\n", t.mount.Point, r.Next, r.Applied)
 	if r.Stuck != "" {

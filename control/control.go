@@ -59,14 +59,14 @@ type Status struct {
 	Started    string `json:"started"`
 	LogLevel   string `json:"log_level"`
 
-	ReplayNext   uint64  `json:"replay_next"`   // entries applied
-	LogEntries   uint64  `json:"log_entries"`   // the header's next_index at the last poll
-	LogCapacity  uint64  `json:"log_capacity"`  // entry slots
-	LogFill      float64 `json:"log_fill"`      // percent of slots used
-	ReplayStuck  string  `json:"replay_stuck"`  // non-empty while replay waits at a torn entry
-	Problems     int     `json:"problems"`      // entries reported during replay
-	FSChanged    string  `json:"fs_changed"`    // non-empty once the device was re-made: serving EIO
-	PollInterval string  `json:"poll_interval"` // how often the log header is polled
+	ReplayNext   uint64  `json:"replay_next"`      // entries applied
+	LogEntries   uint64  `json:"log_entries"`      // the header's next_index at the last poll
+	LogCapacity  uint64  `json:"log_capacity"`     // entry slots
+	LogFill      float64 `json:"log_fill_percent"` // percent of slots used (0-100)
+	ReplayStuck  string  `json:"replay_stuck"`     // non-empty while replay waits at a torn entry
+	Problems     int     `json:"problems"`         // entries reported during replay
+	FSChanged    string  `json:"fs_changed"`       // non-empty once the device was re-made: serving EIO
+	PollInterval string  `json:"poll_interval"`    // how often the log header is polled
 
 	Counters map[string]uint64 `json:"counters"`
 

@@ -72,7 +72,7 @@ func TestLogFillWarningAndFullLog(t *testing.T) {
 	for _, mp := range []string{m, c1} {
 		var st float64
 		if !waitFor(5*time.Second, func() bool { st = daemonAlive(t, mp).LogFill; return st >= 90 }) {
-			t.Errorf("%s: status log_fill %.1f", mp, st)
+			t.Errorf("%s: status log_fill_percent %.1f", mp, st)
 		}
 	}
 	r = expect(t, 0, masterID, "status", c1)

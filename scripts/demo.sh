@@ -109,7 +109,7 @@ echo "famfs mkdir on the client: refused (not the master)"
 
 step fsck "fsck through the client mount, and the client daemon's status"
 client "$BIN/famfs" fsck "$C" | sed -n '/Log stats/,$p'
-client "$BIN/famfs" status "$C" | grep -E '"(role|replay_next|log_fill|read_only)"'
+client "$BIN/famfs" status "$C" | grep -E '"(role|replay_next|log_fill_percent|read_only)"'
 
 step umount "unmounting and removing the device and scratch files"
 # (cleanup, on exit, does it)
