@@ -76,9 +76,18 @@ func (a *Allocator) Contiguous(size uint64) (omf.Extent, error) {
 	return omf.Extent{Offset: i * au, Len: need * au}, nil
 }
 
+// noSpace says why size bytes found no room: the device is full, or it has
+// the space but only in pieces smaller than one contiguous extent needs.
 func (a *Allocator) noSpace(size uint64) error {
-	return fmt.Errorf("%w: %d bytes requested, %d of %d bytes free (no contiguous run large enough)",
-		ErrNoSpace, size, a.bm.FreeBytes(), a.bm.Capacity())
+	au := a.bm.au
+	need := (size + au - 1) / au * au
+	free := a.bm.FreeBytes()
+	if free < need {
+		return fmt.Errorf("%w: the device is full: %d bytes requested (%d allocated), %d of %d bytes free",
+			ErrNoSpace, size, need, free, a.bm.Capacity())
+	}
+	return fmt.Errorf("%w: the device is too fragmented: %d bytes free of %d, but no contiguous run of %d bytes (the largest is %d); a striped file (-N/-B/-C) can use smaller pieces",
+		ErrNoSpace, free, a.bm.Capacity(), need, a.bm.largestFree()*au)
 }
 
 // Interleave holds the strided allocation parameters. All zero means "not

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/famfs-go/famfs/omf"
@@ -237,5 +238,27 @@ func TestWorkingCopy(t *testing.T) {
 	a.StartSession(bm)
 	if z, _ := a.Contiguous(5 * au); z != x {
 		t.Fatalf("a new session did not forget unlogged space: %+v, first time %+v", z, x)
+	}
+}
+
+// The out-of-space error says whether the device is full or only too
+// fragmented for one contiguous extent.
+func TestNoSpaceSaysWhy(t *testing.T) {
+	a := fresh(1 << 30)
+	for {
+		if _, err := a.Contiguous(au); err != nil {
+			break
+		}
+	}
+	if _, err := a.Contiguous(au); !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "full") {
+		t.Errorf("full device: %v", err)
+	}
+	// Free every other unit of a stretch: much space, no long run.
+	for off := uint64(0x1000000); off < 0x3000000; off += 2 * au {
+		a.bm.Clear(off, au)
+	}
+	_, err := a.Contiguous(3 * au)
+	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "fragmented") || !strings.Contains(err.Error(), "the largest is 2097152") {
+		t.Errorf("fragmented device: %v", err)
 	}
 }
