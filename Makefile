@@ -17,8 +17,10 @@ PRELOAD_FLAGS := -fPIC -shared -Wall -Wextra -Werror -fvisibility=hidden
 
 all: programs bin/libfamfs-preload.so
 
+# Static binaries (no cgo): a famfs command starts about a millisecond
+# sooner without the dynamic loader, and runs on any Linux host as it is.
 programs:
-	$(GO) build -o bin/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/...
 
 bin/libfamfs-preload.so: $(PRELOAD_SRC) $(PRELOAD_HDR)
 	@mkdir -p bin

@@ -48,6 +48,7 @@ func TestMain(m *testing.M) {
 	famfsBin = filepath.Join(dir, "famfs")
 	build := exec.Command("go", "build", "-o", famfsBin, "github.com/famfs-go/famfs/cmd/famfs")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
+	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make builds it: static
 	if err := build.Run(); err != nil {
 		fmt.Println("e2e: building famfs:", err)
 		os.Exit(1)

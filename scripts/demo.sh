@@ -67,7 +67,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 step build "building famfs, mkfs.famfs and the twohosts example into $BIN (a first build downloads and compiles the dependencies: about 2 minutes)"
-go build -o "$BIN/" ./cmd/famfs ./cmd/mkfs.famfs ./examples/twohosts &
+CGO_ENABLED=0 go build -o "$BIN/" ./cmd/famfs ./cmd/mkfs.famfs ./examples/twohosts &
 build=$!
 for ((i = 1; ; i++)); do
 	kill -0 $build 2>/dev/null || break

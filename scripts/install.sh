@@ -52,7 +52,7 @@ if [ -n "$commit" ] && [ -n "$(git status --porcelain --untracked-files=no 2>/de
 	commit=$commit-dirty
 fi
 step "building famfs (a first build fetches and compiles the dependencies: about 2 minutes)"
-go build -ldflags "-X github.com/famfs-go/famfs/cli.buildCommit=$commit" -o "$tmp/famfs" ./cmd/famfs
+CGO_ENABLED=0 go build -ldflags "-X github.com/famfs-go/famfs/cli.buildCommit=$commit" -o "$tmp/famfs" ./cmd/famfs
 
 step "generating man pages and shell completions"
 go run ./scripts/gendoc "$tmp/man"
