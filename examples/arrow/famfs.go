@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"path"
 	"strconv"
 	"unsafe"
@@ -36,13 +38,15 @@ func openTarget(args []string, write bool) (*famfs.FS, *famfs.File, error) {
 	return nil, nil, fmt.Errorf("%w: want DEVICE FILE or one path inside a famfs mount, got %d arguments", errUsage, len(args))
 }
 
-// cmdWrite: the master builds the IPC file in memory, creates a famfs file of
-// exactly its size, stores it and flushes it to the shared memory.
+// cmdWrite: the master writes the IPC file to a local temporary file (any
+// size, little memory), creates a famfs file of exactly its size, copies it
+// in (read(2) straight into the shared memory) and flushes it.
 func cmdWrite(fs *flag.FlagSet, _ io.Reader, out io.Writer) (func() error, error) {
 	batches := fs.Int("batches", 8, "record batches")
 	rows := fs.Int("rows", 10000, "rows per batch")
 	mode := fs.String("mode", "0644", "permission bits of the new file (octal)")
 	dict := fs.Bool("dict", true, "include the dictionary-encoded city column")
+	tmp := fs.String("tmp", os.TempDir(), "directory for the temporary IPC file")
 	return func() error {
 		if fs.NArg() != 2 {
 			return fmt.Errorf("%w: write takes DEVICE FILE", errUsage)
@@ -50,10 +54,6 @@ func cmdWrite(fs *flag.FlagSet, _ io.Reader, out io.Writer) (func() error, error
 		perm, err := strconv.ParseUint(*mode, 8, 32)
 		if err != nil || perm > 0o7777 {
 			return fmt.Errorf("%w: -mode %q: not octal permission bits", errUsage, *mode)
-		}
-		data, err := buildIPC(*batches, *rows, *dict)
-		if err != nil {
-			return err
 		}
 		dev, name := fs.Arg(0), fs.Arg(1)
 		fsys, err := famfs.Open(dev, famfs.OpenOptions{})
@@ -64,24 +64,46 @@ func cmdWrite(fs *flag.FlagSet, _ io.Reader, out io.Writer) (func() error, error
 		if fsys.Role() != famfs.Master {
 			return fmt.Errorf("device %s: %w", dev, famfs.ErrNotMaster)
 		}
+		if _, err := fsys.Stat(name); err == nil {
+			return fmt.Errorf("%s: %w", name, famfs.ErrExist)
+		}
+
+		tf, err := os.CreateTemp(*tmp, "arrowdemo-*.arrow")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tf.Name())
+		defer tf.Close()
+		bw := bufio.NewWriterSize(tf, 4<<20)
+		if err := writeIPC(bw, *batches, *rows, *dict); err != nil {
+			return err
+		}
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("%s: %w", tf.Name(), err)
+		}
+		size, err := tf.Seek(0, io.SeekCurrent)
+		if err != nil {
+			return err
+		}
+		if _, err := tf.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+
 		if dir := path.Dir(name); dir != "." && dir != "/" {
 			if err := fsys.Mkdir(dir, famfs.MkdirOptions{Mode: 0o755, Parents: true}); err != nil {
 				return err
 			}
 		}
 		// Every byte is written below, so the space need not be zeroed first.
-		f, err := fsys.Create(name, famfs.CreateOptions{Size: uint64(len(data)), Mode: uint32(perm), NoZero: true})
+		f, err := fsys.Create(name, famfs.CreateOptions{Size: uint64(size), Mode: uint32(perm), NoZero: true})
 		if err != nil {
 			return err
 		}
-		if _, err := f.WriteAt(data, 0); err != nil {
-			return err
-		}
-		if err := f.Flush(); err != nil {
+		if err := f.CopyFrom(tf); err != nil { // it flushes what it copied
 			return err
 		}
 		fmt.Fprintf(out, "wrote %s: %d bytes, %d record batches of %d rows, columns %s; host %s (%s)\n",
-			f.Path(), len(data), *batches, *rows, schemaNames(*dict), fsys.HostUUID(), fsys.Role())
+			f.Path(), size, *batches, *rows, schemaNames(*dict), fsys.HostUUID(), fsys.Role())
 		return nil
 	}, nil
 }

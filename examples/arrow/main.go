@@ -35,7 +35,7 @@ const (
 const usage = `usage: arrowdemo COMMAND [flags] (DEVICE FILE | MOUNTED-PATH)
 
 commands:
-  write   [-batches N] [-rows N] [-dict=false] [-mode 0644]
+  write   [-batches N] [-rows N] [-dict=false] [-mode 0644] [-tmp DIR]
                                                 (master) write an Arrow IPC file into a new famfs file
   read                                          map the file and read every batch in place; check zero copy
   client                                        like read, then keep the mapping and answer commands on stdin

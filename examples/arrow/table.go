@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 
@@ -49,24 +50,23 @@ func wantValue(g int64) (float64, bool) { return float64(g) * 0.25, g%nullEvery 
 func wantName(g int64) string           { return "row-" + strconv.FormatInt(g, 10) }
 func wantCity(g int64) string           { return cities[g%int64(len(cities))] }
 
-// buildIPC returns an Arrow IPC file (the random-access format: magic,
+// buildIPC writes to w an Arrow IPC file (the random-access format: magic,
 // schema, dictionaries, record batches, footer) with batches record batches
 // of rows rows each, with the dictionary-encoded city column if dict. The dictionary is the same for every batch (an IPC file
 // may not replace it), so every batch's city indexes point into the one
 // dictionary written before the first batch.
-func buildIPC(batches, rows int, dict bool) ([]byte, error) {
+func writeIPC(out io.Writer, batches, rows int, dict bool) error {
 	if batches < 1 || rows < 1 {
-		return nil, fmt.Errorf("batches %d, rows %d: both must be at least 1", batches, rows)
+		return fmt.Errorf("batches %d, rows %d: both must be at least 1", batches, rows)
 	}
 	if int64(batches)*int64(rows) > math.MaxInt32 {
-		return nil, fmt.Errorf("batches %d × rows %d: more than %d rows", batches, rows, math.MaxInt32)
+		return fmt.Errorf("batches %d × rows %d: more than %d rows", batches, rows, math.MaxInt32)
 	}
 	mem := memory.NewGoAllocator()
 	schema := tableSchema(dict)
-	var out bytes.Buffer
-	w, err := ipc.NewFileWriter(&out, ipc.WithSchema(schema), ipc.WithAllocator(mem))
+	w, err := ipc.NewFileWriter(out, ipc.WithSchema(schema), ipc.WithAllocator(mem))
 	if err != nil {
-		return nil, fmt.Errorf("arrow file writer: %w", err)
+		return fmt.Errorf("arrow file writer: %w", err)
 	}
 	b := array.NewRecordBuilder(mem, schema)
 	defer b.Release()
@@ -85,7 +85,7 @@ func buildIPC(batches, rows int, dict bool) ([]byte, error) {
 		err = city.InsertStringDictValues(values)
 		values.Release()
 		if err != nil {
-			return nil, fmt.Errorf("city dictionary: %w", err)
+			return fmt.Errorf("city dictionary: %w", err)
 		}
 	}
 	for k := 0; k < batches; k++ {
@@ -103,7 +103,7 @@ func buildIPC(batches, rows int, dict bool) ([]byte, error) {
 			names.Append(wantName(g))
 			if city != nil {
 				if err := city.AppendString(wantCity(g)); err != nil {
-					return nil, fmt.Errorf("city: %w", err)
+					return fmt.Errorf("city: %w", err)
 				}
 			}
 		}
@@ -111,11 +111,20 @@ func buildIPC(batches, rows int, dict bool) ([]byte, error) {
 		err := w.Write(rec)
 		rec.Release()
 		if err != nil {
-			return nil, fmt.Errorf("arrow batch %d: %w", k, err)
+			return fmt.Errorf("arrow batch %d: %w", k, err)
 		}
 	}
 	if err := w.Close(); err != nil {
-		return nil, fmt.Errorf("arrow file footer: %w", err)
+		return fmt.Errorf("arrow file footer: %w", err)
 	}
-	return out.Bytes(), nil
+	return nil
+}
+
+// buildIPC returns the IPC file writeIPC writes.
+func buildIPC(batches, rows int, dict bool) ([]byte, error) {
+	var b bytes.Buffer
+	if err := writeIPC(&b, batches, rows, dict); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
