@@ -103,49 +103,49 @@ func readAll(r batchReader) (scanResult, error) {
 // variant is one way to read the table.
 type variant struct {
 	name string
-	// open makes a reader (mapping or opening the file as it needs);
-	// before runs before each read (invalidation); done undoes open.
-	open   func(alloc *countingAllocator) (batchReader, func(), error)
-	before func()
+	// open makes a reader and returns the memory its bytes come from (a
+	// mapping of the file: for the tmpfs file read with ReadAt, a mapping
+	// of the same page cache), and how to undo it.
+	open func(alloc *countingAllocator) (r batchReader, src []byte, done func(), err error)
 }
 
+// measured is one variant's figures.
 type measured struct {
-	first, best      time.Duration
-	arrowAllocs      int64 // per read of every batch, in the best round
+	first            time.Duration // open, map, fault in, read every batch
+	cached, cold     time.Duration // best read of every batch: data in CPU caches or not
+	arrowAllocs      int64         // per read of every batch, in the best cached round
 	arrowBytes       int64
-	heapBytes        uint64 // Go heap bytes allocated per read, in the best round
+	heapBytes        uint64 // Go heap bytes allocated per read, in the best cached round
 	result           scanResult
 	outside, buffers int
 
 	alloc *countingAllocator
 	r     batchReader
+	src   []byte
 	done  func()
 }
 
 // start opens the variant and times its first read (opening and mapping
-// included), then notes where its buffers are (outside in = copied).
-func (m *measured) start(v variant, in func() region) error {
+// included), then notes where its buffers are (outside src = copied).
+func (m *measured) start(v variant) error {
 	m.alloc = newCountingAllocator()
 	t0 := time.Now()
-	r, done, err := v.open(m.alloc)
+	r, src, done, err := v.open(m.alloc)
 	if err != nil {
 		return err
 	}
-	m.r, m.done = r, done
-	if v.before != nil {
-		v.before()
-	}
+	m.r, m.src, m.done = r, src, done
 	if m.result, err = readAll(r); err != nil {
 		return err
 	}
 	m.first = time.Since(t0)
-	reg := in()
+	in := regionOf(src)
 	for k := 0; k < r.NumRecords(); k++ {
 		rec, err := r.RecordBatchAt(k)
 		if err != nil {
 			return err
 		}
-		rep := batchBuffers(rec, reg, k)
+		rep := batchBuffers(rec, in, k)
 		m.buffers += rep.Buffers
 		m.outside += rep.Buffers - rep.Inside
 		rec.Release()
@@ -153,15 +153,17 @@ func (m *measured) start(v variant, in func() region) error {
 	return nil
 }
 
-// round times one more read of every batch.
-func (m *measured) round(v variant, i int) error {
+// round times one more read of every batch; cold drops the source's cache
+// lines first (untimed), as a host must before reading what another host
+// wrote to memory that is not coherent between them.
+func (m *measured) round(cold bool) error {
+	if cold {
+		famfs.InvalidateCache(m.src)
+	}
 	var ms0, ms1 runtime.MemStats
 	a0, b0 := m.alloc.allocs.Load(), m.alloc.bytes.Load()
 	runtime.ReadMemStats(&ms0)
 	t := time.Now()
-	if v.before != nil {
-		v.before()
-	}
 	s, err := readAll(m.r)
 	d := time.Since(t)
 	runtime.ReadMemStats(&ms1)
@@ -169,12 +171,18 @@ func (m *measured) round(v variant, i int) error {
 		return err
 	}
 	if s != m.result {
-		return fmt.Errorf("round %d computed %+v, the first read %+v", i, s, m.result)
+		return fmt.Errorf("a read computed %+v, the first read %+v", s, m.result)
 	}
-	if i == 0 || d < m.best {
-		m.best = d
-		m.arrowAllocs, m.arrowBytes = m.alloc.allocs.Load()-a0, m.alloc.bytes.Load()-b0
-		m.heapBytes = ms1.TotalAlloc - ms0.TotalAlloc
+	best := &m.cached
+	if cold {
+		best = &m.cold
+	}
+	if *best == 0 || d < *best {
+		*best = d
+		if !cold {
+			m.arrowAllocs, m.arrowBytes = m.alloc.allocs.Load()-a0, m.alloc.bytes.Load()-b0
+			m.heapBytes = ms1.TotalAlloc - ms0.TotalAlloc
+		}
 	}
 	return nil
 }
@@ -183,9 +191,11 @@ func (m *measured) round(v variant, i int) error {
 // every byte of it) through the famfs mapping against the same IPC file in a
 // local tmpfs file, in one run: mapped and read with the same zero-copy
 // reader, and read with ipc.NewFileReader (ReadAt into Arrow's buffers: the
-// copying path).
+// copying path). Two regimes: cached (the timed read follows an untimed one,
+// so the data is in the CPU caches as far as it fits) and from memory (the
+// source's cache lines dropped before every read, every variant alike).
 func cmdBench(fs *flag.FlagSet, _ io.Reader, out io.Writer) (func() error, error) {
-	rounds := fs.Int("rounds", 15, "timed reads of the whole table per variant (the best counts)")
+	rounds := fs.Int("rounds", 15, "timed reads of the whole table per variant and regime (the best counts)")
 	tmp := fs.String("tmp", "/dev/shm", "tmpfs directory for the local copy")
 	return func() error {
 		if *rounds < 1 {
@@ -201,68 +211,63 @@ func cmdBench(fs *flag.FlagSet, _ io.Reader, out io.Writer) (func() error, error
 			return err
 		}
 		defer os.Remove(local)
-
-		var fm [2]*famfs.Mapping
-		var localMap []byte
-		famfsOpen := func(i int) func(alloc *countingAllocator) (batchReader, func(), error) {
-			return func(alloc *countingAllocator) (batchReader, func(), error) {
+		mmapLocal := func() ([]byte, error) {
+			lf, err := os.Open(local)
+			if err != nil {
+				return nil, err
+			}
+			defer lf.Close()
+			b, err := syscall.Mmap(int(lf.Fd()), 0, int(f.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+			if err != nil {
+				return nil, fmt.Errorf("mmap %s: %w", local, err)
+			}
+			return b, nil
+		}
+		variants := []variant{
+			{"famfs Map, zero-copy reader", func(alloc *countingAllocator) (batchReader, []byte, func(), error) {
 				m, err := f.Map(famfs.MapOptions{})
 				if err != nil {
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
 				m.Invalidate()
 				r, _, err := openZeroCopy(m.Bytes(), alloc)
 				if err != nil {
 					m.Unmap()
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
-				fm[i] = m
-				return r, func() { r.Close(); m.Unmap() }, nil
-			}
-		}
-		variants := []variant{
-			{name: "famfs Map, zero-copy reader", open: famfsOpen(0)},
-			{name: "famfs Map, zero-copy reader, invalidate before each read", open: famfsOpen(1),
-				before: func() { fm[1].Invalidate() }},
-			{name: "tmpfs file mmap, zero-copy reader", open: func(alloc *countingAllocator) (batchReader, func(), error) {
-				lf, err := os.Open(local)
+				return r, m.Bytes(), func() { r.Close(); m.Unmap() }, nil
+			}},
+			{"tmpfs file mmap, zero-copy reader", func(alloc *countingAllocator) (batchReader, []byte, func(), error) {
+				b, err := mmapLocal()
 				if err != nil {
-					return nil, nil, err
-				}
-				defer lf.Close()
-				b, err := syscall.Mmap(int(lf.Fd()), 0, int(f.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
-				if err != nil {
-					return nil, nil, fmt.Errorf("mmap %s: %w", local, err)
+					return nil, nil, nil, err
 				}
 				r, _, err := openZeroCopy(b, alloc)
 				if err != nil {
 					syscall.Munmap(b)
-					return nil, nil, err
+					return nil, nil, nil, err
 				}
-				localMap = b
-				return r, func() { r.Close(); syscall.Munmap(b) }, nil
+				return r, b, func() { r.Close(); syscall.Munmap(b) }, nil
 			}},
-			{name: "tmpfs file, ipc.NewFileReader (copies)", open: func(alloc *countingAllocator) (batchReader, func(), error) {
+			{"tmpfs file, ipc.NewFileReader (copies)", func(alloc *countingAllocator) (batchReader, []byte, func(), error) {
+				b, err := mmapLocal() // only to drop the page cache's lines from the CPU caches
+				if err != nil {
+					return nil, nil, nil, err
+				}
 				lf, err := os.Open(local)
 				if err != nil {
-					return nil, nil, err
+					syscall.Munmap(b)
+					return nil, nil, nil, err
 				}
 				r, err := ipc.NewFileReader(lf, ipc.WithAllocator(alloc))
 				if err != nil {
 					lf.Close()
-					return nil, nil, err
+					syscall.Munmap(b)
+					return nil, nil, nil, err
 				}
-				return r, func() { r.Close(); lf.Close() }, nil
+				return r, b, func() { r.Close(); lf.Close(); syscall.Munmap(b) }, nil
 			}},
 		}
-		regions := []func() region{
-			func() region { return regionOf(fm[0].Bytes()) },
-			func() region { return regionOf(fm[1].Bytes()) },
-			func() region { return regionOf(localMap) },
-			func() region { return regionOf(localMap) }, // any region: every buffer is "outside"
-		}
-		// Every variant is open at once and the rounds take turns, so a
-		// busy neighbour on a shared machine slows them all alike.
 		res := make([]measured, len(variants))
 		defer func() {
 			for i := range res {
@@ -272,35 +277,63 @@ func cmdBench(fs *flag.FlagSet, _ io.Reader, out io.Writer) (func() error, error
 			}
 		}()
 		for i, v := range variants {
-			if err := res[i].start(v, regions[i]); err != nil {
+			if err := res[i].start(v); err != nil {
 				return fmt.Errorf("%s: %w", v.name, err)
 			}
 			if res[i].result != res[0].result {
 				return fmt.Errorf("%s computed %+v, %s %+v", v.name, res[i].result, variants[0].name, res[0].result)
 			}
 		}
+		// The variants take turns, so a busy neighbour on a shared machine
+		// slows them alike. Cached: a variant reads twice in a row and the
+		// second read is timed. From memory: the source's cache lines are
+		// dropped before the timed read.
 		for round := 0; round < *rounds; round++ {
 			for i, v := range variants {
-				if err := res[i].round(v, round); err != nil {
+				if _, err := readAll(res[i].r); err != nil {
+					return fmt.Errorf("%s: %w", v.name, err)
+				}
+				if err := res[i].round(false); err != nil {
+					return fmt.Errorf("%s: %w", v.name, err)
+				}
+			}
+			for i, v := range variants {
+				if err := res[i].round(true); err != nil {
 					return fmt.Errorf("%s: %w", v.name, err)
 				}
 			}
 		}
+		// What dropping the famfs file's cache lines costs.
+		var inv time.Duration
+		for round := 0; round < *rounds; round++ {
+			t := time.Now()
+			famfs.InvalidateCache(res[0].src)
+			if d := time.Since(t); round == 0 || d < inv {
+				inv = d
+			}
+		}
+
 		size := float64(f.Size())
-		fmt.Fprintf(out, "%s: %.1f MiB, %d rows; host %s (%s); local copy %s; best of %d reads of every batch, each loading every byte\n",
-			f.Path(), size/(1<<20), res[0].result.rows, fsys.HostUUID(), fsys.Role(), local, *rounds)
+		gbs := func(d time.Duration) float64 { return size / d.Seconds() / 1e9 }
+		fmt.Fprintf(out, "%s: %.1f MiB, %d rows; host %s (%s); local copy %s\n",
+			f.Path(), size/(1<<20), res[0].result.rows, fsys.HostUUID(), fsys.Role(), local)
+		fmt.Fprintf(out, "best of %d reads of every batch, each loading every byte; ratio = time / tmpfs mmap's\n", *rounds)
 		tw := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
-		fmt.Fprintln(tw, "variant\tfirst read\tbest read\tGB/s\ttime vs tmpfs mmap\tbuffers outside the mapping\tArrow alloc/read\tGo heap/read\t")
-		base := res[2].best
+		fmt.Fprintln(tw, "variant\tfirst read\tcached\tGB/s\tratio\tfrom memory\tGB/s\tratio\tbuffers outside the source\tArrow alloc/read\tGo heap/read\t")
+		base := res[1]
 		for i, v := range variants {
 			r := res[i]
-			fmt.Fprintf(tw, "%s\t%v\t%v\t%.1f\t%.2f×\t%d of %d\t%d B in %d\t%d B\t\n", v.name,
-				r.first.Round(time.Microsecond), r.best.Round(time.Microsecond), size/r.best.Seconds()/1e9,
-				float64(r.best)/float64(base), r.outside, r.buffers, r.arrowBytes, r.arrowAllocs, r.heapBytes)
+			fmt.Fprintf(tw, "%s\t%v\t%v\t%.1f\t%.2f×\t%v\t%.1f\t%.2f×\t%d of %d\t%d B in %d\t%d B\t\n", v.name,
+				r.first.Round(time.Microsecond),
+				r.cached.Round(time.Microsecond), gbs(r.cached), float64(r.cached)/float64(base.cached),
+				r.cold.Round(time.Microsecond), gbs(r.cold), float64(r.cold)/float64(base.cold),
+				r.outside, r.buffers, r.arrowBytes, r.arrowAllocs, r.heapBytes)
 		}
 		tw.Flush()
-		fmt.Fprintf(out, "famfs (no invalidate) / tmpfs mmap: %.2f×; famfs / tmpfs NewFileReader: %.2f× (time)\n",
-			float64(res[0].best)/float64(res[2].best), float64(res[0].best)/float64(res[3].best))
+		fmt.Fprintf(out, "famfs / tmpfs mmap: %.2f× cached, %.2f× from memory; famfs / tmpfs NewFileReader: %.2f× cached, %.2f× from memory\n",
+			float64(res[0].cached)/float64(res[1].cached), float64(res[0].cold)/float64(res[1].cold),
+			float64(res[0].cached)/float64(res[2].cached), float64(res[0].cold)/float64(res[2].cold))
+		fmt.Fprintf(out, "dropping the famfs file's cache lines (Mapping.Invalidate): %v (%.1f GB/s)\n", inv.Round(time.Microsecond), gbs(inv))
 		return nil
 	}, nil
 }
