@@ -22,5 +22,6 @@ func commands(e *env) []*cobra.Command {
 		newMkmetaCmd(e),
 		newStatusCmd(e),
 		newBenchCmd(e),
+		newRunCmd(e),
 	}
 }

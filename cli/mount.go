@@ -44,7 +44,7 @@ type mountFlags struct {
 }
 
 func (m *mountFlags) add(f *pflag.FlagSet) {
-	f.StringArrayVarP(&m.opts, "options", "o", nil, "mount options: rw, ro, cache=direct|open|keep, coherence=auto|on|off, poll=MS, timeout=S, allow_other, default_permissions, debug (defaults, nofail, _netdev ... are ignored)")
+	f.StringArrayVarP(&m.opts, "options", "o", nil, "mount options: rw, ro, cache=direct|open|keep, coherence=auto|on|off, poll=MS, timeout=S, allow_other, default_permissions, zerocopy_group=NAME (device descriptors for this group), debug (defaults, nofail, _netdev ... are ignored)")
 	f.BoolVar(&m.foreground, "foreground", false, "stay attached: serve in this process until unmounted")
 	f.IntVar(&m.readyFD, "ready-fd", -1, "internal: report readiness on this descriptor")
 	f.MarkHidden("ready-fd")
@@ -226,6 +226,7 @@ func cleanDeadMount(mpt string) error {
 		return fmt.Errorf("mount point %s: a dead famfs mount is in the way and could not be removed: %w", mpt, uerr)
 	}
 	os.Remove(control.SocketPath(mpt))
+	os.Remove(control.GrantSocketPath(mpt))
 	return nil
 }
 

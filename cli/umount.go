@@ -61,6 +61,7 @@ func umount(mpt string, lazy bool) error {
 		waitGone(pid, 10*time.Second)
 	}
 	os.Remove(control.SocketPath(mpt))
+	os.Remove(control.GrantSocketPath(mpt))
 	return nil
 }
 

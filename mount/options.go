@@ -57,6 +57,11 @@ type Options struct {
 	PollInterval time.Duration // log header poll; default 2 ms
 	Timeout      time.Duration // kernel entry/attribute cache; default 1 h (invalidated on change)
 
+	// ZeroCopyGroup names a group whose members get device descriptors
+	// from the grant socket (-o zerocopy_group=NAME); empty: only users who
+	// may open the device themselves.
+	ZeroCopyGroup string
+
 	Debug  bool
 	Logger *slog.Logger
 	Level  *slog.LevelVar
@@ -125,6 +130,13 @@ func (o *Options) ParseOptions(list string) error {
 			o.PollInterval, err = parseDuration(val, time.Millisecond)
 		case "timeout":
 			o.Timeout, err = parseDuration(val, time.Second)
+		case "zerocopy_group":
+			o.ZeroCopyGroup = val
+			if !hasVal || val == "" {
+				err = fmt.Errorf("mount option %q needs a group name", key)
+			} else {
+				_, err = lookupGroup(val)
+			}
 		default:
 			err = fmt.Errorf("unknown mount option %q", opt)
 		}

@@ -2,11 +2,8 @@ package mount
 
 import (
 	"log/slog"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -20,7 +17,11 @@ func TestParseOptions(t *testing.T) {
 	if err := o.ParseOptions("ro"); err != nil || !o.ReadOnly || o.ReadWrite {
 		t.Fatalf("ro: %+v %v", o, err)
 	}
-	for _, bad := range []string{"bogus", "cache=fast", "coherence=maybe", "poll=-1", "cache", "timeout=abc"} {
+	if err := o.ParseOptions("zerocopy_group=root"); err != nil || o.ZeroCopyGroup != "root" {
+		t.Fatalf("zerocopy_group: %+v %v", o, err)
+	}
+	for _, bad := range []string{"bogus", "cache=fast", "coherence=maybe", "poll=-1", "cache", "timeout=abc",
+		"zerocopy_group", "zerocopy_group=", "zerocopy_group=no-such-group-here"} {
 		o := DefaultOptions()
 		if err := o.ParseOptions(bad); err == nil {
 			t.Errorf("%q accepted", bad)
@@ -36,28 +37,5 @@ func TestParseLevel(t *testing.T) {
 	}
 	if _, err := parseLevel("loud"); err == nil {
 		t.Error("bad level accepted")
-	}
-}
-
-func TestPermitted(t *testing.T) {
-	file := fuse.Attr{Mode: syscall.S_IFREG | 0o640, Owner: fuse.Owner{Uid: 1000, Gid: 100}}
-	cases := []struct {
-		uid, gid uint32
-		want     uint32
-		ok       bool
-	}{
-		{0, 0, 2, true},          // root
-		{1000, 5, 4, true},       // owner reads
-		{1000, 5, 2, true},       // owner writes
-		{2000, 100, 4, true},     // group reads
-		{2000, 100, 2, false},    // group may not write
-		{2000, 2000, 4, false},   // others: nothing
-		{65534, 65534, 4, false}, // nobody
-	}
-	for _, c := range cases {
-		cred := &syscall.Ucred{Pid: -1, Uid: c.uid, Gid: c.gid}
-		if got := permitted(cred, file, c.want); got != c.ok {
-			t.Errorf("uid %d gid %d want %d: %v", c.uid, c.gid, c.want, got)
-		}
 	}
 }

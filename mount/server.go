@@ -33,6 +33,7 @@ type Server struct {
 
 	dead     atomic.Pointer[string] // set once the device was re-made
 	stats    counters
+	grants   grantState    // grant and control sockets (grant.go, guard.go)
 	lastLog  atomic.Uint64 // header next_index at the last poll
 	trigger  chan chan replayResult
 	stop     chan struct{}
@@ -95,8 +96,11 @@ func Serve(opts Options) (*Server, error) {
 		MaxWrite:          maxIO,
 		MaxReadAhead:      maxIO,
 		Debug:             opts.Debug,
-		DisableXAttrs:     true,
-		ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP | fuse.CAP_AUTO_INVAL_DATA,
+		DisableXAttrs:     false, // user.famfs.grant (xattr.go)
+		// HANDLE_KILLPRIV_V2: with xattrs on, the kernel would otherwise ask
+		// for security.capability before every cached write (the mount is
+		// nosuid: there is no privilege to kill).
+		ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP | fuse.CAP_AUTO_INVAL_DATA | fuse.CAP_HANDLE_KILLPRIV_V2,
 		MaxBackground:     64,
 	}
 	if !s.fsys.DataWritable() {

@@ -1,0 +1,35 @@
+# The one build command: `make` builds bin/famfs, bin/mkfs.famfs and
+# bin/libfamfs-preload.so (the zero-copy preload library, C, libc only).
+# `make install PREFIX=/usr/local` puts the programs in PREFIX/bin and the
+# library in PREFIX/lib, where `famfs run` finds it.
+GO ?= go
+CC ?= gcc
+CFLAGS ?= -O2
+PREFIX ?= /usr/local
+export GOTOOLCHAIN ?= local
+
+PRELOAD_SRC := $(wildcard preload/*.c)
+PRELOAD_HDR := $(wildcard preload/*.h)
+PRELOAD_FLAGS := -fPIC -shared -Wall -Wextra -Werror -fvisibility=hidden
+
+all: programs bin/libfamfs-preload.so
+
+programs:
+	$(GO) build -o bin/ ./cmd/...
+
+bin/libfamfs-preload.so: $(PRELOAD_SRC) $(PRELOAD_HDR)
+	@mkdir -p bin
+	$(CC) $(CFLAGS) $(PRELOAD_FLAGS) -o $@ $(PRELOAD_SRC)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib
+	install -m 0755 bin/famfs bin/mkfs.famfs $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 bin/libfamfs-preload.so $(DESTDIR)$(PREFIX)/lib/
+
+test: all
+	./scripts/test.sh
+
+clean:
+	rm -rf bin
+
+.PHONY: all programs install test clean
