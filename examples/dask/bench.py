@@ -548,8 +548,11 @@ class Bench:
         for inf in infos:
             h = hosts[pids[inf["pid"]]]
             h["tasks"] += 1
+            h.setdefault("row_ranges", set()).add(inf["lo"])
             for k in ("RssAnon", "RssFile", "RssShmem"):
                 h[k] = max(h[k], inf[k])
+        for h in hosts.values():  # how many distinct row ranges each host read
+            h["row_ranges"] = len(h.get("row_ranges", ()))
         for n, pc in self.cache.get(v, {}).items():
             hosts[n]["page_cache"] = pc
         x["hosts"] = hosts

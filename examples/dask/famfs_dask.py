@@ -227,7 +227,7 @@ def partial(dataset, lo, hi):
     t2 = time.perf_counter()
     during = _status()
     del cols
-    info = {"pid": os.getpid(), "secs": t2 - t0, "open_secs": t1 - t0,
+    info = {"pid": os.getpid(), "lo": lo, "secs": t2 - t0, "open_secs": t1 - t0,
             **{k: during[k] - before[k] for k in during}}
     return res, info
 
