@@ -671,6 +671,7 @@ def main():
     try:
         out = b.run()
         print(table(out))
+        print()
         for v in out["variants"]:
             if "maps" not in v:
                 continue
