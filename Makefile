@@ -6,6 +6,8 @@ GO ?= go
 CC ?= gcc
 CFLAGS ?= -O2
 PREFIX ?= /usr/local
+# dlsym is in libc from glibc 2.34 (Debian 12 has 2.36); older: make LDLIBS=-ldl
+LDLIBS ?=
 export GOTOOLCHAIN ?= local
 
 PRELOAD_SRC := $(wildcard preload/*.c)
@@ -19,7 +21,7 @@ programs:
 
 bin/libfamfs-preload.so: $(PRELOAD_SRC) $(PRELOAD_HDR)
 	@mkdir -p bin
-	$(CC) $(CFLAGS) $(PRELOAD_FLAGS) -o $@ $(PRELOAD_SRC)
+	$(CC) $(CFLAGS) $(PRELOAD_FLAGS) -o $@ $(PRELOAD_SRC) $(LDLIBS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib

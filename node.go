@@ -1,10 +1,6 @@
 package famfs
 
-import (
-	"io/fs"
-
-	"github.com/famfs-go/famfs/internal/namespace"
-)
+import "github.com/famfs-go/famfs/internal/namespace"
 
 // Node is a file or directory of the namespace, as replaying the log made it.
 //
@@ -35,15 +31,11 @@ func (f *FS) Root() Node {
 
 // Lookup returns the node at path (relative to the root; "" is the root).
 func (f *FS) Lookup(p string) (Node, error) {
-	c, err := CleanPath(p)
-	if err != nil {
-		return Node{}, pathErr("lookup", p, err)
-	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	n := f.tree.Lookup(c)
-	if n == nil {
-		return Node{}, pathErr("lookup", p, fs.ErrNotExist)
+	n, _, err := f.findLocked("lookup", p)
+	if err != nil {
+		return Node{}, err
 	}
 	return f.node(n), nil
 }

@@ -299,20 +299,16 @@ func (tx *Tx) FirstFit() {
 // clone`). Mode, owner and size are src's.
 func (tx *Tx) Clone(src, dst string) (*File, error) {
 	f := tx.f
-	sc, err := CleanPath(src)
-	if err != nil {
-		return nil, pathErr("clone", src, err)
-	}
 	c, err := checkNewPath(dst)
 	if err != nil {
 		return nil, pathErr("clone", dst, err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := f.tree.Lookup(sc)
+	s, _, err := f.findLocked("clone", src)
 	switch {
-	case s == nil:
-		return nil, pathErr("clone", src, fs.ErrNotExist)
+	case err != nil:
+		return nil, err
 	case s.IsDir():
 		return nil, pathErr("clone", src, ErrIsDir)
 	}

@@ -232,12 +232,17 @@ func TestGrantClientRefusal(t *testing.T) {
 	cl, srv := packetPair(t)
 	proof, _ := os.Open(os.Args[0])
 	defer proof.Close()
+	stray, _ := os.Open(os.Args[0])
+	defer stray.Close()
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		buf, oob := make([]byte, 64), make([]byte, 64)
 		srv.ReadMsgUnix(buf, oob)
-		srv.WriteMsgUnix(GrantReply{Status: syscall.EACCES}.Encode(), syscall.UnixRights(int(proof.Fd())), nil)
+		srv.WriteMsgUnix(GrantReply{Status: syscall.EACCES}.Encode(), syscall.UnixRights(int(stray.Fd())), nil)
 	}()
 	_, dev, err := grantOn(cl, proof, GrantWantDevice)
+	<-done
 	var ge *GrantError
 	if dev != nil || !errors.As(err, &ge) || !errors.Is(err, syscall.EACCES) {
 		t.Fatalf("%v %v", dev, err)

@@ -381,11 +381,14 @@ drop:
 	grant_free_segs(&g);
 }
 
-/* after a successful open: is it a famfs file? (errno is kept) */
+/* after a successful open: is it a famfs file? (errno is kept) A number
+ * the kernel just handed out belongs to no open file the library knew: an
+ * entry left in its slot (closed where the library could not see it) goes. */
 static void recognise(int fd, int flags, const char *path)
 {
 	if (fd < 0)
 		return;
+	fd_forget(fd);
 	int e = errno;
 	recognise_fd(fd, flags, path);
 	errno = e;
@@ -398,6 +401,7 @@ static void recognise_stream(FILE *f, const char *path)
 	int e = errno;
 	int fd = fileno(f);
 	if (fd >= 0) {
+		fd_forget(fd);
 		int fl = (int)sys_fcntl(fd, F_GETFL, 0);
 		if (fl >= 0)
 			recognise_fd(fd, fl, path);

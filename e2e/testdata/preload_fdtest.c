@@ -193,10 +193,11 @@ int main(int argc, char **argv)
 	munmap(m, fsize);
 
 	/* a descriptor closed where the library cannot see it, its number reused
-	 * by another file: that file's bytes, never the famfs file's */
+	 * by another file opened the same way: that file's bytes, never the
+	 * famfs file's */
 	int num = d;
 	syscall(SYS_close, num);
-	int o = open(argv[2], O_RDONLY);
+	int o = (int)syscall(SYS_openat, AT_FDCWD, argv[2], O_RDONLY);
 	if (o != num)
 		fail("reuse of the descriptor number", o, num);
 	char want[16], got[16];
