@@ -43,7 +43,8 @@ var ErrFSExists = errors.New("a famfs file system already exists on the device (
 // one. It writes and flushes the zeroed log first and the superblock last, so
 // the superblock becomes valid only over a complete log; when replacing a file
 // system it first invalidates the old superblock, so live readers fail safe
-// instead of seeing the new log under the old superblock. Whatever it
+// instead of seeing the new log under the old superblock, and on a
+// regular-file device it gives the old files' memory back. Whatever it
 // refuses, it refuses before changing anything, and a device file it created
 // (Size) is removed again when it fails.
 func Mkfs(path string, o MkfsOptions) (_ *Superblock, err error) {
@@ -126,6 +127,12 @@ func Mkfs(path string, o MkfsOptions) (_ *Superblock, err error) {
 	if exists {
 		if err := killSuperblock(dev); err != nil {
 			return nil, err
+		}
+		// The old file system's files are gone: give their memory back
+		// (a regular-file device punches a hole; a dax device keeps its
+		// bytes, and new files are zeroed before anyone sees them).
+		if _, err := dev.Release(sb.MetaSize(), dev.Size-sb.MetaSize()); err != nil {
+			return nil, fmt.Errorf("device %s: releasing the old files' memory: %w", path, err)
 		}
 	}
 	meta, err := dev.Map(0, sb.MetaSize(), true)

@@ -96,6 +96,14 @@ func TestAllOrNothing(t *testing.T) {
 	expect(t, 0, masterID, "cp", "-m", "600", sf, m+"/secret")
 	expect(t, 0, masterID, "umount", m)
 	expect(t, 0, masterID, "mkfs.famfs", "-f", c.dev)
+	// mkfs -f released the old files' memory of this regular-file device;
+	// a dax device would still hold old bytes: put some where the next file
+	// goes (the start of the data area, after the superblock and log).
+	const dataStart = 0xa00000
+	if df, err := os.OpenFile(c.dev, os.O_RDWR, 0); err == nil {
+		df.WriteAt(secret, dataStart)
+		df.Close()
+	}
 	m = c.mount(masterID)
 	expect(t, 0, masterID, "creat", "-s", "5000000", m+"/fresh")
 	got, err := os.ReadFile(m + "/fresh")
@@ -104,6 +112,9 @@ func TestAllOrNothing(t *testing.T) {
 	}
 	// The device bytes behind it, to the end of its last allocation unit.
 	seg := getmapSegments(t, m+"/fresh")
+	if seg != dataStart {
+		t.Errorf("the new file is at %#x, not over the old bytes at %#x", seg, dataStart)
+	}
 	dev, _ := os.Open(c.dev)
 	defer dev.Close()
 	all := make([]byte, 6<<20)

@@ -31,3 +31,17 @@ func (d *Device) Zero(off uint64, mem []byte) error {
 	Flush(mem)
 	return nil
 }
+
+// Release gives back the memory behind device bytes [off, off+n) where the
+// device is a regular file that can punch holes (they then read as zero),
+// and reports whether it did; on other devices it does nothing.
+func (d *Device) Release(off, n uint64) (bool, error) {
+	if !d.punch || n == 0 {
+		return false, nil
+	}
+	err := unix.Fallocate(int(d.f.Fd()), unix.FALLOC_FL_PUNCH_HOLE|unix.FALLOC_FL_KEEP_SIZE, int64(off), int64(n))
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
+		return false, nil
+	}
+	return err == nil, err
+}
