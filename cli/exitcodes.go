@@ -57,6 +57,7 @@ var exitCodes = map[string]string{
 	"mkmeta":     "0 success, 1 failure, 16 usage",
 	"status":     "0 success, 1 failure, 16 usage",
 	"completion": "0 success, 1 failure, 16 usage",
+	"run":        "the command's own; before it starts: 1 library missing, 126 not executable, 127 not found, 16 usage",
 }
 
 // exitCodeHelp is the closing paragraph of a command's help.

@@ -24,7 +24,7 @@ const (
 
 func newRunCmd(e *env) *cobra.Command {
 	var debug bool
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "run [-d] -- <command> [args...]",
 		Short: "Run a program with zero-copy access to famfs files (LD_PRELOAD)",
 		Long: `Run an unmodified, dynamically linked program with the famfs preload library
@@ -37,14 +37,9 @@ programs and Go programs are out of its reach (Go programs use the famfs
 library's Map).
 
   -d  print on stderr why a file is not served directly, and counters at exit
-      (FAMFS_PRELOAD_DEBUG=1)
-
-Exit codes: the command's own; before it starts: 1 library missing,
-126 command not executable, 127 command not found, 16 usage.`,
-		Args:          minArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+      (FAMFS_PRELOAD_DEBUG=1)`,
+		Args: minArgs(1),
+	})
 	cmd.Flags().SetInterspersed(false) // flags after <command> are the command's
 	cmd.Flags().BoolVarP(&debug, "debug", "d", false, "explain on stderr what is not served directly")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {

@@ -76,7 +76,7 @@ func TestLogFillWarningAndFullLog(t *testing.T) {
 		}
 	}
 	r = expect(t, 0, masterID, "status", c1)
-	if !strings.Contains(r.stdout, `"log_fill": 9`) {
+	if !strings.Contains(r.stdout, `"log_fill_percent": 9`) {
 		t.Errorf("famfs status: %s", r.stdout)
 	}
 
