@@ -85,7 +85,7 @@ on_exit() {
 		echo "----- dmesg (last 20 lines)"
 		dmesg | tail -20
 	fi
-	for p in $(awk '$3 == "fuse.famfs" { print $2 }' /proc/mounts); do
+	for p in $(awk '$3 == "fuse.famfs" && $2 ~ "^/mnt/famfs" { print $2 }' /proc/mounts); do
 		"$X/famfs" umount "$p" > /dev/null 2>&1 || umount -l "$p" 2>/dev/null || true
 	done
 	exit $rc
