@@ -34,6 +34,7 @@ ACCEL=${ACCEL:-auto}
 VM_TIMEOUT=${VM_TIMEOUT:-240}
 CACHE=${CACHE:-/var/tmp/famfs-vm2}
 KPKG=${KPKG:-}
+KPKG_GIVEN=$KPKG
 KEEP=${KEEP:-0}
 VERBOSE=${VERBOSE:-0}
 MEM=${MEM:-1024}
@@ -127,10 +128,14 @@ fetch_kernel() {
 	local tmp=$W/kernel
 	log "guest kernel: downloading $KPKG"
 	rm -rf "$tmp" && mkdir -p "$tmp"
-	(cd "$tmp" && apt-get download -qq "$KPKG" > /dev/null 2>&1) || {
+	if ! (cd "$tmp" && apt-get download -qq "$KPKG" > /dev/null 2>&1); then
+		# a stale package index names a kernel the archive no longer has
 		apt-get update -qq
+		[ -n "$KPKG_GIVEN" ] || KPKG=$(newest_kernel)
+		KD=$CACHE/$KPKG
+		log "guest kernel: downloading $KPKG"
 		(cd "$tmp" && apt-get download -qq "$KPKG" > /dev/null) || die "apt-get download $KPKG failed"
-	}
+	fi
 	dpkg-deb -x "$tmp"/*.deb "$tmp/root"
 	rm -f "$tmp"/*.deb
 	mkdir -p "$KD.new"
@@ -142,6 +147,7 @@ fetch_kernel() {
 		tail -c +$((off + 1)) "$KD.new/vmlinuz" | zstd -dcq > "$KD.new/vmlinux" 2> /dev/null || true
 		file "$KD.new/vmlinux" | grep -q ELF || rm -f "$KD.new/vmlinux"
 	fi
+	[ ! -f "$KD.new/vmlinux" ] || rm -f "$KD.new/vmlinuz"
 }
 
 # build_initramfs: busybox, the NVDIMM/devdax/9p modules, ndctl, our init
@@ -196,6 +202,8 @@ setup_guest() {
 		echo "$key" > "$KD.new/key"
 		rm -rf "$KD" "$W/kernel" "$W/initramfs"
 		mv "$KD.new" "$KD"
+		# keep only this kernel
+		find "$CACHE" -mindepth 1 -maxdepth 1 -type d -name 'linux-image-*' ! -name "$KPKG" -exec rm -rf {} +
 	fi
 	flock -u 9
 	KERNEL=$KD/vmlinux
@@ -280,9 +288,10 @@ boot_vms() {
 }
 
 # The accelerator: KVM if it can run the guest kernel here, else TCG. Some
-# hosts have a /dev/kvm that cannot (PVM hosts run only PVM-enabled guest
-# kernels: a stock kernel hangs at once), so a first boot that only prints a
-# word decides; its answer is kept in $CACHE for this host kernel and guest.
+# hosts have a /dev/kvm that cannot: PVM hosts (module kvm_pvm) run only
+# PVM-enabled guest kernels, and a stock kernel hangs at once there (tried).
+# Elsewhere a first boot that only prints a word decides; its answer is kept
+# in $CACHE for this host kernel and guest kernel.
 pick_accel() {
 	case $ACCEL in
 	kvm | tcg)
@@ -294,17 +303,21 @@ pick_accel() {
 	esac
 	VM_ACCEL=tcg
 	[ -w /dev/kvm ] || return 0
+	if [ -d /sys/module/kvm_pvm ]; then
+		log "/dev/kvm is PVM's here (it runs only PVM-enabled guest kernels): using TCG"
+		return 0
+	fi
 	local key f=$CACHE/accel
 	key="host $(uname -r), guest $KPKG"
 	if [ "$(sed -n 1p "$f" 2> /dev/null)" = "$key" ]; then
 		VM_ACCEL=$(sed -n 2p "$f")
 		return
 	fi
-	boot_vms "$W/probe" kvm 1 20 "vm2.probe=1"
+	boot_vms "$W/probe" kvm 1 15 "vm2.probe=1"
 	if grep -q PROBE-OK "$W/probe/vm1.console" 2> /dev/null; then
 		VM_ACCEL=kvm
 	else
-		log "KVM cannot boot the guest kernel here (no sign of life in 20 s): using TCG"
+		log "KVM cannot boot the guest kernel here (no sign of life in 15 s): using TCG"
 	fi
 	printf '%s\n%s\n' "$key" "$VM_ACCEL" > "$f"
 }
