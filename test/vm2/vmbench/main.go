@@ -45,7 +45,7 @@ func main() {
 	n := fl.Int("n", 40, "latency: number of files")
 	mnt := fl.String("mount", "", "lat-client: the client's mount point")
 	ready := fl.String("ready", "", "lat-master: create this file once the sync file exists")
-	rounds := fl.Int("rounds", 5, "read: timed passes of each kind")
+	rounds := fl.Int("rounds", 9, "read: timed passes of each kind")
 	fl.Parse(os.Args[2:])
 	var err error
 	switch cmd {
