@@ -57,6 +57,9 @@ else
 	await m1-mounted
 	famfs mount "$DEV" $M
 	grep " $M " /proc/mounts
+	# let this kernel cache the empty root and the absence of names made later
+	ls -la $M > /dev/null
+	for n in d1 striped tree deep empty; do [ ! -e $M/$n ] || die "$n exists before the master made it"; done
 	signal m2-mounted
 	await made 300
 
