@@ -77,6 +77,10 @@ on_exit() {
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		[ -e "$SYNC/abort" ] || echo "vm$VM_ID rc=$rc" > "$SYNC/abort" 2>/dev/null || true
+		for p in $(awk '$3 == "fuse.famfs" && $2 ~ "^/mnt/famfs" { print $2 }' /proc/mounts); do
+			echo "----- famfs status $p"
+			"$X/famfs" status "$p" 2>&1 | head -40
+		done
 		for l in /run/famfs/*.log; do
 			[ -f "$l" ] || continue
 			echo "----- famfs daemon log $l (last 40 lines)"
