@@ -6,8 +6,11 @@ import (
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/famfs-go/famfs/internal/alloc"
@@ -56,8 +59,12 @@ func formatModel(t testing.TB, h *ncmem.Host, logLen uint64) {
 // the same replay, allocation, append and fsck code as a real FS; the caller
 // plays the log lock (only one model master runs at a time).
 func modelFS(m metalog.Media, sb omf.Superblock, host uuid.UUID) (*FS, error) {
+	dev, err := modelData()
+	if err != nil {
+		return nil, err
+	}
 	f := &FS{
-		dev:  &device.Device{Path: "ncmem", Size: sb.DevSize, Writable: true},
+		dev:  dev,
 		sb:   sb,
 		host: host,
 		lg:   slog.New(slog.DiscardHandler),
@@ -67,10 +74,20 @@ func modelFS(m metalog.Media, sb omf.Superblock, host uuid.UUID) (*FS, error) {
 	if host == sb.SystemUUID {
 		f.role = Master
 	}
-	f.alloc = alloc.New(f.tree.Bitmap(), rand.New(rand.NewPCG(1, 2)))
-	_, err := f.Refresh()
+	f.alloc = alloc.New(rand.New(rand.NewPCG(1, 2)))
+	_, err = f.Refresh()
 	return f, err
 }
+
+// modelData is the device behind the model file systems' file data (their
+// metadata lives in the model memory): one sparse, already unlinked file that
+// they all share, so creating files can zero their space.
+var modelData = sync.OnceValues(func() (*device.Device, error) {
+	p := filepath.Join(os.TempDir(), fmt.Sprintf("famfs-model-data-%d", os.Getpid()))
+	d, err := device.Create(p, 64<<30)
+	os.Remove(p)
+	return d, err
+})
 
 // snapshot lists what the FS's namespace holds, one sorted line per node:
 // path, type, size and extents.
@@ -118,7 +135,7 @@ func checkAllocation(f *FS, r *FsckReport) error {
 		return err
 	}
 	var got []uint64
-	f.View(func(t *namespace.Tree) { got = t.Bitmap().Units() })
+	f.viewTree(func(t *namespace.Tree) { got = t.Bitmap().Units() })
 	if !slices.Equal(got, want.Units()) {
 		return fmt.Errorf("allocation bitmap rebuilt from the log differs from the sum of the files' extents")
 	}
@@ -238,7 +255,7 @@ func crashTx(tx *Tx) error {
 }
 
 // crashStripes interleaves a file over two of four 1 GiB buckets.
-var crashStripes = alloc.Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}
+var crashStripes = Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}
 
 func baseTx(tx *Tx) error {
 	if err := tx.Mkdir("base", MkdirOptions{Mode: 0o755}); err != nil {
@@ -376,7 +393,7 @@ func crashScenario(t testing.TB, states [][]string, crashAt int, keep func(uint6
 	// then replay as a client; it returns the namespace replay built.
 	view := func(name string, h metalog.Media, polled *FS) ([]string, error) {
 		r := &FsckReport{}
-		fsckLog(r, sb, clientID, metalog.New(h, sb.LogLen))
+		fsckLog(r, sb, FsckOptions{SystemUUID: clientID}, metalog.New(h, sb.LogLen))
 		if err := fsckClean(r); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}

@@ -33,7 +33,7 @@ func TestAddDaxdevRefusesWhatReplayWouldReject(t *testing.T) {
 		t.Error("the same device was added twice")
 	}
 	var table []omf.Daxdev
-	m.View(func(tr *namespace.Tree) { table = tr.Daxdevs() })
+	m.viewTree(func(tr *namespace.Tree) { table = tr.Daxdevs() })
 	if len(table) != 2 || table[1].UUID != u || table[1].Index != 1 {
 		t.Errorf("device table %+v", table)
 	}

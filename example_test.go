@@ -5,6 +5,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"time"
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/google/uuid"
@@ -121,8 +122,119 @@ func ExampleFsck() {
 	fsys.Create("d/e/f", famfs.CreateOptions{Size: 5 << 20, Mode: 0o644})
 	fsys.Close()
 
-	r, _ := famfs.Fsck(dev, id)
+	r, _ := famfs.Fsck(dev, famfs.FsckOptions{SystemUUID: id})
 	fmt.Println(r.Clean(), r.Role, r.EntriesUsed, r.Files, r.Dirs, r.Allocated>>20, "MiB allocated")
 	// Output:
 	// true Owner 3 1 2 16 MiB allocated
+}
+
+// newExampleFS makes a file system on a sparse file and opens it as the
+// master; the caller removes dir.
+func newExampleFS() (fsys *famfs.FS, dev, dir string, master uuid.UUID) {
+	dir, _ = os.MkdirTemp("", "famfs-example")
+	dev = filepath.Join(dir, "dax.img")
+	master = uuid.New()
+	if _, err := famfs.Mkfs(dev, famfs.MkfsOptions{Size: 4 << 30, SystemUUID: master}); err != nil {
+		log.Fatal(err)
+	}
+	fsys, err := famfs.Open(dev, famfs.OpenOptions{SystemUUID: master})
+	if err != nil {
+		log.Fatal(err)
+	}
+	return fsys, dev, dir, master
+}
+
+// Map places a striped file's chunks back to back: one slice, no copies,
+// whatever the layout on the device.
+func ExampleFile_Map() {
+	fsys, _, dir, _ := newExampleFS()
+	defer os.RemoveAll(dir)
+	defer fsys.Close()
+	f, err := fsys.Create("striped", famfs.CreateOptions{Size: 9 << 20, Mode: 0o644,
+		Interleave: famfs.Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	m, err := f.Map(famfs.MapOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Unmap()
+	b := m.Bytes()
+	for i := range b {
+		b[i] = byte(i / (2 << 20)) // the chunk number, in every byte of it
+	}
+	m.Flush()
+	fmt.Println(len(b), len(f.Segments()), "device runs")
+	one := make([]byte, 1)
+	f.ReadAt(one, 5<<20) // ReadAt goes to the same memory
+	fmt.Println(one[0])
+	// Output:
+	// 9437184 5 device runs
+	// 2
+}
+
+// A client watches for new files: poll the cheap Changed, then Refresh, which
+// reports the nodes it added. A Node never changes or moves, so it may be
+// kept; Open needs no path lookup.
+func ExampleFS_Changed() {
+	master, dev, dir, _ := newExampleFS()
+	defer os.RemoveAll(dir)
+	defer master.Close()
+	client, err := famfs.Open(dev, famfs.OpenOptions{SystemUUID: uuid.New()})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+
+	master.Mkdir("in", famfs.MkdirOptions{Mode: 0o755})
+	f, _ := master.Create("in/job1", famfs.CreateOptions{Size: 4096, Mode: 0o644})
+	f.WriteAt([]byte("ready"), 0)
+	f.Flush()
+
+	for {
+		if changed, _ := client.Changed(); changed {
+			break
+		}
+		time.Sleep(time.Millisecond) // the mount's daemon polls every 2 ms
+	}
+	st, _ := client.Refresh()
+	for _, n := range st.Added {
+		if n.IsDir() {
+			fmt.Println("dir ", n.Path())
+			continue
+		}
+		cf, _ := n.Open()
+		cf.Invalidate()
+		b := make([]byte, 5)
+		cf.ReadAt(b, 0)
+		fmt.Println("file", n.Path(), n.Size(), string(b))
+	}
+	in, _ := client.Lookup("in")
+	for _, k := range in.Children() {
+		fmt.Println(k.Name(), k.Ino() == st.Added[1].Ino())
+	}
+	// Output:
+	// dir  in
+	// file in/job1 4096 ready
+	// job1 true
+}
+
+// FsckImage checks a file system from copies of its metadata, such as a
+// mount's .meta/.superblock and .meta/.log (FsckMount reads those itself).
+func ExampleFsckImage() {
+	fsys, dev, dir, id := newExampleFS()
+	defer os.RemoveAll(dir)
+	fsys.Create("f", famfs.CreateOptions{Size: 1, Mode: 0o644})
+	sb := fsys.Superblock()
+	fsys.Close()
+
+	img := make([]byte, sb.MetaSize())
+	df, _ := os.Open(dev)
+	df.ReadAt(img, 0)
+	df.Close()
+	r, _ := famfs.FsckImage("copy", img, img[sb.LogOffset:], famfs.FsckOptions{SystemUUID: id, Buckets: 2})
+	fmt.Println(r.Clean(), r.Files, len(r.Buckets), r.Buckets[0].Used>>20, "MiB used in bucket 0")
+	// Output:
+	// true 1 2 12 MiB used in bucket 0
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/google/uuid"
 )
 
@@ -144,7 +143,7 @@ func TestReadWriteEdges(t *testing.T) {
 func TestFillVerifyInterleavedMap(t *testing.T) {
 	m, _ := newFS(t)
 	f, err := m.Create("s", CreateOptions{Size: 9<<20 + 3, Mode: 0o644,
-		Interleave: alloc.Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}})
+		Interleave: Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +181,7 @@ func TestFsckClean(t *testing.T) {
 	m, dev := newFS(t)
 	m.Mkdir("d", MkdirOptions{Mode: 0o755})
 	m.Create("d/f", CreateOptions{Size: 3 << 20})
-	r, err := Fsck(dev, masterID)
+	r, err := Fsck(dev, FsckOptions{SystemUUID: masterID})
 	if err != nil || !r.Clean() || r.Role != "Owner" || r.Files != 1 || r.Dirs != 1 || r.Allocated != 10<<20+4<<20 {
 		t.Fatalf("%+v %v", r, err)
 	}

@@ -1,7 +1,11 @@
 package famfs
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/metalog"
@@ -13,71 +17,183 @@ import (
 // FsckReport is what Fsck found. A report with a nil Superblock or a non-nil
 // LogErr describes a device fsck could not fully read.
 type FsckReport struct {
-	Device        string          `json:"device"`
-	DeviceSize    uint64          `json:"device_size"`
-	Superblock    *omf.Superblock `json:"superblock,omitempty"`
-	SuperblockErr string          `json:"superblock_error,omitempty"`
-	Role          string          `json:"role"` // "Owner", "Client" or "Invalid superblock"
-	LogHeader     *omf.LogHeader  `json:"log_header,omitempty"`
-	LogErr        string          `json:"log_error,omitempty"`
+	Device        string      `json:"device"`
+	DeviceSize    uint64      `json:"device_size_bytes"`
+	Superblock    *Superblock `json:"superblock,omitempty"`
+	SuperblockErr string      `json:"superblock_error,omitempty"`
+	Role          string      `json:"role"` // "Owner" (the master: the reference's word), "Client" or "Invalid superblock"
+	Log           *LogInfo    `json:"log,omitempty"`
+	LogErr        string      `json:"log_error,omitempty"`
 
 	EntriesUsed uint64 `json:"entries_used"`
 	EntrySlots  uint64 `json:"entry_slots"`
 
-	namespace.Stats
-	DeviceCapacity uint64 `json:"device_capacity"` // dd_size
-	BitmapCapacity uint64 `json:"bitmap_capacity"`
-	Allocated      uint64 `json:"allocated"` // superblock and log included
-	Free           uint64 `json:"free"`
+	Counts
+	DeviceCapacity uint64 `json:"device_capacity_bytes"` // dd_size
+	BitmapCapacity uint64 `json:"bitmap_capacity_bytes"`
+	Allocated      uint64 `json:"allocated_bytes"` // superblock and log included
+	Free           uint64 `json:"free_bytes"`
 
-	Problems []namespace.Problem `json:"problems"`
+	Problems []Problem `json:"problems"`
+
+	// Buckets is the allocation per bucket when FsckOptions.Buckets asked
+	// for it (the last one is the tail no bucket covers, if any).
+	Buckets []Bucket `json:"buckets,omitempty"`
+}
+
+// FsckOptions tune Fsck, FsckImage and FsckMount.
+type FsckOptions struct {
+	// SystemUUID is the host whose role the report names; default
+	// SystemUUID().
+	SystemUUID uuid.UUID
+	// Buckets, if set, also reports allocation per bucket when the device is
+	// divided into that many buckets, as interleaved allocation divides it.
+	Buckets int
 }
 
 // Clean reports whether the file system is readable and has no problems of
 // any kind (torn or malformed entries, misplaced paths, cross-links).
 func (r *FsckReport) Clean() bool {
-	return r.Superblock != nil && r.LogHeader != nil && r.LogErr == "" && len(r.Problems) == 0
+	return r.Superblock != nil && r.Log != nil && r.LogErr == "" && len(r.Problems) == 0
 }
+
+// BadEntries is the number of entries fsck counts as bad: torn ones and
+// intact ones the namespace refused (Problems says why for each).
+func (r *FsckReport) BadEntries() uint64 { return r.Torn + r.Refused }
 
 // Fsck checks the file system on the device at path without changing it. It
 // returns an error only when the device cannot be opened at all; an invalid
 // superblock or log header is part of the report.
-func Fsck(path string, sysUUID uuid.UUID) (*FsckReport, error) {
+func Fsck(path string, o FsckOptions) (*FsckReport, error) {
+	var err error
+	if o.SystemUUID, err = hostOr(o.SystemUUID); err != nil {
+		return nil, err
+	}
 	dev, err := device.Open(path, false)
 	if err != nil {
 		return nil, err
 	}
 	defer dev.Close()
-	r := &FsckReport{Device: path, DeviceSize: dev.Size, Role: "Invalid superblock"}
-	sb, err := ReadSuperblock(dev)
+	r := &FsckReport{Device: path, DeviceSize: dev.Size, Role: "Invalid superblock", Problems: []Problem{}}
+	sb, err := readSuperblock(dev)
 	if err != nil {
 		r.SuperblockErr = err.Error()
 		return r, nil
-	}
-	if sysUUID == uuid.Nil {
-		sysUUID, _ = SystemUUID()
 	}
 	meta, err := dev.Map(0, sb.MetaSize(), false)
 	if err != nil {
 		return nil, err
 	}
 	defer meta.Unmap()
-	fsckLog(r, sb, sysUUID, metalog.New(metalog.Sub(meta, sb.LogOffset), sb.LogLen))
+	fsckLog(r, sb, o, logOf(meta, &sb))
 	return r, nil
+}
+
+// FsckImage checks a file system from images of its two metadata regions:
+// superblock holds (at least) the superblock, log the whole log, as the
+// files .meta/.superblock and .meta/.log of a mount hold them. name is what
+// the report calls the device. Like Fsck it changes nothing; a damaged image
+// is described in the report, and the only error is an invalid
+// $FAMFS_SYSTEM_UUID when o names no host. The images are read in place.
+func FsckImage(name string, superblock, log []byte, o FsckOptions) (*FsckReport, error) {
+	var err error
+	if o.SystemUUID, err = hostOr(o.SystemUUID); err != nil {
+		return nil, err
+	}
+	r := &FsckReport{Device: name, Role: "Invalid superblock", Problems: []Problem{}}
+	sb, err := omf.ParseSuperblock(superblock)
+	if err != nil {
+		r.SuperblockErr = fmt.Sprintf("%s: %v: %v", name, ErrNoSuperblock, err)
+		return r, nil
+	}
+	r.DeviceSize = sb.DevSize
+	if uint64(len(log)) < sb.LogLen {
+		sum := superblockOf(&sb)
+		r.Superblock, r.Role = &sum, "Client"
+		r.LogErr = fmt.Sprintf("%s: the log image holds %d bytes; the superblock says %d", name, len(log), sb.LogLen)
+		return r, nil
+	}
+	fsckLog(r, sb, o, metalog.New(imageMedia(log[:sb.LogLen]), sb.LogLen))
+	return r, nil
+}
+
+// FsckMount checks the file system of the famfs mount at mountpoint through
+// the mount's own .meta/.superblock and .meta/.log (readable by every user of
+// the mount), without opening the device.
+func FsckMount(mountpoint string, o FsckOptions) (*FsckReport, error) {
+	sb, err := os.ReadFile(filepath.Join(mountpoint, MetaDir, MetaSuperblock))
+	if err != nil {
+		return nil, err
+	}
+	log, err := os.ReadFile(filepath.Join(mountpoint, MetaDir, MetaLog))
+	if err != nil {
+		return nil, err
+	}
+	return FsckImage(mountpoint, sb, log, o)
+}
+
+// hostOr is id, or this host's system UUID when id is not set (uuid.Nil
+// when there is none: the role is then a client's).
+func hostOr(id uuid.UUID) (uuid.UUID, error) {
+	if id != uuid.Nil {
+		return id, nil
+	}
+	id, err := SystemUUID()
+	if errors.Is(err, ErrBadSystemUUID) {
+		return uuid.Nil, err
+	}
+	return id, nil
+}
+
+// imageMedia is a log held in ordinary memory, read-only.
+type imageMedia []byte
+
+func (m imageMedia) ReadAt(p []byte, off uint64) error {
+	if off > uint64(len(m)) || uint64(len(p)) > uint64(len(m))-off {
+		return fmt.Errorf("log image: read of %d bytes at %d past its end (%d)", len(p), off, len(m))
+	}
+	copy(p, m[off:])
+	return nil
+}
+func (m imageMedia) WriteAt(p []byte, off uint64) error {
+	return fmt.Errorf("log image: %w", ErrReadOnly)
+}
+func (m imageMedia) LoadU64(off uint64) (uint64, error) {
+	var b [8]byte
+	if err := m.ReadAt(b[:], off); err != nil {
+		return 0, err
+	}
+	return binary.LittleEndian.Uint64(b[:]), nil
+}
+func (m imageMedia) StoreU64(off uint64, v uint64) error {
+	return fmt.Errorf("log image: %w", ErrReadOnly)
+}
+func (m imageMedia) Flush(off, n uint64)      {}
+func (m imageMedia) Invalidate(off, n uint64) {}
+
+// View lets replay read the image in place.
+func (m imageMedia) View(off, n uint64, fn func(b []byte)) error {
+	if off > uint64(len(m)) || n > uint64(len(m))-off {
+		return fmt.Errorf("log image: %d bytes at %d past its end (%d)", n, off, len(m))
+	}
+	fn(m[off : off+n])
+	return nil
 }
 
 // Fsck checks the open file system by scanning its whole log afresh.
 func (f *FS) Fsck() *FsckReport {
-	r := &FsckReport{Device: f.dev.Path, DeviceSize: f.dev.Size}
-	fsckLog(r, f.sb, f.host, f.log)
+	r := &FsckReport{Device: f.dev.Path, DeviceSize: f.dev.Size, Problems: []Problem{}}
+	fsckLog(r, f.sb, FsckOptions{SystemUUID: f.host}, f.log)
 	return r
 }
 
-func fsckLog(r *FsckReport, sb omf.Superblock, host uuid.UUID, log *metalog.Log) {
-	r.Superblock = &sb
+func fsckLog(r *FsckReport, sb omf.Superblock, o FsckOptions, log *metalog.Log) {
+	host := o.SystemUUID // resolved by the caller
+	sum := superblockOf(&sb)
+	r.Superblock = &sum
 	r.Role = "Client"
-	if host != uuid.Nil && host == sb.SystemUUID {
-		r.Role = "Owner"
+	if roleOf(host, &sb) == Master {
+		r.Role = "Owner" // the reference's word for the master
 	}
 	r.DeviceCapacity = sb.DevSize
 	h, err := log.Header()
@@ -85,7 +201,8 @@ func fsckLog(r *FsckReport, sb omf.Superblock, host uuid.UUID, log *metalog.Log)
 		r.LogErr = err.Error()
 		return
 	}
-	r.LogHeader = &h
+	li := logInfoOf(&h)
+	r.Log = &li
 	r.EntriesUsed, r.EntrySlots = h.NextIndex, h.Capacity()
 	t := namespace.New(sb.DevSize, sb.AllocUnit, sb.MetaSize())
 	t.Grow(int(min(h.NextIndex, omf.EntriesFor(sb.LogLen))))
@@ -100,8 +217,11 @@ func fsckLog(r *FsckReport, sb omf.Superblock, host uuid.UUID, log *metalog.Log)
 	if err != nil {
 		r.LogErr = fmt.Sprintf("reading the log: %v", err)
 	}
-	r.Stats = t.Stats()
-	r.Problems = t.Problems()
+	r.Counts = countsOf(t.Stats())
+	r.Problems = problemsOf(t.Problems())
 	bm := t.Bitmap()
 	r.BitmapCapacity, r.Allocated, r.Free = bm.Capacity(), bm.UsedBytes(), bm.FreeBytes()
+	if o.Buckets > 0 {
+		r.Buckets = bucketsOf(bm.Buckets(o.Buckets))
+	}
 }

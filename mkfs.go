@@ -43,8 +43,10 @@ var ErrFSExists = errors.New("a famfs file system already exists on the device (
 // one. It writes and flushes the zeroed log first and the superblock last, so
 // the superblock becomes valid only over a complete log; when replacing a file
 // system it first invalidates the old superblock, so live readers fail safe
-// instead of seeing the new log under the old superblock.
-func Mkfs(path string, o MkfsOptions) (*omf.Superblock, error) {
+// instead of seeing the new log under the old superblock. Whatever it
+// refuses, it refuses before changing anything, and a device file it created
+// (Size) is removed again when it fails.
+func Mkfs(path string, o MkfsOptions) (_ *Superblock, err error) {
 	if o.LogLen == 0 {
 		o.LogLen = omf.DefaultLogLen
 	}
@@ -54,16 +56,33 @@ func Mkfs(path string, o MkfsOptions) (*omf.Superblock, error) {
 	if o.Size != 0 && o.Size < omf.MinDeviceSize && !o.Kill {
 		return nil, fmt.Errorf("device size %d: must be at least %d (4 GiB)", o.Size, uint64(omf.MinDeviceSize))
 	}
+	if o.Size != 0 && !o.Kill && omf.LogOffset+o.LogLen > o.Size {
+		return nil, fmt.Errorf("device %s: a %d-byte log does not fit in %d bytes", path, o.LogLen, o.Size)
+	}
 	if ms, err := mounts.BySource(path); err == nil && len(ms) > 0 {
 		return nil, fmt.Errorf("device %s: mounted at %s; unmount it first", path, ms[0].Point)
+	}
+	// The identity first: a bad FAMFS_SYSTEM_UUID must not leave a device
+	// created, resized or with its old superblock killed.
+	if o.SystemUUID == uuid.Nil && !(o.Kill && o.Force) {
+		if o.SystemUUID, err = SystemUUID(); err != nil {
+			return nil, err
+		}
 	}
 	dev, created, err := openForMkfs(path, o.Size)
 	if err != nil {
 		return nil, err
 	}
 	defer dev.Close()
+	if created {
+		defer func() {
+			if err != nil {
+				os.Remove(path)
+			}
+		}()
+	}
 
-	old, oldErr := ReadSuperblock(dev)
+	old, oldErr := readSuperblock(dev)
 	exists := oldErr == nil || errors.Is(oldErr, omf.ErrWrongVersion)
 	if o.Kill && o.Force {
 		return nil, killSuperblock(dev)
@@ -97,11 +116,6 @@ func Mkfs(path string, o MkfsOptions) (*omf.Superblock, error) {
 	if sb.DevUUID == uuid.Nil {
 		sb.DevUUID = uuid.New()
 	}
-	if sb.SystemUUID == uuid.Nil {
-		if sb.SystemUUID, err = SystemUUID(); err != nil {
-			return nil, err
-		}
-	}
 	sb.DevPath = o.DevPath
 	if sb.DevPath == "" {
 		sb.DevPath = path
@@ -128,13 +142,17 @@ func Mkfs(path string, o MkfsOptions) (*omf.Superblock, error) {
 		return nil, fmt.Errorf("device %s: %w", path, err)
 	}
 	meta.Flush(0, omf.SuperblockSize)
-	return &sb, nil
+	made := superblockOf(&sb)
+	return &made, nil
 }
 
 func openForMkfs(path string, size uint64) (dev *device.Device, created bool, err error) {
 	if size != 0 {
 		if _, serr := os.Stat(path); os.IsNotExist(serr) {
 			dev, err = device.Create(path, size)
+			if err != nil {
+				os.Remove(path) // created, then could not be sized
+			}
 			return dev, err == nil, err
 		}
 	}

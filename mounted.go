@@ -15,11 +15,15 @@ import (
 
 // OpenMounted opens the famfs file at path, a path inside a famfs mount, for
 // zero-copy access through Map without root. If this process may open the
-// device itself it does; otherwise it asks the mount's daemon for a descriptor
-// of the device over the control socket (the daemon checks the file's mode,
-// owner and group against this process's credentials first). With write the
-// file can be written and mapped writable (on a client mount only if it was
-// mounted -o rw).
+// device itself it does. Otherwise it opens the file through the mount (so
+// the kernel checks the file's mode and every directory on the way) and
+// passes that descriptor to the mount's daemon over its grant socket
+// (control.Grant), which answers with a descriptor of the device of the same
+// access mode — but only to callers trusted with the device: those who may
+// open it, or members of the group the mount names with -o zerocopy_group.
+// Everyone else gets an error wrapping fs.ErrPermission and reads the file
+// through the mount. With write the file can be written and mapped writable
+// (on a client mount only if it was mounted -o rw).
 //
 // The returned FS holds the device; close it when done with the file.
 func OpenMounted(path string, write bool, opts OpenOptions) (*FS, *File, error) {
@@ -34,21 +38,19 @@ func OpenMounted(path string, write bool, opts OpenOptions) (*FS, *File, error) 
 	if write {
 		flags = os.O_RDWR
 	}
-	var dev *device.Device
+	var grant *control.GrantReply
 	f, err := os.OpenFile(m.Source, flags|syscall.O_CLOEXEC, 0)
-	switch {
-	case err == nil:
-		dev, err = device.FromFile(f, m.Source, write)
-	case errors.Is(err, fs.ErrPermission):
-		f, err = control.NewClient(m.Point).DeviceFD(rel, write)
-		if err == nil {
-			dev, err = device.FromFile(f, m.Source, write)
-		}
+	if errors.Is(err, fs.ErrPermission) {
+		var r control.GrantReply
+		r, f, err = grantFor(path, flags, m.Source)
+		grant = &r
 	}
 	if err != nil {
-		if f != nil {
-			f.Close()
-		}
+		return nil, nil, pathErr("open", path, err)
+	}
+	dev, err := device.FromFile(f, m.Source, write)
+	if err != nil {
+		f.Close()
 		return nil, nil, pathErr("open", path, fmt.Errorf("device %s: %w", m.Source, err))
 	}
 	fsys, err := openDevice(dev, opts)
@@ -60,5 +62,32 @@ func OpenMounted(path string, write bool, opts OpenOptions) (*FS, *File, error) 
 		fsys.Close()
 		return nil, nil, err
 	}
+	if grant != nil && (grant.FSUUID != fsys.Superblock().UUID || grant.Ino != file.Info().Ino) {
+		fsys.Close()
+		return nil, nil, pathErr("open", path, fmt.Errorf("%w: the mount's daemon granted inode %d of file system %s, the device holds inode %d of %s",
+			ErrFSChanged, grant.Ino, grant.FSUUID, file.Info().Ino, fsys.Superblock().UUID))
+	}
 	return fsys, file, nil
+}
+
+// grantFor opens path through the mount with flags and asks the mount's
+// daemon for a device descriptor of the same access mode.
+func grantFor(path string, flags int, devPath string) (control.GrantReply, *os.File, error) {
+	mf, err := os.OpenFile(path, flags|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		return control.GrantReply{}, nil, err // the kernel's verdict on the file (EACCES, EROFS, ...)
+	}
+	defer mf.Close()
+	r, dev, err := control.Grant(mf)
+	if errors.Is(err, syscall.EACCES) {
+		return r, nil, fmt.Errorf("device %s: this user may not open it and the mount's daemon trusts it only to users who may (or to the mount's -o zerocopy_group): read the file through the mount instead: %w", devPath, err)
+	}
+	if err != nil {
+		return r, nil, fmt.Errorf("device %s: %w", devPath, err)
+	}
+	if flags&os.O_RDWR != 0 && !r.Writable() {
+		dev.Close()
+		return r, nil, fmt.Errorf("device %s: the mount's daemon granted read-only access (a client mount is writable only with -o rw): %w", devPath, ErrReadOnly)
+	}
+	return r, dev, nil
 }

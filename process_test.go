@@ -460,7 +460,7 @@ func checkShared(t *testing.T, dev string, conf *confirmed, exact bool, newFile 
 	if r.Files != uint64(nfiles) || r.EntriesUsed != h.NextIndex {
 		t.Fatalf("fsck counts %d files in %d entries; the tree has %d files, the log %d entries", r.Files, r.EntriesUsed, nfiles, h.NextIndex)
 	}
-	rc, err := Fsck(dev, clientID)
+	rc, err := Fsck(dev, FsckOptions{SystemUUID: clientID})
 	if err != nil {
 		t.Fatal(err)
 	}

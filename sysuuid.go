@@ -2,6 +2,7 @@ package famfs
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,18 +18,41 @@ const SystemUUIDFile = "/opt/famfs/system_uuid"
 // hosts (each process with its own value).
 const SystemUUIDEnv = "FAMFS_SYSTEM_UUID"
 
+// ErrBadSystemUUID is wrapped by the error SystemUUID and SystemUUIDFromEnv
+// return when FAMFS_SYSTEM_UUID is set to something that is not a UUID. It
+// is a mistake to report, never a reason to fall back to acting as a client:
+// the user asked for an identity.
+var ErrBadSystemUUID = errors.New("not a UUID")
+
 // SystemUUID returns this host's identity: $FAMFS_SYSTEM_UUID if set, else
 // the UUID in /opt/famfs/system_uuid, which is created (a random UUID, mode
-// 0444, written as the reference writes it) if it does not exist.
+// 0444, written as the reference writes it) if it does not exist. A set but
+// invalid $FAMFS_SYSTEM_UUID is an error wrapping ErrBadSystemUUID.
 func SystemUUID() (uuid.UUID, error) {
-	if v := os.Getenv(SystemUUIDEnv); v != "" {
-		u, err := uuid.Parse(strings.TrimSpace(v))
-		if err != nil {
-			return uuid.Nil, fmt.Errorf("%s=%q: %w", SystemUUIDEnv, v, err)
-		}
-		return u, nil
+	if u, err := SystemUUIDFromEnv(); u != uuid.Nil || err != nil {
+		return u, err
 	}
 	return systemUUIDFrom(SystemUUIDFile)
+}
+
+// SystemUUIDFromEnv returns the identity $FAMFS_SYSTEM_UUID sets: uuid.Nil
+// and no error when it is unset or empty, an error naming the variable and
+// wrapping ErrBadSystemUUID when it is not a UUID. Commands check it before
+// they do anything, so a mistyped identity never turns a master into a
+// client.
+func SystemUUIDFromEnv() (uuid.UUID, error) {
+	v := os.Getenv(SystemUUIDEnv)
+	if v == "" {
+		return uuid.Nil, nil
+	}
+	u, err := uuid.Parse(strings.TrimSpace(v))
+	if err != nil {
+		return uuid.Nil, fmt.Errorf("%s=%q: %w (%v); unset it or set it to a UUID (as uuidgen prints one)", SystemUUIDEnv, v, ErrBadSystemUUID, err)
+	}
+	if u == uuid.Nil {
+		return uuid.Nil, fmt.Errorf("%s=%q: %w (the nil UUID identifies no host)", SystemUUIDEnv, v, ErrBadSystemUUID)
+	}
+	return u, nil
 }
 
 func systemUUIDFrom(path string) (uuid.UUID, error) {

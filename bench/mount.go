@@ -148,7 +148,7 @@ func RunMount(o MountOptions) ([]Figure, error) {
 	e.cleanup = append(e.cleanup, func() { syscall.Unmount(e.hp, syscall.MNT_DETACH) })
 
 	var figs []Figure
-	for _, step := range []func() ([]Figure, error){e.readThroughput, e.visibility, e.manyFiles} {
+	for _, step := range []func() ([]Figure, error){e.readThroughput, e.visibility, e.manyFiles, e.preloadFigures} {
 		f, err := step()
 		if err != nil {
 			return figs, err

@@ -3,10 +3,10 @@ package bench
 import (
 	"fmt"
 	"hash/crc32"
+	"os"
 	"slices"
 	"time"
 
-	"github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/namespace"
@@ -49,7 +49,12 @@ func OpenLogImage(path string, logLen uint64) (*LogImage, error) {
 	if err != nil {
 		return nil, err
 	}
-	sb, err := famfs.ReadSuperblock(dev)
+	raw, err := readHead(path)
+	if err != nil {
+		dev.Close()
+		return nil, err
+	}
+	sb, err := omf.ParseSuperblock(raw)
 	if err != nil {
 		dev.Close()
 		return nil, err
@@ -193,4 +198,15 @@ func runReplay(o *Options) (Figure, error) {
 	}
 	f.Detail = fmt.Sprintf("%.0f ns/entry, median ratio %.2fx", best*1e6/float64(im.Entries), f.MedianRatio)
 	return f, nil
+}
+
+func readHead(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b := make([]byte, omf.SuperblockSize)
+	_, err = f.ReadAt(b, 0)
+	return b, err
 }

@@ -111,7 +111,7 @@ func FullLogDevice(path string, logLen uint64) (entries, files int, err error) {
 }
 
 // appendAll appends es to the log of the file system on path.
-func appendAll(path string, sb *omf.Superblock, es []omf.Entry) error {
+func appendAll(path string, sb *famfs.Superblock, es []omf.Entry) error {
 	dev, err := device.Open(path, true)
 	if err != nil {
 		return err

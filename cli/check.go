@@ -4,50 +4,53 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path"
 	"path/filepath"
+
+	famfs "github.com/famfs-go/famfs"
 
 	"github.com/spf13/cobra"
 )
 
 func newCheckCmd(e *env) *cobra.Command {
 	var verbose int
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "check [-v] <mountpoint>",
 		Short: "Check that everything a mount shows is a mapped famfs file",
-		Long: `Walk the mounted tree and check that every regular file and directory is
-in the replayed log with a valid map (the .meta files included).
-
-Exit codes: 0 all good, 1 not an absolute famfs mount point, or something is
-not mapped, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+		Long: `Walk a mounted famfs tree and check that every regular file and directory
+is in the replayed log with a valid map (the .meta files included). The
+mount point is given like any path: absolute, or relative to the working
+directory.`,
+		Args: exactArgs(1),
+	})
 	cmd.Flags().CountVarP(&verbose, "verbose", "v", "list what is checked")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		mpt := args[0]
-		if !filepath.IsAbs(mpt) {
-			return fmt.Errorf("%s: the mount point must be an absolute path", mpt)
+		p, err := famfsPath(args[0])
+		if err != nil {
+			return err
 		}
-		p, err := famfsPath(mpt)
-		if err != nil || p.rel != "" {
-			return fmt.Errorf("%s: not a famfs mount point", mpt)
+		if _, err := os.Lstat(p.arg); err != nil {
+			return fmt.Errorf("%s: %w", p.arg, unwrapPathErr(err))
 		}
-		fsys, err := openFS(p.mount.Source)
+		if p.rel != "" {
+			return fmt.Errorf("%s: not a famfs mount point (check walks a whole mount)", p.arg)
+		}
+		fsys, err := openFS(p.device)
 		if err != nil {
 			return err
 		}
 		defer fsys.Close()
 		var files, dirs, bad int
-		werr := filepath.WalkDir(p.mount.Point, func(path string, d fs.DirEntry, err error) error {
+		werr := filepath.WalkDir(p.arg, func(name string, d fs.DirEntry, err error) error {
 			if err != nil {
-				fmt.Fprintf(e.stderr, "famfs check: %s: %v\n", path, unwrapPathErr(err))
+				fmt.Fprintf(e.stderr, "famfs check: %s: %v\n", name, unwrapPathErr(err))
 				bad++
 				return nil
 			}
-			rel, _ := filepath.Rel(p.mount.Point, path)
-			rel = filepath.ToSlash(rel)
-			if rel == "." || rel == ".meta" {
+			under, _ := filepath.Rel(p.arg, name)
+			rel := path.Join(p.rel, filepath.ToSlash(under))
+			if rel == "." || rel == famfs.MetaDir {
 				return nil
 			}
 			if _, meta := metaFile(rel); meta != "" {
@@ -57,20 +60,20 @@ not mapped, 16 usage.`,
 			info, err := fsys.Stat(rel)
 			switch {
 			case err != nil:
-				fmt.Fprintf(e.stderr, "famfs check: %s: not in the log\n", path)
+				fmt.Fprintf(e.stderr, "famfs check: %s: not in the log\n", name)
 				bad++
 			case d.IsDir() != info.IsDir():
-				fmt.Fprintf(e.stderr, "famfs check: %s: type differs from the log\n", path)
+				fmt.Fprintf(e.stderr, "famfs check: %s: type differs from the log\n", name)
 				bad++
 			case d.IsDir():
 				dirs++
 			default:
 				files++
 				if err := info.FMap.Validate(info.Size, fsys.Superblock().DevSize, fsys.Superblock().AllocUnit); err != nil {
-					fmt.Fprintf(e.stderr, "famfs check: %s: %v\n", path, err)
+					fmt.Fprintf(e.stderr, "famfs check: %s: %v\n", name, err)
 					bad++
 				} else if verbose > 0 {
-					fmt.Fprintf(e.stdout, "famfs check: %s: mapped\n", path)
+					fmt.Fprintf(e.stdout, "famfs check: %s: mapped\n", name)
 				}
 			}
 			return nil

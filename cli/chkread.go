@@ -13,18 +13,14 @@ import (
 
 func newChkreadCmd(e *env) *cobra.Command {
 	var sb, lg bool
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "chkread [-s|-l] <file>",
 		Short: "Check that read() and mmap() of a file return the same bytes",
 		Long: `Read the whole file with read() and through mmap() and compare. -s also
 decodes it as a superblock, -l as a log header (for .meta/.superblock and
-.meta/.log).
-
-Exit codes: 0 match, 1 mismatch or failure, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+.meta/.log).`,
+		Args: exactArgs(1),
+	})
 	cmd.Flags().BoolVarP(&sb, "superblock", "s", false, "dump the file as a superblock")
 	cmd.Flags().BoolVarP(&lg, "log", "l", false, "dump the file as a log header")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -33,7 +29,7 @@ Exit codes: 0 match, 1 mismatch or failure, 16 usage.`,
 		}
 		f, err := os.Open(args[0])
 		if err != nil {
-			return unwrapPathErr(err)
+			return fmt.Errorf("%s: %w", args[0], unwrapPathErr(err))
 		}
 		defer f.Close()
 		data, err := io.ReadAll(f)

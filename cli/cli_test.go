@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -54,6 +55,41 @@ func TestExitCodes(t *testing.T) {
 		}
 		if strings.Contains(errb.String(), "panic") {
 			t.Errorf("%v: %s", c.args, errb.String())
+		}
+	}
+}
+
+// A set but invalid FAMFS_SYSTEM_UUID is an error naming the variable for
+// every command (help still works): never a warning and a client's role.
+func TestBadSystemUUIDEnv(t *testing.T) {
+	t.Setenv("FAMFS_SYSTEM_UUID", "master")
+	dev := t.TempDir() + "/dev"
+	for _, c := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"famfs", "creat", "-s", "1m", "/nonexistent/f"}, ExitFailure},
+		{[]string{"famfs", "mkdir", "/nonexistent/d"}, ExitFailure},
+		{[]string{"famfs", "logplay", "-n", "/nonexistent/dev"}, ExitFailure},
+		{[]string{"famfs", "fsck", "/nonexistent/dev"}, fsckOperational},
+		{[]string{"famfs", "mount", "/nonexistent/dev", "/nonexistent/mnt"}, mountUsage},
+		{[]string{"mount.famfs", "/nonexistent/dev", "/nonexistent/mnt"}, mountUsage},
+		{[]string{"famfs", "mkfs", "--size", "4g", dev}, mkfsFailed},
+		{[]string{"mkfs.famfs", "--size", "4g", dev}, mkfsFailed},
+	} {
+		var out, errb bytes.Buffer
+		got := run(c.args, &env{stdout: &out, stderr: &errb})
+		if got != c.code || !strings.Contains(errb.String(), `FAMFS_SYSTEM_UUID="master": not a UUID`) {
+			t.Errorf("%v: exit %d (want %d)\n%s", c.args, got, c.code, errb.String())
+		}
+		if _, err := os.Stat(dev); err == nil {
+			t.Fatalf("%v: left %s behind", c.args, dev)
+		}
+	}
+	for _, args := range [][]string{{"famfs", "-h"}, {"famfs", "creat", "-h"}, {"mkfs.famfs", "-h"}} {
+		var out, errb bytes.Buffer
+		if got := run(args, &env{stdout: &out, stderr: &errb}); got != 0 {
+			t.Errorf("%v: exit %d\n%s", args, got, errb.String())
 		}
 	}
 }

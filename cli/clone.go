@@ -9,18 +9,14 @@ import (
 
 func newCloneCmd(e *env) *cobra.Command {
 	var verbose int
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "clone [-v] <src> <dst>",
 		Short: "Log a file that shares another file's extents (test tool)",
 		Long: `Log dst with exactly src's extents, mode, owner and size: a deliberate
-cross-link, so fsck has something to find. Master only; both paths must be
-in the same famfs file system.
-
-Exit codes: 0 success, 1 failure, 16 usage.`,
-		Args:          exactArgs(2),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+cross-link, so fsck has something to find. Both paths must be in the same
+famfs file system.` + masterHelp + pathHelp,
+		Args: exactArgs(2),
+	})
 	cmd.Flags().CountVarP(&verbose, "verbose", "v", "more output")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		paths, dev, fsys, err := openMasterFor(args...)
@@ -30,7 +26,7 @@ Exit codes: 0 success, 1 failure, 16 usage.`,
 		defer fsys.Close()
 		err = fsys.Update(func(tx *famfs.Tx) error {
 			_, err := tx.Clone(paths[0].rel, paths[1].rel)
-			return err
+			return typedPathErr(err, paths...)
 		})
 		notifyDaemons(dev)
 		if err != nil {

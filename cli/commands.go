@@ -6,7 +6,7 @@ import "github.com/spf13/cobra"
 func commands(e *env) []*cobra.Command {
 	return []*cobra.Command{
 		newMkfsCmd(e, "mkfs"),
-		newFsckCmd(e),
+		newFsckCmd(e, "fsck"),
 		newLogplayCmd(e),
 		newMountCmd(e),
 		newUmountCmd(e),
@@ -22,5 +22,6 @@ func commands(e *env) []*cobra.Command {
 		newMkmetaCmd(e),
 		newStatusCmd(e),
 		newBenchCmd(e),
+		newRunCmd(e),
 	}
 }

@@ -14,22 +14,32 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/spf13/cobra"
-	"github.com/vbauerster/mpb/v8"
-	"github.com/vbauerster/mpb/v8/decor"
-	"golang.org/x/term"
 )
 
 type cpJob struct {
-	src  string
-	dst  string // famfs relative path
-	size uint64
-	file *famfs.File
-	old  bool // the destination existed (same size): overwritten
+	src   string
+	dst   string // famfs relative path
+	shown string // the destination as the user would type it
+	size  uint64
+	file  *famfs.File       // an existing destination of the same size, overwritten
+	new   *famfs.StagedFile // or a new file, logged once every copy is done
 }
 
+// fill copies the job's source into its destination.
+func (j *cpJob) fill(r io.Reader) error {
+	if j.new != nil {
+		_, err := j.new.ReadFrom(r)
+		return err
+	}
+	return j.file.CopyFrom(r)
+}
+
+func (j *cpJob) ready() bool { return j.file != nil || j.new != nil }
+
 type cpDir struct {
-	dst  string
-	mode uint32
+	dst   string
+	shown string
+	mode  uint32
 }
 
 func newCpCmd(e *env) *cobra.Command {
@@ -40,22 +50,25 @@ func newCpCmd(e *env) *cobra.Command {
 		il                 interleaveFlags
 		verbose            int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "cp [-r] [-t threads] [-m mode] [-u uid] [-g gid] [-N n -B n -C size] <source>... <dest>",
 		Short: "Copy files into famfs (master only)",
 		Long: `Copy local files (and, with -r, directory trees) into famfs: each file is
 created with the source's size, allocated next fit across the whole copy (one
-hold of the log lock), then filled by -t threads and flushed. A destination
-that exists with exactly the source's size is overwritten (so a copy can be
-restarted); any other existing destination is an error. Several sources need
-a directory destination. Wildcards the shell did not expand are expanded here.
-With -c, nothing is copied: sources are compared with existing destinations.
-
-Exit codes: 0 success, 1 failure (anything not copied), 16 usage.`,
-		Args:          minArgs(2),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+hold of the log lock), filled by -t threads and flushed. The copy is all or
+nothing: every destination is checked (path, conflicts, space, log room)
+before any data moves, and the new directories and files are logged together
+only once all their data is in place; a copy that cannot complete (a bad
+path, a source that shrinks or cannot be read) logs nothing. A destination
+that exists with exactly the source's size is overwritten in place (so a
+copy can be restarted); any other existing destination is an error. Empty
+files inside a copied tree are skipped with a warning (a famfs file holds at
+least 1 byte); an empty file named as a source is an error. Several sources
+need a directory destination. Wildcards the shell did not expand are
+expanded here. With -c, nothing is copied: sources are compared with
+existing destinations.` + masterHelp + pathHelp,
+		Args: minArgs(2),
+	})
 	f := cmd.Flags()
 	f.BoolVarP(&recursive, "recursive", "r", false, "copy directories recursively")
 	f.BoolVarP(&compare, "compare", "c", false, "compare sources with existing destinations instead of copying")
@@ -117,9 +130,10 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 			complain("%s: %v", src, unwrapPathErr(err))
 			continue
 		}
-		target := dest.rel
+		target, shown := dest.rel, destArg
 		if destIsDir {
 			target = path.Join(dest.rel, filepath.Base(filepath.Clean(src)))
+			shown = filepath.Join(destArg, filepath.Base(filepath.Clean(src)))
 		}
 		switch {
 		case st.IsDir():
@@ -131,9 +145,12 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 				complain("%s: cannot copy a directory onto the file %s", src, destArg)
 				continue
 			}
-			d, j, err := planTree(src, target)
+			d, j, skipped, err := planTree(src, target, shown)
 			if err != nil {
 				complain("%v", err)
+			}
+			for _, w := range skipped {
+				fmt.Fprintf(e.stderr, "famfs cp: warning: %s\n", w)
 			}
 			dirs, jobs = append(dirs, d...), append(jobs, j...)
 		case !st.Mode().IsRegular():
@@ -143,72 +160,87 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 		case !destIsDir && namesDir(destArg):
 			complain("%s: no such famfs directory", destArg)
 		default:
-			jobs = append(jobs, &cpJob{src: src, dst: target, size: uint64(st.Size())})
+			jobs = append(jobs, &cpJob{src: src, dst: target, shown: shown, size: uint64(st.Size())})
 		}
 	}
 	if compare {
 		return compareJobs(e, fsys, jobs, failed)
 	}
+	if failed {
+		fmt.Fprintln(e.stderr, "famfs cp: nothing was copied")
+		return &ExitError{Code: ExitFailure}
+	}
 	var rewritten []string
 	err = fsys.Update(func(tx *famfs.Tx) error {
+		st := tx.Stage()
+		defer st.Abandon() // unless committed
 		for _, d := range dirs {
-			err := tx.Mkdir(d.dst, famfs.MkdirOptions{Mode: d.mode, UID: o.UID, GID: o.GID})
-			if err != nil && !errors.Is(err, fs.ErrExist) {
-				complain("%s: %v", d.dst, unwrapPathErr(err))
-			} else if err != nil {
-				if i, serr := fsys.Stat(d.dst); serr != nil || !i.IsDir() {
-					complain("%s: exists and is not a directory", d.dst)
-				}
+			err := st.Mkdir(d.dst, famfs.MkdirOptions{Mode: d.mode, UID: o.UID, GID: o.GID})
+			var ee *famfs.ExistError
+			if errors.As(err, &ee) && ee.Info.IsDir() {
+				continue // copying into an existing directory
+			}
+			if err != nil {
+				complain("%v", pathErr(dest.at(d.dst, d.shown), err))
 			}
 		}
 		for _, j := range jobs {
+			if i, err := fsys.Stat(j.dst); err == nil && !i.IsDir() && i.Size == j.size {
+				// The same size: overwrite in place, so a copy can be restarted.
+				if j.file, err = fsys.OpenFile(j.dst); err != nil {
+					complain("%s: %v", j.shown, err)
+				}
+				rewritten = append(rewritten, j.dst)
+				continue
+			}
 			jo := o
 			jo.Size = j.size
-			f, existed, err := tx.CreateOrReuse(j.dst, jo)
+			sf, err := st.Create(j.dst, jo)
 			if err != nil {
-				complain("%s: %v", j.dst, explainCreate(err, j.size))
+				complain("%s: %v", j.shown, explainCreate(err, j.size, dest.at(j.dst, j.shown)))
 				if isLogFull(err) {
 					break
 				}
 				continue
 			}
-			j.file, j.old = f, existed
-			if existed {
-				rewritten = append(rewritten, j.dst)
-			}
+			j.new = sf
 		}
-		return nil
-	})
-	if err != nil {
+		if failed || copyJobs(e, jobs, threads, verbose) {
+			failed = true
+			return nil // the stage is abandoned: nothing is logged
+		}
+		_, err := st.Commit()
 		return err
-	}
-	notifyDaemons(dest.mount.Source)
-	warnLogFill(e, fsys)
-	if copyJobs(e, jobs, threads, verbose, dest.mount.Point) {
-		failed = true
-	}
+	})
 	if len(rewritten) > 0 {
 		notifyDaemons(dest.mount.Source, rewritten...)
 	}
+	if err != nil {
+		return err
+	}
 	if failed {
+		fmt.Fprintln(e.stderr, "famfs cp: no new file or directory was logged")
 		return &ExitError{Code: ExitFailure}
 	}
+	notifyDaemons(dest.mount.Source)
+	warnLogFill(e, fsys)
 	return nil
 }
 
 // planTree lists the directories and files of a local tree rooted at src,
-// placed at famfs path target.
-func planTree(src, target string) ([]cpDir, []*cpJob, error) {
-	var dirs []cpDir
-	var jobs []*cpJob
+// placed at famfs path target (shown: as the user would type it), and what it
+// skips: empty files (a famfs file holds at least 1 byte) and whatever is not
+// a regular file or a directory.
+func planTree(src, target, shown string) (dirs []cpDir, jobs []*cpJob, skipped []string, err error) {
 	var bad []string
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", p, unwrapPathErr(err)))
 			return nil
 		}
 		rel, _ := filepath.Rel(src, p)
 		dst := path.Join(target, filepath.ToSlash(rel))
+		shownDst := filepath.Join(shown, rel)
 		info, err := d.Info()
 		if err != nil {
 			bad = append(bad, fmt.Sprintf("%s: %v", p, err))
@@ -216,44 +248,42 @@ func planTree(src, target string) ([]cpDir, []*cpJob, error) {
 		}
 		switch {
 		case d.IsDir():
-			dirs = append(dirs, cpDir{dst: dst, mode: uint32(info.Mode().Perm()) &^ umask()})
+			dirs = append(dirs, cpDir{dst: dst, shown: shownDst, mode: uint32(info.Mode().Perm()) &^ umask()})
 		case info.Mode().IsRegular() && info.Size() > 0:
-			jobs = append(jobs, &cpJob{src: p, dst: dst, size: uint64(info.Size())})
+			jobs = append(jobs, &cpJob{src: p, dst: dst, shown: shownDst, size: uint64(info.Size())})
 		case info.Mode().IsRegular():
-			bad = append(bad, fmt.Sprintf("%s: empty file skipped", p))
+			skipped = append(skipped, fmt.Sprintf("%s: empty file skipped (a famfs file holds at least 1 byte)", p))
 		default:
-			bad = append(bad, fmt.Sprintf("%s: not a regular file, skipped", p))
+			skipped = append(skipped, fmt.Sprintf("%s: not a regular file or directory, skipped", p))
 		}
 		return nil
 	})
 	if err == nil && len(bad) > 0 {
 		err = errors.New(strings.Join(bad, "\n"))
 	}
-	return dirs, jobs, err
+	return dirs, jobs, skipped, err
 }
 
 // copyJobs fills the created files from their sources, threads at a time,
 // and reports whether any failed.
-func copyJobs(e *env, jobs []*cpJob, threads, verbose int, mountPoint string) bool {
+func copyJobs(e *env, jobs []*cpJob, threads, verbose int) bool {
 	var total int64
 	for _, j := range jobs {
-		if j.file != nil {
+		if j.ready() {
 			total += int64(j.size)
 		}
 	}
-	var bar *mpb.Bar
-	var progress *mpb.Progress
-	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) && total > 64<<20 {
-		progress = mpb.New(mpb.WithOutput(f), mpb.WithWidth(40))
-		bar = progress.AddBar(total, mpb.PrependDecorators(decor.Name("famfs cp "), decor.CountersKibiByte("% .1f / % .1f")),
-			mpb.AppendDecorators(decor.Percentage()))
-	}
+	return copyJobsShowing(e, jobs, threads, verbose, newCpProgress(e, total))
+}
+
+// copyJobsShowing is copyJobs reporting to prog.
+func copyJobsShowing(e *env, jobs []*cpJob, threads, verbose int, prog *cpProgress) bool {
 	var mu sync.Mutex
 	failed := false
 	sem := make(chan struct{}, threads)
 	var wg sync.WaitGroup
 	for _, j := range jobs {
-		if j.file == nil {
+		if !j.ready() {
 			continue
 		}
 		wg.Add(1)
@@ -261,34 +291,46 @@ func copyJobs(e *env, jobs []*cpJob, threads, verbose int, mountPoint string) bo
 		go func(j *cpJob) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			err := copyOne(j)
-			if bar != nil {
-				bar.IncrInt64(int64(j.size))
-			}
+			err := copyOne(j, prog.add)
 			mu.Lock()
 			defer mu.Unlock()
 			if err != nil {
-				fmt.Fprintf(e.stderr, "famfs cp: %s: %v\n", j.src, unwrapPathErr(err))
+				prog.println(e.stderr, fmt.Sprintf("famfs cp: %s: %v", j.src, unwrapPathErr(err)))
 				failed = true
 			} else if verbose > 0 {
-				fmt.Fprintf(e.stdout, "famfs cp: 100%%: %s\n", filepath.Join(mountPoint, j.dst))
+				prog.println(e.stdout, fmt.Sprintf("famfs cp: %s -> %s (%d bytes)", j.src, j.shown, j.size))
 			}
 		}(j)
 	}
 	wg.Wait()
-	if progress != nil {
-		progress.Wait()
-	}
+	prog.wait()
 	return failed
 }
 
-func copyOne(j *cpJob) error {
+// copyOne copies a job's source into its file, reporting every read to
+// counted.
+func copyOne(j *cpJob, counted func(int)) error {
 	in, err := os.Open(j.src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	return j.file.CopyFrom(in)
+	return j.fill(countingReader{in, counted})
+}
+
+// countingReader reports the bytes read through it (copied, in cp: they are
+// read straight into the famfs file).
+type countingReader struct {
+	r       io.Reader
+	counted func(int)
+}
+
+func (c countingReader) Read(b []byte) (int, error) {
+	n, err := c.r.Read(b)
+	if n > 0 && c.counted != nil {
+		c.counted(n)
+	}
+	return n, err
 }
 
 // compareJobs compares each source with its famfs destination.
@@ -302,7 +344,7 @@ func compareJobs(e *env, fsys *famfs.FS, jobs []*cpJob, failed bool) error {
 			err = sameContent(j.src, f)
 		}
 		if err != nil {
-			fmt.Fprintf(e.stderr, "famfs cp -c: %s: %v\n", j.dst, unwrapPathErr(err))
+			fmt.Fprintf(e.stderr, "famfs cp -c: %s: %v\n", j.shown, unwrapPathErr(err))
 			failed = true
 		}
 	}

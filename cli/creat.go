@@ -7,8 +7,6 @@ import (
 	"sync"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/internal/alloc"
-	"github.com/famfs-go/famfs/internal/prng"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -20,12 +18,12 @@ func addInterleaveFlags(f *pflag.FlagSet, il *interleaveFlags) {
 }
 
 // interleave turns -N/-B/-C into allocation parameters (zero: contiguous).
-func (il *interleaveFlags) interleave(cmd *cobra.Command) (alloc.Interleave, error) {
+func (il *interleaveFlags) interleave(cmd *cobra.Command) (famfs.Interleave, error) {
 	f := cmd.Flags()
 	if !f.Changed("nstrips") && !f.Changed("nbuckets") && !f.Changed("chunksize") {
-		return alloc.Interleave{}, nil
+		return famfs.Interleave{}, nil
 	}
-	p := alloc.Interleave{NStrips: il.nstrips, NBuckets: il.nbuckets, ChunkSize: il.chunk}
+	p := famfs.Interleave{NStrips: il.nstrips, NBuckets: il.nbuckets, ChunkSize: il.chunk}
 	if p.ChunkSize == 0 {
 		p.ChunkSize = 2 << 20
 	}
@@ -54,7 +52,7 @@ func parseMulti(s string) (multiSpec, error) {
 		return m, usagef("--multi %q: %v", s, err)
 	}
 	if len(parts) == 3 {
-		if m.seed, err = parseSize(parts[2]); err != nil {
+		if m.seed, err = parseNumber(parts[2]); err != nil {
 			return m, usagef("--multi %q: bad seed: %v", s, err)
 		}
 	}
@@ -71,34 +69,39 @@ func newCreatCmd(e *env) *cobra.Command {
 		owner     ownerFlags
 		il        interleaveFlags
 		verbose   int
+		noZero    bool
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "creat [-s size] [-r -S seed] [-m mode] [-u uid] [-g gid] [-N n -B n -C size] <file>\n  famfs creat [-t threads] [-m mode] [-u uid] [-g gid] -M name,size[,seed] ...",
 		Short: "Create (allocate and log) famfs files (master only)",
 		Long: `Create a file of the given size, allocated in 2 MiB units (contiguously,
 or striped with -N/-B/-C), and log it. An existing file of the same size (or
 with no size given) is accepted, so -r can re-randomize it; another size is an
 error. -r -S fills the file with the reference's seeded pseudo-random data
-(famfs verify checks it); -r without -S writes nothing. The mode (default
-0644) has the umask removed, as the reference does.
+(famfs verify checks it); -r without -S writes nothing. A new file's space is
+zeroed before the file becomes visible (the slack after its end included), so
+it never shows what an earlier file left in that memory; --no-zero skips that
+for callers that write every byte themselves. The mode (default 0644) has the
+umask removed, as the reference does.
+
+Creation is all or nothing: every file is checked (path, conflicts, space,
+log room) and seeded data written before any is logged; then all are logged
+together.
 
 --multi (repeatable) creates several files, each first fit; size 0 keeps an
-existing file's size. Seeded files are filled by -t threads (0 = one per CPU).
-
-Exit codes: 0 success, 1 failure, 16 usage.`,
-		Args:          func(cmd *cobra.Command, args []string) error { return nil },
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+existing file's size. Seeded files are filled by -t threads (0 = one per CPU).` + masterHelp + pathHelp,
+		Args: func(cmd *cobra.Command, args []string) error { return nil },
+	})
 	f := cmd.Flags()
 	f.VarP(newSize(&size), "size", "s", "file size (k, m, g suffixes; 0x hex)")
 	f.BoolVarP(&randomize, "randomize", "r", false, "fill with seeded pseudo-random data (needs -S)")
-	f.VarP(newSize(&seed), "seed", "S", "seed for -r (only its low 32 bits count)")
-	f.StringArrayVarP(&multi, "multi", "M", nil, "name,size[,seed]: one of several files to create (repeatable)")
+	f.VarP(newNumber(&seed), "seed", "S", "seed for -r (only its low 32 bits count)")
+	f.StringArrayVarP(&multi, "multi", "M", nil, "a file to create, as `name,size[,seed]`; repeat for several files")
 	f.IntVarP(&threads, "threadct", "t", 0, "threads filling seeded files (0..256; 0 = one per CPU)")
 	owner.add(f, 0o644, true, "")
 	addInterleaveFlags(f, &il)
 	f.CountVarP(&verbose, "verbose", "v", "more output")
+	f.BoolVar(&noZero, "no-zero", false, "leave a new file's space as it is instead of zeroing it (faster, but the file may show what an earlier file left in that memory)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		ilp, err := il.interleave(cmd)
 		if err != nil {
@@ -109,7 +112,7 @@ Exit codes: 0 success, 1 failure, 16 usage.`,
 			return err
 		}
 		m, uid, gid := owner.values()
-		base := famfs.CreateOptions{Mode: m, UID: uid, GID: gid, Interleave: ilp}
+		base := famfs.CreateOptions{Mode: m, UID: uid, GID: gid, Interleave: ilp, NoZero: noZero}
 		var specs []multiSpec
 		if len(multi) > 0 {
 			if len(args) > 0 || cmd.Flags().Changed("seed") || randomize || cmd.Flags().Changed("size") {
@@ -178,7 +181,7 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 			continue
 		}
 		if s.seed != 0 {
-			if err := prng.CheckSeed(s.seed); err != nil {
+			if err := famfs.CheckSeed(s.seed); err != nil {
 				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", s.arg, err)
 				failed = true
 				continue
@@ -196,78 +199,101 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 	}
 	defer fsys.Close()
 	type job struct {
-		spec multiSpec
-		file *famfs.File
+		spec   multiSpec
+		file   *famfs.File       // an existing file
+		staged *famfs.StagedFile // or a new one
 	}
-	var jobs []job
+	var jobs []*job
 	var rewritten []string
 	err = fsys.Update(func(tx *famfs.Tx) error {
+		st := tx.Stage()
+		defer st.Abandon() // unless committed
 		for _, s := range good {
 			tx.FirstFit() // the reference places every creat first fit
 			o := base
 			o.Size = s.size
-			var file *famfs.File
+			j := &job{spec: s}
 			var err error
-			if s.size == 0 {
-				file, err = existing(fsys, s.path.rel)
-				if err == nil && s.seed != 0 {
-					rewritten = append(rewritten, s.path.rel)
+			if i, serr := fsys.Stat(s.path.rel); s.size == 0 || serr == nil && !i.IsDir() && i.Size == s.size {
+				// An existing file: accepted as it is, or re-randomized.
+				if j.file, err = existing(fsys, s.path.rel); err == nil && s.seed != 0 {
+					rewritten = append(rewritten, s.path.rel) // its cached pages go stale
 				}
 			} else {
-				var existed bool
-				file, existed, err = tx.CreateOrReuse(s.path.rel, o)
-				if existed && s.seed != 0 {
-					// a re-randomized existing file: its cached pages are stale
-					rewritten = append(rewritten, s.path.rel)
-				}
+				o.NoZero = o.NoZero || s.seed != 0 // seeded files are filled below; only the slack needs zeroing
+				j.staged, err = st.Create(s.path.rel, o)
 			}
 			if err != nil {
-				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", s.arg, explainCreate(err, s.size))
+				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", s.arg, explainCreate(err, s.size, s.path))
 				failed = true
 				if isLogFull(err) {
 					break
 				}
 				continue
 			}
-			if verbose > 0 {
-				fmt.Fprintf(e.stdout, "famfs creat: %s: %d bytes\n", s.arg, file.Size())
-			}
-			jobs = append(jobs, job{s, file})
+			jobs = append(jobs, j)
 		}
-		return nil
+		if failed {
+			return nil // nothing is logged
+		}
+		// Fill seeded files, nthreads at a time, before any is logged.
+		var mu sync.Mutex
+		sem := make(chan struct{}, nthreads)
+		var wg sync.WaitGroup
+		for _, j := range jobs {
+			if j.spec.seed == 0 {
+				continue
+			}
+			wg.Add(1)
+			sem <- struct{}{}
+			go func(j *job) {
+				defer wg.Done()
+				defer func() { <-sem }()
+				var err error
+				if j.staged != nil {
+					err = j.staged.Fill(j.spec.seed)
+				} else {
+					err = j.file.Fill(j.spec.seed)
+				}
+				if err != nil {
+					mu.Lock()
+					fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", j.spec.arg, unwrapPathErr(err))
+					failed = true
+					mu.Unlock()
+				}
+			}(j)
+		}
+		wg.Wait()
+		if failed {
+			return nil
+		}
+		files, err := st.Commit()
+		for _, j := range jobs {
+			if j.staged != nil && len(files) > 0 {
+				j.file, files = files[0], files[1:]
+			}
+		}
+		return err
 	})
+	if len(rewritten) > 0 {
+		notifyDaemons(dev, rewritten...)
+	}
 	if err != nil {
 		return err
 	}
+	if failed {
+		fmt.Fprintln(e.stderr, "famfs creat: no file was created")
+		return &ExitError{Code: ExitFailure}
+	}
 	notifyDaemons(dev)
 	warnLogFill(e, fsys)
-	// Fill seeded files, nthreads at a time.
-	var mu sync.Mutex
-	sem := make(chan struct{}, nthreads)
-	var wg sync.WaitGroup
 	for _, j := range jobs {
-		if j.spec.seed == 0 {
-			continue
+		if verbose > 0 {
+			fmt.Fprintf(e.stdout, "famfs creat: %s: %d bytes\n", j.spec.arg, j.file.Size())
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(j job) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := j.file.Fill(j.spec.seed)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", j.spec.arg, unwrapPathErr(err))
-				failed = true
-				return
-			}
+		if j.spec.seed != 0 {
 			fmt.Fprintf(e.stdout, "randomized %d bytes: %s\n", j.file.Size(), j.spec.arg)
-		}(j)
-	}
-	wg.Wait()
-	if len(rewritten) > 0 {
-		notifyDaemons(dev, rewritten...)
+		}
 	}
 	if multi {
 		fmt.Fprintf(e.stdout, "Create complete for %d of %d files\n", len(jobs), len(specs))
@@ -287,7 +313,7 @@ func existing(fsys *famfs.FS, rel string) (*famfs.File, error) {
 	return file, err
 }
 
-func explainCreate(err error, size uint64) error {
+func explainCreate(err error, size uint64, p fpath) error {
 	var ee *famfs.ExistError
 	if errors.As(err, &ee) {
 		if ee.Info.IsDir() {
@@ -295,5 +321,5 @@ func explainCreate(err error, size uint64) error {
 		}
 		return fmt.Errorf("exists with size %d; a famfs file cannot change size (asked for %d)", ee.Info.Size, size)
 	}
-	return unwrapPathErr(err)
+	return explain(err, &p)
 }

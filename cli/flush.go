@@ -7,26 +7,20 @@ import (
 	"syscall"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/internal/device"
 	"github.com/spf13/cobra"
 )
 
 func newFlushCmd(e *env) *cobra.Command {
 	var verbose int
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "flush [-v] <file>...",
 		Short: "Write back and invalidate the CPU cache lines of files",
 		Long: `For each regular file, fence, write back and drop every cache line of its
 memory, then fence again. For a famfs file this is the device memory itself
 (mapped through the library, not the mount's page cache); for any other
-regular file it is an mmap of it.
-
-Exit codes: the number of files that could not be flushed (missing, not a
-regular file, or not mappable; capped at 127), 16 usage.`,
-		Args:          minArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+regular file it is an mmap of it.` + pathHelp,
+		Args: minArgs(1),
+	})
 	cmd.Flags().CountVarP(&verbose, "verbose", "v", "say what is flushed")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		errs := 0
@@ -40,7 +34,7 @@ regular file, or not mappable; capped at 127), 16 usage.`,
 		}
 		if errs > 0 {
 			fmt.Fprintf(e.stderr, "famfs flush: %d errors were detected\n", errs)
-			return &ExitError{Code: min(errs, 127)}
+			return &ExitError{Code: min(errs, maxExit)}
 		}
 		return nil
 	}
@@ -74,7 +68,7 @@ func flushFile(arg string) error {
 				return unwrapPathErr(err)
 			}
 			defer m.Unmap()
-			device.HardFlush(m.Bytes())
+			famfs.FlushInvalidateCache(m.Bytes())
 			return nil
 		}
 	}
@@ -88,7 +82,7 @@ func flushFile(arg string) error {
 		return fmt.Errorf("mmap: %w", err)
 	}
 	defer syscall.Munmap(b)
-	device.HardFlush(b)
+	famfs.FlushInvalidateCache(b)
 	return nil
 }
 

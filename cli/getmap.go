@@ -11,43 +11,70 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// getmap exit codes (the reference's)
-const (
-	getmapNotFamfs = 1
-	getmapNoMap    = 2
-	getmapMissing  = 9  // EBADF, as the reference reports a missing file
-	getmapIsDir    = 21 // EISDIR
-)
-
-// GetmapFile is what getmap --json prints per file: what a program needs to
-// mmap the device itself.
+// GetmapFile is what getmap learns of a file: what a program needs to mmap
+// the device itself.
 type GetmapFile struct {
+	Path      string
+	Device    string
+	Size      uint64
+	Type      string // "simple" or "interleaved"
+	Extents   []omf.Extent
+	ChunkSize uint64
+	Strips    []omf.Extent
+	Segments  []omf.Segment // file offset → device offset runs, in file order
+}
+
+// getmapJSON is the --json form of a GetmapFile (the schema of every --json
+// output: snake_case keys, units in the names, [] for an empty list).
+type getmapJSON struct {
 	Path      string        `json:"path"`
 	Device    string        `json:"device"`
-	Size      uint64        `json:"size"`
+	Size      uint64        `json:"size_bytes"`
 	Type      string        `json:"type"` // "simple" or "interleaved"
-	Extents   []omf.Extent  `json:"extents,omitempty"`
-	ChunkSize uint64        `json:"chunk_size,omitempty"`
-	Strips    []omf.Extent  `json:"strips,omitempty"`
-	Segments  []omf.Segment `json:"segments"` // file offset → device offset runs, in file order
+	Extents   []extentJSON  `json:"extents"`
+	ChunkSize uint64        `json:"chunk_size_bytes,omitempty"`
+	Strips    []extentJSON  `json:"strips"`
+	Segments  []segmentJSON `json:"segments"` // file offset → device offset runs, in file order
+}
+
+type extentJSON struct {
+	DevIndex uint64 `json:"device_index"`
+	Offset   uint64 `json:"offset_bytes"`
+	Len      uint64 `json:"length_bytes"`
+}
+
+type segmentJSON struct {
+	FileOff uint64 `json:"file_offset_bytes"`
+	DevOff  uint64 `json:"device_offset_bytes"`
+	Len     uint64 `json:"length_bytes"`
+}
+
+func (g *GetmapFile) json() getmapJSON {
+	ext := func(es []omf.Extent) []extentJSON {
+		out := make([]extentJSON, len(es))
+		for i, e := range es {
+			out[i] = extentJSON{DevIndex: e.DevIndex, Offset: e.Offset, Len: e.Len}
+		}
+		return out
+	}
+	segs := make([]segmentJSON, len(g.Segments))
+	for i, s := range g.Segments {
+		segs[i] = segmentJSON{FileOff: s.FileOff, DevOff: s.DevOff, Len: s.Len}
+	}
+	return getmapJSON{Path: g.Path, Device: g.Device, Size: g.Size, Type: g.Type, Extents: ext(g.Extents),
+		ChunkSize: g.ChunkSize, Strips: ext(g.Strips), Segments: segs}
 }
 
 func newGetmapCmd(e *env) *cobra.Command {
 	var quiet, cont, asJSON bool
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "getmap [-q] [-c] [--json] <file>...",
 		Short: "Print the extents of famfs files",
 		Long: `Print where on the device each file's bytes live: its simple extents, or
 its interleave chunk size and strips. --json adds the device path and the
-file-offset → device-offset runs a program needs to mmap the device itself.
-
-Exit codes: 0 mapped famfs file(s), 1 not in famfs, 2 in famfs but not a
-mapped file, 9 no such file, 21 a directory, 16 usage. With -c, every file is
-tried and the last error's code is returned.`,
-		Args:          minArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+file-offset → device-offset runs a program needs to mmap the device itself.` + pathHelp,
+		Args: minArgs(1),
+	})
 	f := cmd.Flags()
 	f.BoolVarP(&quiet, "quiet", "q", false, "print less")
 	f.BoolVarP(&cont, "continue", "c", false, "go on after an error")
@@ -73,9 +100,13 @@ tried and the last error's code is returned.`,
 			fmt.Fprintf(e.stdout, "famfs_getmap: good file %s\n", a)
 		}
 		if asJSON {
+			js := make([]getmapJSON, len(out))
+			for i, g := range out {
+				js[i] = g.json()
+			}
 			enc := json.NewEncoder(e.stdout)
 			enc.SetIndent("", "  ")
-			enc.Encode(out)
+			enc.Encode(js)
 		}
 		if code != 0 {
 			return &ExitError{Code: code}
@@ -134,12 +165,18 @@ func getmap(arg string) (GetmapFile, int, error) {
 	return g, 0, nil
 }
 
+// The files a mount serves in famfs.MetaDir: the superblock and log regions.
+const (
+	metaSuperblock = famfs.MetaDir + "/.superblock"
+	metaLog        = famfs.MetaDir + "/.log"
+)
+
 // metaFile reports whether rel is .meta/.superblock (sb) or .meta/.log.
 func metaFile(rel string) (sb bool, name string) {
 	switch rel {
-	case ".meta/.superblock":
+	case metaSuperblock:
 		return true, rel
-	case ".meta/.log":
+	case metaLog:
 		return false, rel
 	}
 	return false, ""

@@ -1,98 +1,112 @@
 package cli
 
 import (
+	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
-	"github.com/famfs-go/famfs/internal/metalog"
-	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/spf13/cobra"
 )
 
 func newLogplayCmd(e *env) *cobra.Command {
 	var (
-		dryrun, useRead, useMmap, client bool
-		verbose                          int
+		dryrun, useRead, useMmap, client, asJSON bool
+		verbose                                  int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "logplay [-n] [-v] <device|mount-point>",
 		Short: "Replay the metadata log, or list what it holds",
 		Long: `On a mount point, make the mount's daemon replay the log now (it also
-does so by itself by polling). On a device, or with -n/--dryrun, list what
-the log holds, entry by entry, and the problems replay would report.
-
-Exit codes: 0 success, 1 problems found or failure, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+does so by itself by polling). On a device, or with -n/--dryrun, summarize
+what the log holds (entries, files, directories) and the problems replay
+would report; -v also lists every entry, in the reference's format (lines
+starting "__famfs_logplay: "), and -vv every file's extents.`,
+		Args: exactArgs(1),
+	})
 	f := cmd.Flags()
 	f.BoolVarP(&dryrun, "dryrun", "n", false, "list the log without changing anything")
-	f.CountVarP(&verbose, "verbose", "v", "more detail (extents of every file)")
+	f.CountVarP(&verbose, "verbose", "v", "list every entry (-vv: and its extents)")
 	f.BoolVarP(&useRead, "read", "r", false, "accepted for compatibility: the log is always read through mmap")
 	f.BoolVarP(&useMmap, "mmap", "m", false, "read the log through mmap (always the case here)")
 	f.BoolVarP(&client, "client", "c", false, "replay as a client (the role never changes what replay does here)")
-	setUsageCode(cmd, ExitUsage)
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON (with -v: every entry too)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		verbosity(e, verbose-1)
 		if useRead && useMmap {
 			return usagef("-r/--read and -m/--mmap are mutually exclusive")
 		}
-		t, err := resolve(args[0])
+		t, err := famfsPathOrDevice(args[0])
 		if err != nil {
 			return err
 		}
 		if t.mount != nil && !dryrun {
-			return logplayMount(e, t, verbose)
+			return logplayMount(e, t, verbose, asJSON)
 		}
-		return logplayList(e, t.device, verbose > 0)
+		if asJSON {
+			return logplayListJSON(e, t.device, verbose)
+		}
+		return logplayList(e, t.device, verbose)
 	}
 	return cmd
 }
 
-// logplayList prints every entry of the log of the device at dev.
-func logplayList(e *env, dev string, verbose bool) error {
+// logplayList summarizes the log of the device at dev and, with verbose, lists
+// every entry the way the reference's `logplay -n -v` does (its lines start
+// with "__famfs_logplay: "; scripts written for it parse them); more verbose
+// adds every file's extents. Output is buffered: a full log is one write.
+func logplayList(e *env, dev string, verbose int) error {
 	fsys, err := famfs.Open(dev, famfs.OpenOptions{ReadOnly: true})
 	if err != nil && !errors.Is(err, famfs.ErrLogDamaged) {
 		return err
 	}
 	defer fsys.Close()
+	w := bufio.NewWriterSize(e.stdout, 64<<10)
+	defer w.Flush()
 	next, slots, _ := fsys.LogStatus()
-	fmt.Fprintf(e.stdout, "famfs logplay: %s: log holds %d of %d entries (dry run)\n", dev, next, slots)
-	var files, dirs int
-	_, serr := fsys.ScanLog(0, func(i uint64, ent *omf.Entry, err error) {
-		if err != nil {
-			fmt.Fprintf(e.stdout, "%6d  %-10s %v\n", i, ent.Type, err)
+	fmt.Fprintf(w, "famfs logplay: %s: log holds %d of %d entries (dry run)\n", dev, next, slots)
+	// What replay placed and refused (Open replayed the log already): a
+	// refused entry is marked as such and counted as a problem, not a file.
+	problems := fsys.Problems()
+	counts := fsys.Stats().Counts
+	refused := refusedEntries(problems)
+	mark := func(i uint64) string {
+		if refused[i] {
+			return "  [refused: see problems]"
+		}
+		return ""
+	}
+	_, serr := fsys.ScanLog(0, func(ent famfs.LogEntry) {
+		if verbose == 0 {
 			return
 		}
-		switch ent.Type {
-		case omf.EntryFile:
-			files++
-			fmt.Fprintf(e.stdout, "%6d  file       %04o %5d:%-5d %s (%d bytes)\n", i, ent.Mode, ent.UID, ent.GID, namespace.Printable(ent.Path), ent.Size)
-			if verbose {
-				writeFMap(e.stdout, &ent.FMap)
-			}
-		case omf.EntryMkdir:
-			dirs++
-			fmt.Fprintf(e.stdout, "%6d  mkdir      %04o %5d:%-5d %s\n", i, ent.Mode, ent.UID, ent.GID, namespace.Printable(ent.Path))
-		case omf.EntryAddDaxdev:
-			fmt.Fprintf(e.stdout, "%6d  add_daxdev index %d, %d bytes, uuid %s\n", i, ent.Daxdev.Index, ent.Daxdev.Size, ent.Daxdev.UUID)
+		i := ent.Index
+		switch {
+		case ent.Err != nil:
+			fmt.Fprintf(w, "__famfs_logplay: %d invalid log entry (%s): %v%s\n", i, ent.Type, ent.Err, mark(i))
+		case ent.Kind == famfs.EntryFile:
+			fmt.Fprintf(w, "__famfs_logplay: %d file=%s size=%d%s\n", i, famfs.Printable(ent.Path), ent.Size, mark(i))
+			writeFMap(w, &ent.FMap, verbose > 1)
+		case ent.Kind == famfs.EntryDir:
+			fmt.Fprintf(w, "__famfs_logplay: mkdir: %o %d:%d: %s %s\n", ent.Mode, ent.UID, ent.GID, famfs.Printable(ent.Path), mark(i))
+		case ent.Kind == famfs.EntryDaxdev:
+			fmt.Fprintf(w, "__famfs_logplay: %d add_daxdev: index=%d size=%d uuid=%s%s\n", i, ent.Daxdev.Index, ent.Daxdev.Size, ent.Daxdev.UUID, mark(i))
 		default:
-			fmt.Fprintf(e.stdout, "%6d  %-10s (ignored)\n", i, ent.Type)
+			fmt.Fprintf(w, "__famfs_logplay: %d %s (ignored)\n", i, ent.Type)
 		}
 	})
-	var problems []namespace.Problem
-	fsys.View(func(t *namespace.Tree) { problems = append(problems, t.Problems()...) })
 	for _, p := range problems {
-		fmt.Fprintf(e.stdout, "problem: %s\n", p)
+		fmt.Fprintf(w, "problem: %s\n", p)
 	}
-	fmt.Fprintf(e.stdout, "famfs logplay: %d log entries; %d files; %d directories; %d problems\n", next, files, dirs, len(problems))
-	var bad *metalog.BadEntry
+	fmt.Fprintf(w, "famfs logplay: %d log entries; %d files; %d directories; %d problems\n", next, counts.Files, counts.Dirs, len(problems))
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	var bad *famfs.BadEntry
 	if errors.As(serr, &bad) {
 		return fmt.Errorf("replay stops at log entry %d: %v", bad.Index, bad.Err)
 	}
@@ -105,29 +119,138 @@ func logplayList(e *env, dev string, verbose bool) error {
 	return nil
 }
 
-func writeFMap(w io.Writer, m *omf.FMap) {
+// refusedEntries are the log indexes of the entries replay refused (every
+// problem but a cross-link, whose file is still placed).
+func refusedEntries(problems []famfs.Problem) map[uint64]bool {
+	refused := map[uint64]bool{}
+	for _, p := range problems {
+		if p.Kind != "allocation collision" {
+			refused[p.Index] = true
+		}
+	}
+	return refused
+}
+
+// logplayJSON is what logplay --json prints: for a dry run (-n or a device)
+// what the log holds; for a mount, what its daemon's replay did.
+type logplayJSON struct {
+	Device      string          `json:"device,omitempty"`
+	Mountpoint  string          `json:"mountpoint,omitempty"`
+	DryRun      bool            `json:"dry_run"`
+	LogEntries  uint64          `json:"log_entries"`
+	LogCapacity uint64          `json:"log_capacity"`
+	Applied     *uint64         `json:"applied,omitempty"` // a mount's replay: entries new in this call
+	Files       *uint64         `json:"files,omitempty"`
+	Directories *uint64         `json:"directories,omitempty"`
+	Problems    []famfs.Problem `json:"problems"`
+	NumProblems int             `json:"num_problems"`
+	StopsAt     *uint64         `json:"replay_stops_at"` // a torn entry replay waits at, or null
+	Error       string          `json:"error,omitempty"`
+	Entries     []entryJSON     `json:"entries,omitempty"` // with -v
+}
+
+type entryJSON struct {
+	Index   uint64 `json:"index"`
+	Type    string `json:"type"` // file, mkdir, add_daxdev, other
+	Path    string `json:"path,omitempty"`
+	Mode    uint32 `json:"mode"`
+	UID     uint32 `json:"uid"`
+	GID     uint32 `json:"gid"`
+	Size    uint64 `json:"size_bytes,omitempty"`
+	Refused bool   `json:"refused"`
+	Error   string `json:"error,omitempty"`
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// logplayListJSON is logplayList's --json form.
+func logplayListJSON(e *env, dev string, verbose int) error {
+	fsys, err := famfs.Open(dev, famfs.OpenOptions{ReadOnly: true})
+	if err != nil && !errors.Is(err, famfs.ErrLogDamaged) {
+		return err
+	}
+	defer fsys.Close()
+	next, slots, _ := fsys.LogStatus()
+	problems := fsys.Problems()
+	counts := fsys.Stats().Counts
+	refused := refusedEntries(problems)
+	out := logplayJSON{Device: dev, DryRun: true, LogEntries: next, LogCapacity: slots,
+		Files: &counts.Files, Directories: &counts.Dirs, Problems: problems, NumProblems: len(problems)}
+	_, serr := fsys.ScanLog(0, func(ent famfs.LogEntry) {
+		if verbose == 0 {
+			return
+		}
+		j := entryJSON{Index: ent.Index, Type: ent.Kind.String(), Path: ent.Path, Mode: ent.Mode, UID: ent.UID, GID: ent.GID,
+			Size: ent.Size, Refused: refused[ent.Index]}
+		if ent.Err != nil {
+			j.Error = ent.Err.Error()
+		}
+		out.Entries = append(out.Entries, j)
+	})
+	var bad *famfs.BadEntry
+	if errors.As(serr, &bad) {
+		out.StopsAt, out.Error = &bad.Index, bad.Error()
+	} else if serr != nil {
+		return serr
+	}
+	if err := writeJSON(e.stdout, out); err != nil {
+		return err
+	}
+	if out.StopsAt != nil || len(problems) > 0 {
+		return &ExitError{Code: ExitFailure}
+	}
+	return nil
+}
+
+// writeFMap prints an interleaved file's strips as the reference's verbose
+// logplay does and, with extents, a simple file's extents too.
+func writeFMap(w io.Writer, m *omf.FMap, extents bool) {
 	switch m.Type {
 	case omf.ExtSimple:
-		for _, x := range m.Extents {
-			fmt.Fprintf(w, "          extent: dev %d offset 0x%x length 0x%x\n", x.DevIndex, x.Offset, x.Len)
+		if extents {
+			for _, x := range m.Extents {
+				fmt.Fprintf(w, "\t\textent: dev=%d ofs=0x%x len=0x%x\n", x.DevIndex, x.Offset, x.Len)
+			}
 		}
 	case omf.ExtInterleave:
+		fmt.Fprintf(w, "\tniext=%d\n", len(m.Interleaved))
 		for _, ie := range m.Interleaved {
-			var s []string
-			for _, x := range ie.Strips {
-				s = append(s, fmt.Sprintf("0x%x+0x%x", x.Offset, x.Len))
+			if extents {
+				fmt.Fprintf(w, "\tchunk size 0x%x, %d strips\n", ie.ChunkSize, len(ie.Strips))
 			}
-			fmt.Fprintf(w, "          interleaved: %d strips, chunk 0x%x: %s\n", len(ie.Strips), ie.ChunkSize, strings.Join(s, " "))
+			for _, x := range ie.Strips {
+				fmt.Fprintf(w, "\t\tstrip: dev=%d ofs=0x%x len=0x%x\n", x.DevIndex, x.Offset, x.Len)
+			}
 		}
 	}
 }
 
 // logplayMount makes the daemon behind a mount replay now.
-func logplayMount(e *env, t target, verbose int) error {
+func logplayMount(e *env, t fpath, verbose int, asJSON bool) error {
 	c := control.NewClient(t.mount.Point)
 	r, err := c.Replay()
 	if err != nil {
-		return fmt.Errorf("%s: the mount's daemon does not answer (%v); list the log with -n instead", t.mount.Point, err)
+		return fmt.Errorf("%s: the mount's daemon does not answer (%v); list the log with -n instead", t.arg, err)
+	}
+	if asJSON {
+		out := logplayJSON{Mountpoint: t.mount.Point, LogEntries: r.Next, Applied: &r.Applied, Problems: []famfs.Problem{}, Error: r.Error}
+		if st, err := c.Status(); err == nil {
+			out.LogEntries, out.LogCapacity, out.NumProblems = st.LogEntries, st.LogCapacity, st.Problems
+		}
+		if r.Stuck != "" {
+			out.Error = "replay waits at " + r.Stuck
+		}
+		if err := writeJSON(e.stdout, out); err != nil {
+			return err
+		}
+		if out.Error != "" {
+			return &ExitError{Code: ExitFailure}
+		}
+		return nil
 	}
 	fmt.Fprintf(e.stdout, "famfs logplay: %s: %d log entries applied; %d new\n", t.mount.Point, r.Next, r.Applied)
 	if r.Stuck != "" {

@@ -13,13 +13,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// Exit codes shared by most commands.
-const (
-	ExitOK      = 0
-	ExitFailure = 1
-	ExitUsage   = 16
-)
-
 // ExitError carries a command's exit code. A nil Err means "exit with Code
 // and print nothing more".
 type ExitError struct {
@@ -52,22 +45,67 @@ type env struct {
 }
 
 // Main runs the famfs command line with args (args[0] chooses mkfs.famfs,
-// mount.famfs or famfs) and returns the exit code.
+// mount.famfs, fsck.famfs or famfs) and returns the exit code.
 func Main(args []string) int {
 	return run(args, &env{stdout: os.Stdout, stderr: os.Stderr})
 }
 
-func run(args []string, e *env) int {
-	name := filepath.Base(args[0])
+// Names are the names the famfs binary answers to (argv[0]); anything else
+// runs as famfs.
+var Names = []string{"famfs", "mkfs.famfs", "mount.famfs", "fsck.famfs"}
+
+// Commands returns the command tree the binary runs as name (one of
+// Names), for tools that generate documentation from it.
+func Commands(name string) *cobra.Command {
+	return personality(name, &env{stdout: os.Stdout, stderr: os.Stderr})
+}
+
+// personality is the command tree for argv[0] name.
+func personality(name string, e *env) *cobra.Command {
 	var cmd *cobra.Command
 	switch name {
 	case "mkfs.famfs":
-		cmd = newMkfsCmd(e, "mkfs.famfs")
+		cmd = newMkfsCmd(e, name)
 	case "mount.famfs":
 		cmd = newMountHelperCmd(e)
+	case "fsck.famfs":
+		cmd = newFsckHelperCmd(e)
 	default:
 		cmd = newRootCmd(e)
+		name = "famfs"
 	}
+	if name != "famfs" {
+		// a helper takes a device or file named "completion" as it is
+		cmd.CompletionOptions.DisableDefaultCmd = true
+	}
+	addVersion(cmd, name)
+	plainBoolFlags(cmd)
+	return cmd
+}
+
+// plainBool hides a bool flag's IsBoolFlag from pflag, which (since v1.1)
+// prints such flags as --flag[=true|false]. The flag still needs no value
+// (its NoOptDefVal is "true") and still takes --flag=false.
+type plainBool struct{ pflag.Value }
+
+// plainBoolFlags makes every bool flag of cmd and its subcommands (help
+// included) print as --flag.
+func plainBoolFlags(cmd *cobra.Command) {
+	cmd.InitDefaultHelpFlag()
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if f.Value.Type() == "bool" && f.NoOptDefVal == "true" {
+			if _, done := f.Value.(plainBool); !done {
+				f.Value = plainBool{f.Value}
+			}
+		}
+	})
+	for _, c := range cmd.Commands() {
+		plainBoolFlags(c)
+	}
+}
+
+func run(args []string, e *env) int {
+	cmd := personality(filepath.Base(args[0]), e)
 	cmd.SetArgs(fixArgs(args[1:]))
 	cmd.SetOut(e.stdout)
 	cmd.SetErr(e.stderr)
@@ -111,7 +149,7 @@ func finish(cmd *cobra.Command, err error, e *env) int {
 		fmt.Fprintf(e.stderr, "%s: %v\n", cmd.CommandPath(), err)
 	}
 	if code >= 128 || code < 0 {
-		code = 127
+		code = maxExit
 	}
 	return code
 }
@@ -162,14 +200,12 @@ func minArgs(n int) cobra.PositionalArgs {
 }
 
 func newRootCmd(e *env) *cobra.Command {
-	root := &cobra.Command{
+	root := newCommand(&cobra.Command{
 		Use:   "famfs",
 		Short: "famfs: a scale-out shared-memory file system for CXL fabric-attached memory",
 		Long: `famfs shares one memory device among several hosts. The host that ran
 mkfs.famfs is the master: only it creates files and directories. Every host
 mounts the device (famfs mount) to see the namespace, or uses the library.`,
-		SilenceUsage:  true,
-		SilenceErrors: true,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("unknown command %q", args[0])
@@ -180,21 +216,41 @@ mounts the device (famfs mount) to see the namespace, or uses the library.`,
 			cmd.Help()
 			return usagef("a command is required")
 		},
-	}
-	root.CompletionOptions.DisableDefaultCmd = true
+	})
+	root.PersistentPreRunE = checkIdentity
 	// Define -h before cobra looks for the subcommand, so that in
 	// `famfs -h mount` the -h is known to take no value and `mount` is found
 	// (and shows its own help), as in the reference.
 	root.InitDefaultHelpFlag()
-	root.SetFlagErrorFunc(flagErr)
 	for _, c := range commands(e) {
-		c.SetFlagErrorFunc(flagErr)
 		root.AddCommand(c)
+	}
+	// famfs completion bash|zsh|fish|powershell (cobra's), made now so that
+	// the man pages and the help list it; it writes where root does then
+	root.SetOut(e.stdout)
+	root.SetErr(e.stderr)
+	root.InitDefaultCompletionCmd()
+	if c, _, err := root.Find([]string{"completion"}); err == nil && c != root {
+		c.Long += exitCodeHelp(c.Name())
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			cmd.Help()
+			return usagef("a shell is required: bash, zsh, fish or powershell")
+		}
 	}
 	return root
 }
 
 func flagErr(cmd *cobra.Command, err error) error { return usageErr{err} }
+
+// newCommand applies what every famfs command shares: finish, not cobra,
+// prints errors (without the usage text), and a bad flag is a usage error.
+func newCommand(c *cobra.Command) *cobra.Command {
+	c.SilenceUsage = true
+	c.SilenceErrors = true
+	c.SetFlagErrorFunc(flagErr)
+	c.Long += exitCodeHelp(c.Name())
+	return c
+}
 
 // verbosity sets up slog on stderr from a -v count.
 func verbosity(e *env, v int) {

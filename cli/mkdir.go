@@ -13,19 +13,15 @@ func newMkdirCmd(e *env) *cobra.Command {
 		owner   ownerFlags
 		verbose int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "mkdir [-p] [-m mode] [-u uid] [-g gid] <dir>...",
 		Short: "Make famfs directories (master only)",
 		Long: `Log new directories. With -p, missing parents are made too (each with the
 given mode and owner, as the reference does) and an existing directory is
 fine. The mode is logged as given (default 0755); owner and group default to
-the caller's.
-
-Exit codes: 0 success, 1 failure, 16 usage.`,
-		Args:          minArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+the caller's.` + masterHelp + pathHelp,
+		Args: minArgs(1),
+	})
 	f := cmd.Flags()
 	f.BoolVarP(&parents, "parents", "p", false, "make parents as needed; no error if the directory exists")
 	owner.add(f, 0o755, false, "")
@@ -42,7 +38,7 @@ Exit codes: 0 success, 1 failure, 16 usage.`,
 		err = fsys.Update(func(tx *famfs.Tx) error {
 			for _, p := range paths {
 				if err := tx.Mkdir(p.rel, o); err != nil {
-					fmt.Fprintf(e.stderr, "famfs mkdir: %s: %v\n", p.arg, unwrapPathErr(err))
+					fmt.Fprintf(e.stderr, "famfs mkdir: %v\n", pathErr(p, err))
 					failed = &ExitError{Code: ExitFailure}
 					continue
 				}

@@ -5,13 +5,8 @@ import (
 	"fmt"
 
 	famfs "github.com/famfs-go/famfs"
+	"github.com/famfs-go/famfs/omf"
 	"github.com/spf13/cobra"
-)
-
-// mkfs exit codes
-const (
-	mkfsOK     = 0
-	mkfsFailed = 1
 )
 
 func newMkfsCmd(e *env, use string) *cobra.Command {
@@ -21,29 +16,27 @@ func newMkfsCmd(e *env, use string) *cobra.Command {
 		size        uint64
 		verbose     int
 	)
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   use + " [-f] [-k] [-l loglen] [--size N] <device>",
 		Short: "Make a famfs file system on a device",
-		Long: `Make a famfs file system: write the superblock and an empty metadata log.
-The host that runs mkfs becomes the master (its system UUID is stored in the
-superblock). The device is a devdax character device, a pmem block device or
-a regular file (sparse is fine; --size creates or resizes one).
+		Long: fmt.Sprintf(`Make a famfs file system: write the superblock and an empty metadata log.
+The host that runs mkfs becomes the master: its system UUID is stored in the
+superblock. A host's system UUID is $FAMFS_SYSTEM_UUID when set, else the
+one in /opt/famfs/system_uuid (created on first use).
 
-Exit codes: 0 done, 1 failed, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+The device is a devdax character device, a pmem block device or a regular
+file (sparse is fine; --size creates or resizes one), of at least %d GiB.`, omf.MinDeviceSize>>30),
+		Args: exactArgs(1),
+	})
 	f := cmd.Flags()
-	f.BoolVarP(&force, "force", "f", false, "replace an existing file system, even one owned by another host")
+	f.BoolVarP(&force, "force", "f", false, "replace an existing file system, even one another host is the master of")
 	f.BoolVarP(&kill, "kill", "k", false, "with -f: only invalidate the existing superblock (zero its magic)")
 	loglen = famfs.DefaultLogLen
 	f.VarP(newSize(&loglen), "loglen", "l", "log length: a power of two of at least 8m (k, m, g suffixes)")
 	f.Var(newSize(&size), "size", "create the device as a sparse regular file of this size (or resize an existing regular file)")
 	f.CountVarP(&verbose, "verbose", "v", "more output")
 	noted := kernelFlags(f, "set-daxmode", "nofuse", "fuse", "nodax")
-	cmd.SetFlagErrorFunc(flagErr)
-	setUsageCode(cmd, ExitUsage)
+	cmd.PersistentPreRunE = checkIdentity
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		verbosity(e, verbose)
 		noted(e)
@@ -56,7 +49,7 @@ Exit codes: 0 done, 1 failed, 16 usage.`,
 			fmt.Fprintf(e.stdout, "%s: superblock invalidated\n", dev)
 			return nil
 		}
-		r, err := famfs.Fsck(dev, sb.SystemUUID)
+		r, err := famfs.Fsck(dev, famfs.FsckOptions{SystemUUID: sb.SystemUUID})
 		if err != nil {
 			return &ExitError{Code: mkfsFailed, Err: err}
 		}

@@ -22,13 +22,6 @@ import (
 	"github.com/spf13/pflag"
 )
 
-// mount exit codes (mount(8))
-const (
-	mountOK      = 0
-	mountUsage   = 1
-	mountFailure = 32
-)
-
 type mountFlags struct {
 	opts          []string
 	foreground    bool
@@ -44,7 +37,7 @@ type mountFlags struct {
 }
 
 func (m *mountFlags) add(f *pflag.FlagSet) {
-	f.StringArrayVarP(&m.opts, "options", "o", nil, "mount options: rw, ro, cache=direct|open|keep, coherence=auto|on|off, poll=MS, timeout=S, allow_other, default_permissions, debug (defaults, nofail, _netdev ... are ignored)")
+	f.StringArrayVarP(&m.opts, "options", "o", nil, "comma-separated `options`: rw, ro, cache=direct|open|keep, coherence=auto|on|off, poll=MS, timeout=S, allow_other, default_permissions, zerocopy_group=NAME (device descriptors for this group), debug (defaults, nofail, _netdev ... are ignored)")
 	f.BoolVar(&m.foreground, "foreground", false, "stay attached: serve in this process until unmounted")
 	f.IntVar(&m.readyFD, "ready-fd", -1, "internal: report readiness on this descriptor")
 	f.MarkHidden("ready-fd")
@@ -63,20 +56,16 @@ func (m *mountFlags) add(f *pflag.FlagSet) {
 
 func newMountCmd(e *env) *cobra.Command {
 	var mf mountFlags
-	cmd := &cobra.Command{
+	cmd := newCommand(&cobra.Command{
 		Use:   "mount [-o opts] [--foreground] <device> <mountpoint>",
 		Short: "Mount a famfs file system (FUSE)",
 		Long: `Start a FUSE daemon serving the famfs file system on <device> at
 <mountpoint>, wait until it serves, and return. The daemon replays the log by
 itself (it polls the log header in shared memory), so files the master creates
 appear without a manual logplay. A client (a host whose system UUID is not
-the superblock's) mounts read-only for file data unless -o rw.
-
-Exit codes: 0 mounted, 1 usage or permission, 32 mount failure.`,
-		Args:          exactArgs(2),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+the superblock's) mounts read-only for file data unless -o rw.`,
+		Args: exactArgs(2),
+	})
 	mf.add(cmd.Flags())
 	setUsageCode(cmd, mountUsage)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -91,15 +80,13 @@ func newMountHelperCmd(e *env) *cobra.Command {
 	mf := mountFlags{readyFD: -1}
 	var sloppy, fake, nomtab bool
 	var ns, typ string
-	cmd := &cobra.Command{
-		Use:           "mount.famfs <device> <dir> [-sfnv] [-o options]",
-		Short:         "mount(8) helper for famfs",
-		Args:          exactArgs(2),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+	cmd := newCommand(&cobra.Command{
+		Use:   "mount.famfs <device> <dir> [-sfnv] [-o options]",
+		Short: "mount(8) helper for famfs",
+		Args:  exactArgs(2),
+	})
 	f := cmd.Flags()
-	f.StringArrayVarP(&mf.opts, "options", "o", nil, "mount options (see famfs mount --help)")
+	f.StringArrayVarP(&mf.opts, "options", "o", nil, "comma-separated mount `options` (see famfs mount --help)")
 	f.CountVarP(&mf.verbose, "verbose", "v", "more output")
 	f.BoolVarP(&sloppy, "sloppy", "s", false, "ignored")
 	f.BoolVarP(&fake, "fake", "f", false, "do everything but the mount")
@@ -107,8 +94,8 @@ func newMountHelperCmd(e *env) *cobra.Command {
 	f.StringVarP(&ns, "namespace", "N", "", "ignored")
 	f.StringVarP(&typ, "type", "t", "", "ignored")
 	mf.kernel = func(*env) {}
-	cmd.SetFlagErrorFunc(flagErr)
 	setUsageCode(cmd, mountUsage)
+	cmd.PersistentPreRunE = checkIdentity
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if fake {
 			return nil
@@ -166,7 +153,7 @@ func runMount(e *env, mf *mountFlags, devArg, mptArg, self string) error {
 	if os.Geteuid() != 0 {
 		return exitErr(mountUsage, "mounting needs root (the FUSE mount is made directly, without fusermount)")
 	}
-	if err := preflight(o); err != nil {
+	if err := preflight(o, devArg, mptArg); err != nil {
 		return &ExitError{Code: mountFailure, Err: err}
 	}
 	return spawnDaemon(e, mf, o, self)
@@ -175,26 +162,26 @@ func runMount(e *env, mf *mountFlags, devArg, mptArg, self string) error {
 // preflight checks what can be checked before a daemon starts: the device
 // holds a valid famfs file system, the mount point is a free directory, and
 // this host does not already mount the device.
-func preflight(o mount.Options) error {
+func preflight(o mount.Options, devArg, mptArg string) error {
 	st, err := os.Stat(o.Device)
 	if err != nil {
-		return fmt.Errorf("device %s: %w", o.Device, errors.Unwrap(err))
+		return fmt.Errorf("device %s: %w", devArg, errors.Unwrap(err))
 	}
 	if st.IsDir() {
-		return fmt.Errorf("device %s: is a directory", o.Device)
+		return fmt.Errorf("device %s: is a directory", devArg)
 	}
 	if err := cleanDeadMount(o.Mountpoint); err != nil {
 		return err
 	}
 	st, err = os.Stat(o.Mountpoint)
 	if err != nil {
-		return fmt.Errorf("mount point %s: %w", o.Mountpoint, errors.Unwrap(err))
+		return fmt.Errorf("mount point %s: %w", mptArg, errors.Unwrap(err))
 	}
 	if !st.IsDir() {
-		return fmt.Errorf("mount point %s: not a directory", o.Mountpoint)
+		return fmt.Errorf("mount point %s: not a directory", mptArg)
 	}
 	if m, _, ok := mounts.Containing(o.Mountpoint); ok && filepath.Clean(m.Point) == o.Mountpoint {
-		return fmt.Errorf("%s is already a famfs mount (of %s)", o.Mountpoint, m.Source)
+		return fmt.Errorf("%s is already a famfs mount (of %s)", mptArg, m.Source)
 	}
 	probe, err := famfs.Probe(o.Device, o.SystemUUID)
 	if err != nil {
@@ -208,24 +195,30 @@ func preflight(o mount.Options) error {
 			continue // a dead mount of another host's daemon; not ours to judge
 		}
 		if st.HostUUID == host.String() {
-			return fmt.Errorf("device %s is already mounted at %s by this host (system UUID %s); one mount per device and host", o.Device, m.Point, host)
+			return fmt.Errorf("device %s is already mounted at %s by this host (system UUID %s); one mount per device and host", devArg, m.Point, host)
 		}
 	}
 	return nil
 }
 
-// cleanDeadMount unmounts a famfs mount whose daemon is gone (ENOTCONN) and
-// removes its stale control socket.
+// cleanDeadMount detaches the famfs mount at mpt when its daemon is gone
+// (killed with SIGKILL, crashed) and removes its stale control socket. The
+// kernel's FUSE connection is asked (mounts.Check): a plain stat of the
+// mount root is answered from the attribute cache and cannot tell. A live or
+// merely slow daemon is left alone.
 func cleanDeadMount(mpt string) error {
-	var st syscall.Stat_t
-	err := syscall.Stat(mpt, &st)
-	if !errors.Is(err, syscall.ENOTCONN) && !errors.Is(err, syscall.ECONNABORTED) {
+	m, _, ok := mounts.Containing(mpt)
+	if !ok || filepath.Clean(m.Point) != mpt {
 		return nil
 	}
-	if uerr := syscall.Unmount(mpt, syscall.MNT_DETACH); uerr != nil {
-		return fmt.Errorf("mount point %s: a dead famfs mount is in the way and could not be removed: %w", mpt, uerr)
+	if st, _ := mounts.Check(mpt, mounts.DefaultWait); st != mounts.Dead {
+		return nil
+	}
+	if err := syscall.Unmount(mpt, syscall.MNT_DETACH); err != nil {
+		return fmt.Errorf("mount point %s: a dead famfs mount (its daemon is gone) is in the way and could not be removed: %w", mpt, err)
 	}
 	os.Remove(control.SocketPath(mpt))
+	os.Remove(control.GrantSocketPath(mpt))
 	return nil
 }
 
@@ -320,12 +313,19 @@ func runDaemon(e *env, mf *mountFlags, o mount.Options) error {
 	default:
 		level.Set(slog.LevelWarn)
 	}
-	lg := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: level})).With("mount", o.Mountpoint)
-	o.Logger, o.Level = lg, level
 	var ready *os.File
+	var dlog *daemonLog
+	logw := e.stderr
 	if mf.readyFD >= 0 {
 		ready = os.NewFile(uintptr(mf.readyFD), "ready")
+		// Spawned by famfs mount: standard error is the mount's log file;
+		// keep it bounded, and remove it after a clean unmount.
+		if l, err := openDaemonLog(control.LogPath(o.Mountpoint), maxDaemonLog); err == nil {
+			dlog, logw = l, l
+		}
 	}
+	lg := slog.New(slog.NewTextHandler(logw, &slog.HandlerOptions{Level: level})).With("mount", o.Mountpoint)
+	o.Logger, o.Level = lg, level
 	report := func(msg string) {
 		if ready != nil {
 			fmt.Fprintln(ready, msg)
@@ -339,7 +339,7 @@ func runDaemon(e *env, mf *mountFlags, o mount.Options) error {
 		return &ExitError{Code: mountFailure, Err: err}
 	}
 	if ready == nil { // started by hand: the parent's checks did not run
-		if err := preflight(o); err != nil {
+		if err := preflight(o, o.Device, o.Mountpoint); err != nil {
 			return fail(err)
 		}
 	}
@@ -367,5 +367,6 @@ func runDaemon(e *env, mf *mountFlags, o mount.Options) error {
 	report("ok")
 	srv.Wait()
 	lg.Info("unmounted")
+	dlog.remove()
 	return nil
 }

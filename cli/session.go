@@ -12,7 +12,6 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
-	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/mounts"
 	"github.com/spf13/pflag"
 )
@@ -20,24 +19,58 @@ import (
 // errNotFamfs marks a path that is not inside a famfs mount.
 var errNotFamfs = errors.New("not in a famfs file system (no famfs mount contains it)")
 
-// fpath is a command-line path inside a famfs mount.
+// fpath is a command-line path argument: a path inside a famfs mount or,
+// for the commands that also take one, a device.
 type fpath struct {
-	arg   string
-	mount mounts.Mount
-	rel   string // relative to the mount root, clean; "" is the root
+	arg    string        // as the user typed it
+	mount  *mounts.Mount // the famfs mount holding arg; nil for a device
+	rel    string        // arg relative to the mount root, slash-separated and clean; "" is the root
+	device string        // the device: the mount's source, or arg itself
 }
 
-// famfsPath resolves arg (absolute, or relative to the working directory;
-// ".", "..", "//" allowed) to a path inside a famfs mount.
-func famfsPath(arg string) (fpath, error) {
+// inMount finds the famfs mount holding arg (absolute, or relative to the
+// working directory; ".", "..", "//" allowed), per the mount table, since
+// statfs only says "fuse".
+func inMount(arg string) (fpath, bool) {
 	m, rel, ok := mounts.Containing(arg)
+	if !ok || rel == ".." || strings.HasPrefix(rel, "../") {
+		return fpath{arg: arg}, false
+	}
+	return fpath{arg: arg, mount: &m, rel: filepath.ToSlash(rel), device: m.Source}, true
+}
+
+// at is the path rel of p's mount, typed as shown.
+func (p fpath) at(rel, shown string) fpath {
+	return fpath{arg: shown, mount: p.mount, rel: rel, device: p.device}
+}
+
+// famfsPath resolves arg to a path inside a famfs mount.
+func famfsPath(arg string) (fpath, error) {
+	p, ok := inMount(arg)
 	if !ok {
-		return fpath{}, fmt.Errorf("%s: %w", arg, errNotFamfs)
+		return p, fmt.Errorf("%s: %w", arg, errNotFamfs)
 	}
-	if rel == ".." || len(rel) > 2 && rel[:3] == "../" {
-		return fpath{}, fmt.Errorf("%s: %w", arg, errNotFamfs)
+	return p, nil
+}
+
+// famfsPathOrDevice resolves arg to a path inside a famfs mount or, failing
+// that, to a device: a char or block device, or a regular file (holding a
+// famfs superblock, which the library checks).
+func famfsPathOrDevice(arg string) (fpath, error) {
+	if p, ok := inMount(arg); ok {
+		if _, err := os.Lstat(arg); err != nil {
+			return p, fmt.Errorf("%s: %w", arg, unwrapPathErr(err))
+		}
+		return p, nil
 	}
-	return fpath{arg: arg, mount: m, rel: filepath.ToSlash(rel)}, nil
+	st, err := os.Stat(arg)
+	if err != nil {
+		return fpath{arg: arg}, fmt.Errorf("%s: %w", arg, unwrapPathErr(err))
+	}
+	if st.IsDir() {
+		return fpath{arg: arg}, fmt.Errorf("%s: a directory that is not inside a famfs mount", arg)
+	}
+	return fpath{arg: arg, device: arg}, nil
 }
 
 // namesDir reports whether arg can only name a directory: it ends in a
@@ -87,9 +120,9 @@ func openMaster(dev string) (*famfs.FS, error) {
 	}
 	if fsys.Role() != famfs.Master {
 		host := fsys.HostUUID()
-		owner := fsys.Superblock().SystemUUID
+		master := fsys.Superblock().SystemUUID
 		fsys.Close()
-		return nil, fmt.Errorf("%w (this host is %s; the master is %s)", famfs.ErrNotMaster, host, owner)
+		return nil, fmt.Errorf("%w (this host is %s; the master is %s)", famfs.ErrNotMaster, host, master)
 	}
 	return fsys, nil
 }
@@ -125,7 +158,7 @@ func notifyDaemons(dev string, rewritten ...string) {
 // warnLogFill warns when the log passes 90% of its slots.
 func warnLogFill(e *env, fsys *famfs.FS) {
 	next, slots, _ := fsys.LogStatus()
-	if slots > 0 && next*10 >= slots*9 {
+	if famfs.LogNearlyFull(next, slots) {
 		fmt.Fprintf(e.stderr, "warning: the famfs log is %.1f%% full (%d of %d entries); when it is full no file or directory can be added until the next mkfs\n",
 			100*float64(next)/float64(slots), next, slots)
 	}
@@ -206,7 +239,7 @@ type interleaveFlags struct {
 	set               bool
 }
 
-func isLogFull(err error) bool { return errors.Is(err, metalog.ErrLogFull) }
+func isLogFull(err error) bool { return errors.Is(err, famfs.ErrLogFull) }
 
 // ownerFlags are -m mode, -u uid and -g gid of mkdir, creat and cp.
 type ownerFlags struct {

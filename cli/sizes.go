@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/famfs-go/famfs/internal/units"
@@ -32,3 +33,29 @@ func (s *sizeValue) Set(x string) error {
 func (s *sizeValue) Type() string { return "size" }
 
 func newSize(p *uint64) *sizeValue { return &sizeValue{v: p} }
+
+// numberValue is a pflag.Value for plain numbers (decimal, 0x hex, 0 octal),
+// such as seeds.
+type numberValue struct{ v *uint64 }
+
+func (n numberValue) String() string { return strconv.FormatUint(*n.v, 10) }
+func (n numberValue) Set(x string) error {
+	v, err := parseNumber(x)
+	if err != nil {
+		return err
+	}
+	*n.v = v
+	return nil
+}
+func (n numberValue) Type() string { return "number" }
+
+func newNumber(p *uint64) numberValue { return numberValue{p} }
+
+// parseNumber parses a non-negative integer: decimal, 0x hex or 0 octal.
+func parseNumber(s string) (uint64, error) {
+	v, err := strconv.ParseUint(s, 0, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	return v, nil
+}

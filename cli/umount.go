@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -15,33 +16,67 @@ import (
 
 func newUmountCmd(e *env) *cobra.Command {
 	var lazy bool
-	cmd := &cobra.Command{
-		Use:   "umount [-l] <mountpoint>",
+	cmd := newCommand(&cobra.Command{
+		Use:   "umount [-l] <mountpoint|device>",
 		Short: "Unmount a famfs file system and stop its daemon",
 		Long: `Unmount a famfs mount and wait for its daemon to exit. A mount whose
-daemon died (ENOTCONN) is detached and its stale control socket removed.
+daemon died (killed with SIGKILL: every request fails with ENOTCONN) is
+detached and its stale control socket removed.
 Plain umount(8) works too.
 
-Exit codes: 0 unmounted, 1 failure, 16 usage.`,
-		Args:          exactArgs(1),
-		SilenceUsage:  true,
-		SilenceErrors: true,
-	}
+As with umount(8), the argument is the mount point or the device; a device
+mounted more than once on this machine (several hosts played on one) is
+unmounted from its most recent mount point.`,
+		Args: exactArgs(1),
+	})
 	cmd.Flags().BoolVarP(&lazy, "lazy", "l", false, "detach now, clean up when no longer busy")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		mpt, err := filepath.Abs(args[0])
+		mpt, err := umountPoint(args[0])
 		if err != nil {
 			return err
 		}
-		return umount(mpt, lazy)
+		return umount(mpt, args[0], lazy)
 	}
 	return cmd
 }
 
-func umount(mpt string, lazy bool) error {
+// umountPoint finds the mount point umount arg names: arg itself, or the
+// most recent mount of the device arg (as umount(8) does).
+func umountPoint(arg string) (string, error) {
+	st, err := os.Stat(arg)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("%s: no such file or directory", arg)
+	case err == nil && !st.IsDir():
+		ms, _ := mounts.BySource(arg)
+		if len(ms) == 0 {
+			return "", fmt.Errorf("%s: not mounted (no famfs mount of this device)", arg)
+		}
+		return filepath.Clean(ms[len(ms)-1].Point), nil
+	}
+	// a directory, or a dead mount that cannot be looked at (ENOTCONN)
+	mpt, err := filepath.Abs(arg)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", arg, err)
+	}
 	m, _, ok := mounts.Containing(mpt)
-	if !ok || filepath.Clean(m.Point) != mpt {
-		return fmt.Errorf("%s is not a famfs mount point", mpt)
+	if !ok || filepath.Clean(m.Point) != mounts.Canonical(mpt) && filepath.Clean(m.Point) != mpt {
+		return "", fmt.Errorf("%s is not a famfs mount point", arg)
+	}
+	return filepath.Clean(m.Point), nil
+}
+
+// umount unmounts the famfs mount at mpt (arg: as the user named it).
+func umount(mpt, arg string, lazy bool) error {
+	// A daemon killed with SIGKILL leaves a mount whose every request fails
+	// (ENOTCONN) and stale sockets: detach it and clean up.
+	if st, _ := mounts.Check(mpt, mounts.DefaultWait); st == mounts.Dead {
+		if err := syscall.Unmount(mpt, syscall.MNT_DETACH); err != nil {
+			return fmt.Errorf("%s: its daemon is gone, and detaching it failed: %w", arg, err)
+		}
+		os.Remove(control.SocketPath(mpt))
+		os.Remove(control.GrantSocketPath(mpt))
+		return nil
 	}
 	pid := 0
 	if st, err := control.NewClient(mpt).Status(); err == nil {
@@ -53,14 +88,15 @@ func umount(mpt string, lazy bool) error {
 	}
 	if err := syscall.Unmount(mpt, flags); err != nil {
 		if errors.Is(err, syscall.EBUSY) {
-			return fmt.Errorf("%s: busy (files open or a process inside); use -l to detach lazily", mpt)
+			return fmt.Errorf("%s: busy (files open or a process inside); use -l to detach lazily", arg)
 		}
-		return fmt.Errorf("%s: %w", mpt, err)
+		return fmt.Errorf("%s: %w", arg, err)
 	}
 	if pid > 0 {
 		waitGone(pid, 10*time.Second)
 	}
 	os.Remove(control.SocketPath(mpt))
+	os.Remove(control.GrantSocketPath(mpt))
 	return nil
 }
 

@@ -1,9 +1,10 @@
-// Package control owns the protocol of a mount's control socket: HTTP over a
-// Unix socket whose path derives from the mount point alone, the status it
-// reports, and a client for it (used by the CLI, by tests, and by the library
-// to get a device descriptor for an unprivileged caller).
+// Package control owns the protocols of a mount's two sockets, whose paths
+// derive from the mount point alone: the control socket (HTTP over a Unix
+// socket: status, replay, log level, cache invalidation) and the grant socket
+// (SOCK_SEQPACKET: zero-copy grants, see Grant), the status they report, and
+// clients for them (used by the CLI, by tests, and by the library).
 //
-// Endpoints (all answers are JSON unless noted):
+// Control endpoints (all answers are JSON unless noted):
 //
 //	GET  /status          Status
 //	GET  /pid             the daemon's pid, as text
@@ -11,9 +12,11 @@
 //	GET  /log_level       the daemon's log level, as text
 //	POST /log_level       set it (body: debug, info, warn, error or 7..0)
 //	POST /invalidate?path=P  drop the kernel's cached pages of file P
-//	POST /fd?path=P&write=0|1  a descriptor of the device, passed with
-//	                      SCM_RIGHTS, if the caller (SO_PEERCRED) may read
-//	                      (or write) file P
+//
+// Requests other than GET and HEAD come only from root and users trusted
+// with the device (who may open it, or are in the mount's zerocopy_group);
+// others get 403. One unprivileged user holds at most 64 connections to each
+// socket; connections idle for 10 s are closed.
 package control
 
 import (
@@ -56,16 +59,37 @@ type Status struct {
 	Started    string `json:"started"`
 	LogLevel   string `json:"log_level"`
 
-	ReplayNext   uint64  `json:"replay_next"`   // entries applied
-	LogEntries   uint64  `json:"log_entries"`   // the header's next_index at the last poll
-	LogCapacity  uint64  `json:"log_capacity"`  // entry slots
-	LogFill      float64 `json:"log_fill"`      // percent of slots used
-	ReplayStuck  string  `json:"replay_stuck"`  // non-empty while replay waits at a torn entry
-	Problems     int     `json:"problems"`      // entries reported during replay
-	FSChanged    string  `json:"fs_changed"`    // non-empty once the device was re-made: serving EIO
-	PollInterval string  `json:"poll_interval"` // how often the log header is polled
+	ReplayNext   uint64  `json:"replay_next"`      // entries applied
+	LogEntries   uint64  `json:"log_entries"`      // the header's next_index at the last poll
+	LogCapacity  uint64  `json:"log_capacity"`     // entry slots
+	LogFill      float64 `json:"log_fill_percent"` // percent of slots used (0-100)
+	ReplayStuck  string  `json:"replay_stuck"`     // non-empty while replay waits at a torn entry
+	Problems     int     `json:"problems"`         // entries reported during replay
+	FSChanged    string  `json:"fs_changed"`       // non-empty once the device was re-made: serving EIO
+	PollInterval string  `json:"poll_interval"`    // how often the log header is polled
 
 	Counters map[string]uint64 `json:"counters"`
+
+	Grants  *GrantStats `json:"grants,omitempty"`  // the grant socket
+	Control *ConnStats  `json:"control,omitempty"` // the control socket
+}
+
+// GrantStats counts what the grant socket handed out and refused.
+type GrantStats struct {
+	Made          uint64            `json:"made"`     // device descriptors handed out
+	MapOnly       uint64            `json:"map_only"` // maps without a descriptor (not asked for)
+	Refused       map[string]uint64 `json:"refused"`  // by reason
+	ZeroCopyGroup string            `json:"zerocopy_group,omitempty"`
+
+	Connections        uint64 `json:"connections"`         // open now
+	ConnectionsRefused uint64 `json:"connections_refused"` // closed at once: per-uid or total cap
+}
+
+// ConnStats describes the control socket's connections.
+type ConnStats struct {
+	Open      uint64 `json:"open"`
+	Refused   uint64 `json:"refused"`   // closed at once: per-uid or total cap
+	Forbidden uint64 `json:"forbidden"` // state-changing requests from untrusted users
 }
 
 // Replay is what POST /replay returns.

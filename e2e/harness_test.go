@@ -181,6 +181,7 @@ func (c *cluster) cleanup() {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 		os.Remove(control.SocketPath(m.Point))
+		os.Remove(control.GrantSocketPath(m.Point))
 	}
 	// The daemons' logs (kept after unmount for debugging) of this cluster's
 	// mount points go too; only mount points under c.dir are ours.

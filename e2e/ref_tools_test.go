@@ -28,8 +28,12 @@ func TestRefLogplay(t *testing.T) {
 		expect(t, 0, masterID, append(append([]string{"logplay"}, flags...), m+"/d")...)
 	}
 	r := expect(t, 0, masterID, "logplay", "-n", m) // #123: dry run
-	if !strings.Contains(r.stdout, "d/e/f") {
-		t.Errorf("logplay -n does not list the file:\n%s", r.stdout)
+	if !strings.Contains(r.stdout, "3 log entries; 1 files; 2 directories; 0 problems") {
+		t.Errorf("logplay -n does not summarize the log:\n%s", r.stdout)
+	}
+	r = expect(t, 0, masterID, "logplay", "-n", "-v", m) // the listing, as the reference's -v
+	if !strings.Contains(r.stdout, "__famfs_logplay: 2 file=d/e/f size=2097152") {
+		t.Errorf("logplay -n -v does not list the file:\n%s", r.stdout)
 	}
 	expect(t, 0, masterID, "logplay", "-n", "-v", c.dev)
 	expect(t, 0, masterID, "logplay", c.dev) // a device is listed

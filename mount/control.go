@@ -1,7 +1,6 @@
 package mount
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,30 +9,26 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
-	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
-	"github.com/famfs-go/famfs/internal/namespace"
-	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
-type credKey struct{}
-
 // ServeControl answers the control socket at control.SocketPath(mountpoint)
-// until the mount goes away. A stale socket file is replaced.
+// and the grant socket at control.GrantSocketPath(mountpoint) until the mount
+// goes away. Stale socket files are replaced.
 func (s *Server) ServeControl() (func(), error) {
-	path := control.SocketPath(s.opts.Mountpoint)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	stopGrants, err := s.serveGrants()
+	if err != nil {
 		return nil, err
 	}
+	path := control.SocketPath(s.opts.Mountpoint)
 	os.Remove(path)
 	ln, err := net.Listen("unix", path)
 	if err != nil {
+		stopGrants()
 		return nil, fmt.Errorf("control socket %s: %w", path, err)
 	}
 	// Anyone may ask; each request checks what the caller may do.
@@ -46,28 +41,12 @@ func (s *Server) ServeControl() (func(), error) {
 	mux.HandleFunc("POST /log_level", s.handleLogLevel)
 	mux.HandleFunc("PUT /log_level", s.handleLogLevel)
 	mux.HandleFunc("POST /invalidate", s.handleInvalidate)
-	mux.HandleFunc("POST /fd", s.handleFD)
-	hs := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			if uc, ok := c.(*net.UnixConn); ok {
-				if raw, err := uc.SyscallConn(); err == nil {
-					var cred *syscall.Ucred
-					raw.Control(func(fd uintptr) { cred, _ = syscall.GetsockoptUcred(int(fd), syscall.SOL_SOCKET, syscall.SO_PEERCRED) })
-					if cred != nil {
-						return context.WithValue(ctx, credKey{}, cred)
-					}
-				}
-			}
-			return ctx
-		},
-		ErrorLog: nil,
-	}
-	go hs.Serve(ln)
+	hs := s.controlServer(s.guard(mux))
+	go hs.Serve(s.limitControl(ln))
 	return func() {
 		hs.Close()
 		os.Remove(path)
+		stopGrants()
 	}, nil
 }
 
@@ -96,6 +75,7 @@ func (s *Server) Status() control.Status {
 		LogLevel: s.level().String(), ReplayNext: next, LogEntries: s.lastLog.Load(), LogCapacity: slots,
 		PollInterval: s.opts.PollInterval.String(), Counters: s.statusCounters(),
 	}
+	s.accessStatus(&st)
 	st.Coherence = "off"
 	if s.coherent {
 		st.Coherence = "on"
@@ -106,7 +86,7 @@ func (s *Server) Status() control.Status {
 	if stuck != nil {
 		st.ReplayStuck = stuck.Error()
 	}
-	s.fsys.View(func(t *namespace.Tree) { st.Problems = len(t.Problems()) })
+	st.Problems = s.fsys.NumProblems()
 	if d := s.dead.Load(); d != nil {
 		st.FSChanged = *d
 	}
@@ -127,16 +107,7 @@ func (s *Server) handleReplay(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, out)
 }
 
-func rootCaller(r *http.Request) bool {
-	c, _ := r.Context().Value(credKey{}).(*syscall.Ucred)
-	return c != nil && c.Uid == 0
-}
-
 func (s *Server) handleLogLevel(w http.ResponseWriter, r *http.Request) {
-	if !rootCaller(r) {
-		http.Error(w, "only root may change the log level", http.StatusForbidden)
-		return
-	}
 	b, _ := io.ReadAll(io.LimitReader(r.Body, 64))
 	lvl, err := parseLevel(strings.TrimSpace(string(b)))
 	if err != nil || s.opts.Level == nil {
@@ -173,114 +144,4 @@ func (s *Server) handleInvalidate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fmt.Fprintln(w, "ok")
-}
-
-// handleFD passes a descriptor of the device to a caller who may read (or
-// write) the named file, judged by the file's mode, owner and group (with
-// this mount's chmod/chown overrides) against the caller's SO_PEERCRED
-// credentials and supplementary groups.
-func (s *Server) handleFD(w http.ResponseWriter, r *http.Request) {
-	cred, _ := r.Context().Value(credKey{}).(*syscall.Ucred)
-	rel := r.URL.Query().Get("path")
-	write := r.URL.Query().Get("write") == "1"
-	fail := func(code int, format string, args ...any) { http.Error(w, fmt.Sprintf(format, args...), code) }
-	if cred == nil {
-		fail(http.StatusForbidden, "no peer credentials")
-		return
-	}
-	if s.dead.Load() != nil {
-		fail(http.StatusServiceUnavailable, "the file system under this mount was re-made")
-		return
-	}
-	c, err := famfs.CleanPath(rel)
-	if err != nil {
-		fail(http.StatusBadRequest, "%v", err)
-		return
-	}
-	var n *namespace.Node
-	s.fsys.View(func(t *namespace.Tree) { n = t.Lookup(c) })
-	if n == nil || n.IsDir() {
-		fail(http.StatusNotFound, "%s: no such famfs file", rel)
-		return
-	}
-	if write && !s.fsys.DataWritable() {
-		fail(http.StatusForbidden, "%s: this mount is read-only for file data (a client mounts rw only with -o rw)", rel)
-		return
-	}
-	var a fuse.Attr
-	(&node{srv: s, n: n}).fill(&a)
-	want := uint32(4)
-	if write {
-		want = 2
-	}
-	if !permitted(cred, a, want) {
-		fail(http.StatusForbidden, "%s: permission denied for uid %d (mode %04o, owner %d:%d)", rel, cred.Uid, a.Mode&0o7777, a.Uid, a.Gid)
-		return
-	}
-	flags := os.O_RDONLY
-	if write {
-		flags = os.O_RDWR
-	}
-	dev, err := os.OpenFile(s.opts.Device, flags|syscall.O_CLOEXEC, 0)
-	if err != nil {
-		fail(http.StatusInternalServerError, "%v", err)
-		return
-	}
-	defer dev.Close()
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		fail(http.StatusInternalServerError, "cannot pass descriptors on this connection")
-		return
-	}
-	conn, buf, err := hj.Hijack()
-	if err != nil {
-		return
-	}
-	defer conn.Close()
-	buf.Flush()
-	uc, ok := conn.(*net.UnixConn)
-	if !ok {
-		return
-	}
-	body := "ok\n"
-	resp := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
-	rights := syscall.UnixRights(int(dev.Fd()))
-	if _, _, err := uc.WriteMsgUnix([]byte(resp), rights, nil); err != nil {
-		s.lg.Warn("passing the device descriptor", "err", err)
-	}
-	s.lg.Info("passed a device descriptor", "uid", cred.Uid, "pid", cred.Pid, "file", rel, "write", write)
-
-}
-
-// permitted applies the classic owner/group/other check (root may do all).
-func permitted(c *syscall.Ucred, a fuse.Attr, want uint32) bool {
-	if c.Uid == 0 {
-		return true
-	}
-	mode := a.Mode & 0o777
-	switch {
-	case c.Uid == a.Uid:
-		return (mode>>6)&want == want
-	case c.Gid == a.Gid || inGroups(int(c.Pid), a.Gid):
-		return (mode>>3)&want == want
-	}
-	return mode&want == want
-}
-
-// inGroups reports whether process pid has gid among its supplementary groups.
-func inGroups(pid int, gid uint32) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return false
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "Groups:"); ok {
-			for _, g := range strings.Fields(rest) {
-				if v, err := strconv.ParseUint(g, 10, 32); err == nil && uint32(v) == gid {
-					return true
-				}
-			}
-		}
-	}
-	return false
 }

@@ -54,8 +54,13 @@ type Options struct {
 
 	Cache        CacheMode
 	Coherence    Coherence
-	PollInterval time.Duration // log header poll; default 2 ms
-	Timeout      time.Duration // kernel entry/attribute cache; default 1 h (invalidated on change)
+	PollInterval time.Duration // log header poll; DefaultPollInterval (also when zero)
+	Timeout      time.Duration // kernel entry/attribute cache; DefaultTimeout (invalidated on change)
+
+	// ZeroCopyGroup names a group whose members get device descriptors
+	// from the grant socket (-o zerocopy_group=NAME); empty: only users who
+	// may open the device themselves.
+	ZeroCopyGroup string
 
 	Debug  bool
 	Logger *slog.Logger
@@ -69,8 +74,8 @@ func DefaultOptions() Options {
 		DefaultPermissions: true,
 		Cache:              CacheDirect,
 		Coherence:          CoherenceAuto,
-		PollInterval:       2 * time.Millisecond,
-		Timeout:            time.Hour,
+		PollInterval:       DefaultPollInterval,
+		Timeout:            DefaultTimeout,
 	}
 }
 
@@ -91,6 +96,9 @@ func (o *Options) ParseOptions(list string) error {
 			continue
 		}
 		key, val, hasVal := strings.Cut(opt, "=")
+		if !hasVal && (key == "cache" || key == "coherence" || key == "poll" || key == "timeout") {
+			return fmt.Errorf("mount option %q needs a value", key)
+		}
 		var err error
 		switch key {
 		case "rw":
@@ -122,14 +130,18 @@ func (o *Options) ParseOptions(list string) error {
 				err = fmt.Errorf("coherence=%s: use auto, on or off", val)
 			}
 		case "poll":
-			o.PollInterval, err = parseDuration(val, time.Millisecond)
+			err = parseDuration(&o.PollInterval, key, val, time.Millisecond, MinPollInterval, MaxPollInterval)
 		case "timeout":
-			o.Timeout, err = parseDuration(val, time.Second)
+			err = parseDuration(&o.Timeout, key, val, time.Second, 0, MaxTimeout)
+		case "zerocopy_group":
+			o.ZeroCopyGroup = val
+			if !hasVal || val == "" {
+				err = fmt.Errorf("mount option %q needs a group name", key)
+			} else {
+				_, err = lookupGroup(val)
+			}
 		default:
 			err = fmt.Errorf("unknown mount option %q", opt)
-		}
-		if err == nil && !hasVal && (key == "cache" || key == "coherence" || key == "poll" || key == "timeout") {
-			err = fmt.Errorf("mount option %q needs a value", key)
 		}
 		if err != nil {
 			return err
@@ -138,14 +150,65 @@ func (o *Options) ParseOptions(list string) error {
 	return nil
 }
 
-// parseDuration accepts a Go duration ("5ms") or a bare number in unit.
-func parseDuration(s string, unit time.Duration) (time.Duration, error) {
-	if n, err := strconv.ParseFloat(s, 64); err == nil && n >= 0 {
-		return time.Duration(n * float64(unit)), nil
+// Bounds of the numeric options, inclusive.
+const (
+	// DefaultPollInterval is how often the daemon looks at the log header.
+	DefaultPollInterval = 2 * time.Millisecond
+	MinPollInterval     = 100 * time.Microsecond // below, polling costs a core
+	MaxPollInterval     = 24 * time.Hour         // in effect: no polling, logplay replays
+	DefaultTimeout      = time.Hour
+	MaxTimeout          = 24 * time.Hour // entries are invalidated on change anyway
+)
+
+// parseDuration reads the value of the numeric option key: a bare number in
+// unit (poll=5 is 5 ms, timeout=30 is 30 s; fractions allowed) or a Go
+// duration ("5ms", "1h"), and stores it in dst. The value must lie in
+// [lo, hi]: "inf", "nan", negative values and values too large for a duration
+// are refused, with an error naming the option and the range, and dst is left
+// as it was.
+func parseDuration(dst *time.Duration, key, s string, unit, lo, hi time.Duration) error {
+	bad := func() error {
+		inUnit := func(d time.Duration) string { return strconv.FormatFloat(float64(d)/float64(unit), 'f', -1, 64) }
+		return fmt.Errorf("mount option %s=%s: want a number of %s from %s to %s, or a duration from %s to %s",
+			key, s, unitName(unit), inUnit(lo), inUnit(hi), shortDuration(lo), shortDuration(hi))
 	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d < 0 {
-		return 0, fmt.Errorf("invalid duration %q", s)
+	var d time.Duration
+	if n, err := strconv.ParseFloat(s, 64); err == nil {
+		// Compare in the unit before converting: inf, nan and 1e300 would
+		// overflow (to a negative duration) in the conversion.
+		if !(n >= float64(lo)/float64(unit) && n <= float64(hi)/float64(unit)) {
+			return bad()
+		}
+		d = time.Duration(n * float64(unit))
+	} else if d, err = time.ParseDuration(s); err != nil {
+		return bad()
 	}
-	return d, nil
+	if d < lo || d > hi {
+		return bad()
+	}
+	*dst = d
+	return nil
+}
+
+// shortDuration prints d without zero minutes and seconds ("24h", not
+// "24h0m0s").
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+func unitName(unit time.Duration) string {
+	switch unit {
+	case time.Millisecond:
+		return "milliseconds"
+	case time.Second:
+		return "seconds"
+	}
+	return unit.String()
 }

@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/internal/device"
-	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -36,6 +33,7 @@ type Server struct {
 
 	dead     atomic.Pointer[string] // set once the device was re-made
 	stats    counters
+	grants   grantState    // grant and control sockets (grant.go, guard.go)
 	lastLog  atomic.Uint64 // header next_index at the last poll
 	trigger  chan chan replayResult
 	stop     chan struct{}
@@ -61,7 +59,7 @@ func Serve(opts Options) (*Server, error) {
 		lg = slog.Default()
 	}
 	if opts.PollInterval <= 0 {
-		opts.PollInterval = 2 * time.Millisecond
+		opts.PollInterval = DefaultPollInterval
 	}
 	fsys, err := famfs.Open(opts.Device, famfs.OpenOptions{
 		SystemUUID:   opts.SystemUUID,
@@ -78,17 +76,15 @@ func Serve(opts Options) (*Server, error) {
 	case CoherenceOn:
 		s.coherent = true
 	case CoherenceAuto, "":
-		s.coherent = fsys.Device().Kind == device.DaxChar
+		s.coherent = fsys.DeviceKind() == famfs.DaxDevice
 	}
 	next, slots, _ := fsys.LogStatus()
 	s.lastLog.Store(next)
-	if slots > 0 && next*10 >= slots*9 {
+	if famfs.LogNearlyFull(next, slots) {
 		lg.Warn("the famfs log is over 90% full", "used", next, "slots", slots)
 	}
 
-	var rootNode *namespace.Node
-	fsys.View(func(t *namespace.Tree) { rootNode = t.Root() })
-	s.root = &dirNode{node{srv: s, n: rootNode}}
+	s.root = &dirNode{node{srv: s, n: fsys.Root()}}
 	timeout := opts.Timeout
 	neg := s.negativeTimeout()
 	mo := fuse.MountOptions{
@@ -100,9 +96,17 @@ func Serve(opts Options) (*Server, error) {
 		MaxWrite:          maxIO,
 		MaxReadAhead:      maxIO,
 		Debug:             opts.Debug,
-		DisableXAttrs:     true,
-		ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP | fuse.CAP_AUTO_INVAL_DATA,
+		DisableXAttrs:     false, // user.famfs.grant (xattr.go)
+		// HANDLE_KILLPRIV_V2: with xattrs on, the kernel would otherwise ask
+		// for security.capability before every cached write (the mount is
+		// nosuid: there is no privilege to kill).
+		ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP | fuse.CAP_AUTO_INVAL_DATA | fuse.CAP_HANDLE_KILLPRIV_V2,
 		MaxBackground:     64,
+		// Read answers with a slice of the device mapping, never a file
+		// descriptor: splicing cannot apply, and trying it cost a pipe
+		// setup (and, for 1 MiB reads, a log line) per read.
+		DisableSplice: true,
+		Logger:        fuseLogger(lg, opts.Debug),
 	}
 	if !s.fsys.DataWritable() {
 		mo.DirectMountFlags |= syscall.MS_RDONLY
@@ -115,7 +119,7 @@ func Serve(opts Options) (*Server, error) {
 		EntryTimeout:    &timeout,
 		AttrTimeout:     &timeout,
 		NegativeTimeout: &neg,
-		RootStableAttr:  &fs.StableAttr{Mode: syscall.S_IFDIR, Ino: namespace.RootIno},
+		RootStableAttr:  &fs.StableAttr{Mode: syscall.S_IFDIR, Ino: s.root.n.Ino()},
 		OnAdd:           s.onAdd,
 	}
 	srv, err := fs.Mount(opts.Mountpoint, s.root, fopts)
@@ -135,10 +139,10 @@ func (s *Server) onAdd(ctx context.Context) {
 	s.root.AddChild(metaName, meta, false)
 	sbf := meta.NewPersistentInode(ctx, &metaFile{srv: s, ino: inoSuperblock, off: 0, size: omf.SuperblockRegion},
 		fs.StableAttr{Mode: syscall.S_IFREG, Ino: inoSuperblock})
-	meta.AddChild(".superblock", sbf, false)
+	meta.AddChild(famfs.MetaSuperblock, sbf, false)
 	lf := meta.NewPersistentInode(ctx, &metaFile{srv: s, ino: inoLog, off: sb.LogOffset, size: sb.LogLen},
 		fs.StableAttr{Mode: syscall.S_IFREG, Ino: inoLog})
-	meta.AddChild(".log", lf, false)
+	meta.AddChild(famfs.MetaLog, lf, false)
 }
 
 // FS returns the file system being served.
@@ -213,7 +217,7 @@ func (s *Server) openFlags() uint32 {
 }
 
 // inodeFor returns the kernel inode for a namespace node under parent.
-func (s *Server) inodeFor(ctx context.Context, parent *fs.Inode, n *namespace.Node) *fs.Inode {
+func (s *Server) inodeFor(ctx context.Context, parent *fs.Inode, n famfs.Node) *fs.Inode {
 	if ch := parent.GetChild(n.Name()); ch != nil {
 		return ch
 	}
@@ -288,9 +292,9 @@ func (s *Server) replay() (famfs.ReplayStatus, error) {
 	if len(st.Added) > 0 {
 		s.notify(st.Added)
 	}
-	if slots := st.Capacity; slots > 0 && st.Applied > 0 {
+	if slots := st.Capacity; st.Applied > 0 {
 		before, after := st.LogNext-st.Applied, st.LogNext
-		if limit := slots * 9 / 10; before < limit && after >= limit {
+		if !famfs.LogNearlyFull(before, slots) && famfs.LogNearlyFull(after, slots) {
 			s.lg.Warn("the famfs log is over 90% full", "used", after, "slots", slots)
 		}
 	}
@@ -302,15 +306,16 @@ func (s *Server) replay() (famfs.ReplayStatus, error) {
 
 // notify drops the kernel's negative entries and cached listings that the
 // new nodes make stale. Only directories the kernel knows need telling.
-func (s *Server) notify(added []*namespace.Node) {
+func (s *Server) notify(added []famfs.Node) {
 	dirs := map[*fs.Inode]bool{}
 	for _, n := range added {
-		in := s.kernelInode(n.Parent())
+		p, _ := n.Parent()
+		in := s.kernelInode(p)
 		if in == nil {
 			continue
 		}
 		name := n.Name()
-		if n.Parent().Parent() == nil && name == metaName {
+		if p.IsRoot() && name == metaName {
 			continue
 		}
 		in.NotifyEntry(name)
@@ -324,14 +329,15 @@ func (s *Server) notify(added []*namespace.Node) {
 
 // kernelInode finds the go-fuse inode of a namespace directory, if the
 // kernel has looked it up.
-func (s *Server) kernelInode(n *namespace.Node) *fs.Inode {
-	if n == nil {
+func (s *Server) kernelInode(n famfs.Node) *fs.Inode {
+	if !n.IsValid() {
 		return nil
 	}
-	if n.Parent() == nil {
+	parent, ok := n.Parent()
+	if !ok {
 		return &s.root.Inode
 	}
-	p := s.kernelInode(n.Parent())
+	p := s.kernelInode(parent)
 	if p == nil {
 		return nil
 	}
@@ -352,18 +358,15 @@ func (s *Server) Replay() (famfs.ReplayStatus, error) {
 
 // Invalidate drops the kernel's cached pages of the file at rel.
 func (s *Server) Invalidate(rel string) error {
-	c, err := famfs.CleanPath(rel)
+	n, err := s.fsys.Lookup(rel)
 	if err != nil {
 		return err
 	}
-	var n *namespace.Node
-	s.fsys.View(func(t *namespace.Tree) { n = t.Lookup(c) })
-	if n == nil {
-		return fmt.Errorf("%s: %w", rel, os.ErrNotExist)
-	}
-	if in := s.kernelInode(n.Parent()); in != nil {
-		if ch := in.GetChild(n.Name()); ch != nil {
-			ch.NotifyContent(0, 0)
+	if p, ok := n.Parent(); ok {
+		if in := s.kernelInode(p); in != nil {
+			if ch := in.GetChild(n.Name()); ch != nil {
+				ch.NotifyContent(0, 0)
+			}
 		}
 	}
 	return nil

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/internal/alloc"
 )
 
 func main() {
@@ -46,10 +45,10 @@ var demo = []struct {
 	path string
 	size uint64
 	seed uint64
-	il   alloc.Interleave
+	il   famfs.Interleave
 }{
-	{"demo/plain.bin", 48 << 20, 42, alloc.Interleave{}},
-	{"demo/striped.bin", 64 << 20, 7, alloc.Interleave{NBuckets: 4, NStrips: 4, ChunkSize: 2 << 20}},
+	{"demo/plain.bin", 48 << 20, 42, famfs.Interleave{}},
+	{"demo/striped.bin", 64 << 20, 7, famfs.Interleave{NBuckets: 4, NStrips: 4, ChunkSize: 2 << 20}},
 }
 
 func master(fsys *famfs.FS) {

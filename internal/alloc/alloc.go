@@ -14,29 +14,44 @@ var ErrNoSpace = errors.New("no space left on the famfs device")
 // ErrBadInterleave is wrapped by invalid interleave parameters.
 var ErrBadInterleave = errors.New("invalid interleave parameters")
 
-// Allocator hands out extents from a Bitmap. It is not safe for concurrent use;
-// the famfs package serialises allocation under the log lock.
+// Allocator hands out extents. It works on its own copy of the file system's
+// bitmap, taken when a session starts: the real bitmap belongs to the
+// namespace, which marks a file's space when the file's log entry is applied
+// (on every host alike), while the copy also holds what this session has
+// handed out but not yet logged — so several files can be prepared before
+// any is logged, and space that is never logged is simply forgotten. It is
+// not safe for concurrent use; the famfs package serialises allocation under
+// the log lock.
 type Allocator struct {
-	bm   *Bitmap
-	cur  uint64 // next-fit cursor, in units
+	bm   *Bitmap // the working copy
+	cur  uint64  // next-fit cursor, in units
 	rand *rand.Rand
 }
 
-// New returns an allocator over bm. rng shuffles buckets for interleaved
-// allocation; nil means a randomly seeded generator.
-func New(bm *Bitmap, rng *rand.Rand) *Allocator {
+// New returns an allocator. rng shuffles buckets for interleaved allocation;
+// nil means a randomly seeded generator. Call StartSession before allocating.
+func New(rng *rand.Rand) *Allocator {
 	if rng == nil {
 		rng = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
 	}
-	return &Allocator{bm: bm, rand: rng}
+	return &Allocator{rand: rng}
 }
 
-// Bitmap returns the bitmap the allocator draws from.
-func (a *Allocator) Bitmap() *Bitmap { return a.bm }
+// StartSession takes a fresh copy of from, the file system's bitmap as the
+// log holds it, and resets the next-fit cursor, as the reference does
+// whenever it takes the log lock: a session's first allocation is first fit.
+// What was handed out and not logged since the last session is forgotten.
+func (a *Allocator) StartSession(from *Bitmap) {
+	if a.bm == nil || a.bm.nbits != from.nbits || a.bm.au != from.au {
+		a.bm = &Bitmap{words: make([]uint64, len(from.words)), nbits: from.nbits, au: from.au}
+	}
+	copy(a.bm.words, from.words)
+	a.bm.used = from.used
+	a.cur = 0
+}
 
-// StartSession resets the next-fit cursor, as the reference does whenever it
-// takes the log lock: a session's first allocation is first fit.
-func (a *Allocator) StartSession() { a.cur = 0 }
+// FirstFit makes the next allocation search from the start of the device.
+func (a *Allocator) FirstFit() { a.cur = 0 }
 
 // Contiguous allocates one extent of size bytes rounded up to whole units,
 // searching from the session cursor (next fit). Unlike the reference, which
@@ -61,9 +76,18 @@ func (a *Allocator) Contiguous(size uint64) (omf.Extent, error) {
 	return omf.Extent{Offset: i * au, Len: need * au}, nil
 }
 
+// noSpace says why size bytes found no room: the device is full, or it has
+// the space but only in pieces smaller than one contiguous extent needs.
 func (a *Allocator) noSpace(size uint64) error {
-	return fmt.Errorf("%w: %d bytes requested, %d of %d bytes free (no contiguous run large enough)",
-		ErrNoSpace, size, a.bm.FreeBytes(), a.bm.Capacity())
+	au := a.bm.au
+	need := (size + au - 1) / au * au
+	free := a.bm.FreeBytes()
+	if free < need {
+		return fmt.Errorf("%w: the device is full: %d bytes requested (%d allocated), %d of %d bytes free",
+			ErrNoSpace, size, need, free, a.bm.Capacity())
+	}
+	return fmt.Errorf("%w: the device is too fragmented: %d bytes free of %d, but no contiguous run of %d bytes (the largest is %d); a striped file (-N/-B/-C) can use smaller pieces",
+		ErrNoSpace, free, a.bm.Capacity(), need, a.bm.largestFree()*au)
 }
 
 // Interleave holds the strided allocation parameters. All zero means "not
@@ -153,7 +177,8 @@ func (a *Allocator) Interleaved(size uint64, p Interleave) (omf.FMap, error) {
 	return omf.FMap{Type: omf.ExtInterleave, Interleaved: []omf.Interleave{{ChunkSize: p.ChunkSize, Strips: strips}}}, nil
 }
 
-// Release returns the space of a map that was allocated but never logged.
+// Release returns the space of a map that was handed out but will not be
+// logged (for the rest of this session; the next one forgets it anyway).
 func (a *Allocator) Release(m omf.FMap) {
 	for _, e := range m.AllExtents() {
 		a.bm.Clear(e.Offset, e.Len)

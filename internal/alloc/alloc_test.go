@@ -3,6 +3,8 @@ package alloc
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/famfs-go/famfs/omf"
@@ -13,7 +15,9 @@ const au = omf.AllocUnit
 func fresh(devSize uint64) *Allocator {
 	bm := NewBitmap(devSize, au)
 	bm.Mark(0, omf.LogOffset+omf.DefaultLogLen)
-	return New(bm, rand.New(rand.NewPCG(1, 2)))
+	a := New(rand.New(rand.NewPCG(1, 2)))
+	a.StartSession(bm)
+	return a
 }
 
 func TestBitmapMarkCountsCollisions(t *testing.T) {
@@ -59,7 +63,7 @@ func TestContiguousMatchesReference(t *testing.T) {
 		{3000001, 0x7a00000, 0x400000},
 	}
 	for _, w := range want {
-		a.StartSession()
+		a.FirstFit()
 		e, err := a.Contiguous(w.size)
 		if err != nil || e.Offset != w.off || e.Len != w.len {
 			t.Fatalf("size %d: got %+v %v, want 0x%x+0x%x", w.size, e, err, w.off, w.len)
@@ -75,7 +79,7 @@ func TestNextFitWithinSessionFirstFitAcross(t *testing.T) {
 	if e, _ := a.Contiguous(au); e.Offset != 0xe00000 {
 		t.Fatalf("next fit reused a hole: %#x", e.Offset)
 	}
-	a.StartSession()
+	a.FirstFit()
 	if e, _ := a.Contiguous(au); e.Offset != 0xa00000 {
 		t.Fatalf("first fit missed the hole: %#x", e.Offset)
 	}
@@ -87,7 +91,7 @@ func TestDeviceFull(t *testing.T) {
 	a := fresh(1 << 30)
 	n := 0
 	for i := 0; i < 512; i++ {
-		a.StartSession()
+		a.FirstFit()
 		if _, err := a.Contiguous(1 << 20); err != nil {
 			if !errors.Is(err, ErrNoSpace) {
 				t.Fatal(err)
@@ -206,5 +210,55 @@ func TestBitmapRejectsWrappingExtent(t *testing.T) {
 	}
 	if bm.UsedBytes() != 0 {
 		t.Fatalf("used %d", bm.UsedBytes())
+	}
+}
+
+// The allocator works on its own copy: the bitmap it started from (the
+// namespace's) is never written, and a new session forgets what was handed
+// out but not logged.
+func TestWorkingCopy(t *testing.T) {
+	bm := NewBitmap(8<<30, au)
+	bm.Mark(0, omf.LogOffset+omf.DefaultLogLen)
+	before := bm.Units()
+	a := New(rand.New(rand.NewPCG(1, 2)))
+	a.StartSession(bm)
+	x, err := a.Contiguous(5 * au)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if y, _ := a.Contiguous(au); y.Offset < x.Offset+x.Len {
+		t.Fatalf("second allocation %+v overlaps the first %+v", y, x)
+	}
+	if _, err := a.Interleaved(9<<20, Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(before, bm.Units()) {
+		t.Fatal("allocation wrote the namespace's bitmap")
+	}
+	a.StartSession(bm)
+	if z, _ := a.Contiguous(5 * au); z != x {
+		t.Fatalf("a new session did not forget unlogged space: %+v, first time %+v", z, x)
+	}
+}
+
+// The out-of-space error says whether the device is full or only too
+// fragmented for one contiguous extent.
+func TestNoSpaceSaysWhy(t *testing.T) {
+	a := fresh(1 << 30)
+	for {
+		if _, err := a.Contiguous(au); err != nil {
+			break
+		}
+	}
+	if _, err := a.Contiguous(au); !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "full") {
+		t.Errorf("full device: %v", err)
+	}
+	// Free every other unit of a stretch: much space, no long run.
+	for off := uint64(0x1000000); off < 0x3000000; off += 2 * au {
+		a.bm.Clear(off, au)
+	}
+	_, err := a.Contiguous(3 * au)
+	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "fragmented") || !strings.Contains(err.Error(), "the largest is 2097152") {
+		t.Errorf("fragmented device: %v", err)
 	}
 }

@@ -133,6 +133,18 @@ func (b *Bitmap) findRun(from, limit, need uint64) (uint64, bool) {
 	}
 }
 
+// largestFree returns the length, in units, of the longest run of clear
+// units.
+func (b *Bitmap) largestFree() uint64 {
+	var best uint64
+	for i := b.nextClear(0, b.nbits); i < b.nbits; {
+		j := b.nextSet(i, b.nbits)
+		best = max(best, j-i)
+		i = b.nextClear(j, b.nbits)
+	}
+	return best
+}
+
 // Units returns a copy of the bitmap words (LSB-first, as the reference lays
 // out its bitmap), for debugging dumps and tests.
 func (b *Bitmap) Units() []uint64 { return append([]uint64(nil), b.words...) }

@@ -51,6 +51,7 @@ type Device struct {
 	Writable bool   // opened read/write
 	f        *os.File
 	sysfs    string // sysfs directory of a char or block device
+	punch    bool   // a regular file whose file system zeroes punched holes exactly
 }
 
 // Open opens the device at path. With write it needs read/write access; without
@@ -121,6 +122,10 @@ func (d *Device) probe() error {
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
 		d.Kind, d.Size, d.Align = RegularFile, uint64(st.Size), DefaultAlign
+		var fs unix.Statfs_t
+		// hugetlbfs leaves partial huge pages of a punched range as they
+		// were: zero there through memory instead.
+		d.punch = unix.Fstatfs(int(d.f.Fd()), &fs) == nil && fs.Type != unix.HUGETLBFS_MAGIC
 		return nil
 	case unix.S_IFCHR:
 		return d.probeChar(st.Rdev)

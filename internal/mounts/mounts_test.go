@@ -26,3 +26,14 @@ func TestCanonicalKeepsMissingTail(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// Check on paths that are no FUSE mount: a plain directory answers; a
+// missing path is an error, never a dead daemon.
+func TestCheckNonFUSE(t *testing.T) {
+	if st, err := Check(t.TempDir(), DefaultWait); st != Alive || err != nil {
+		t.Fatalf("%v %v", st, err)
+	}
+	if st, err := Check(t.TempDir()+"/missing", DefaultWait); st == Dead || err == nil {
+		t.Fatalf("%v %v", st, err)
+	}
+}

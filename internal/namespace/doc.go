@@ -6,11 +6,12 @@
 // Problem (with its log index and reason) and left out, never misplaced. The
 // rules are stricter than the reference's (spec/omf.md §6.4, §9): a path
 // whose parent is missing or is a file, a second entry for an existing path,
-// a map outside the device or not aligned to the allocation unit, and an
-// ADD_DAXDEV out of sequence are all reported. Extents of a valid map are
-// marked allocated even when its path is rejected, so no space the log
-// references is ever handed out again; overlaps are counted as collisions
-// (cross-links).
+// a map outside the device, over the superblock and log, or not aligned to
+// the allocation unit, a .meta at the root (MetaName), and an ADD_DAXDEV out
+// of sequence are all reported and refused (Stats.Refused counts them).
+// Extents of a valid map are marked allocated even when its path is rejected,
+// so no space the log references is ever handed out again; overlaps are
+// counted as collisions (cross-links).
 //
 // Inode numbers derive from the log index (InoBase + index), so every host
 // gives a file the same number.

@@ -15,7 +15,7 @@ import (
 // copies of what it needs.
 func (t *Tree) ApplyRaw(i uint64, raw []byte, dec *omf.EntryDecoder) *Node {
 	var q omf.Quick
-	if !omf.DecodeQuick(raw, &q) || q.Type == omf.EntryFile && !q.Ext.ValidFor(q.Size, t.devSize, t.au) {
+	if !omf.DecodeQuick(raw, &q) || q.Type == omf.EntryFile && (!q.Ext.ValidFor(q.Size, t.devSize, t.au) || q.Ext.Offset < t.metaSize) {
 		var e omf.Entry
 		err := dec.Decode(raw, &e)
 		return t.Apply(i, &e, err)

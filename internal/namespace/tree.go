@@ -42,9 +42,15 @@ const (
 	Duplicate                        // the path already exists
 	Collision                        // extents overlap space already allocated
 	BadDaxdev                        // ADD_DAXDEV out of sequence, duplicate or beyond the table
+	Reserved                         // the path is MetaName at the root, which every mount serves itself
 )
 
-var problemNames = [...]string{"torn entry", "malformed entry", "bad file map", "missing parent", "not a directory", "duplicate path", "allocation collision", "bad add_daxdev"}
+var problemNames = [...]string{"torn entry", "malformed entry", "bad file map", "missing parent", "not a directory", "duplicate path", "allocation collision", "bad add_daxdev", "reserved name"}
+
+// MetaName is the directory at the root of every mount that holds the raw
+// superblock and log. An entry of that name at the root is refused: every
+// mount would hide it behind its own.
+const MetaName = ".meta"
 
 func (k ProblemKind) String() string {
 	if int(k) < len(problemNames) {
@@ -75,6 +81,7 @@ type Stats struct {
 	DirEntries  uint64 // intact MKDIR entries
 	Files       uint64 // files in the tree
 	Dirs        uint64 // directories in the tree, root excluded
+	Refused     uint64 // intact entries reported and left out (bad map or path, duplicate, ...); a cross-linked file is placed, not refused
 	SumSizes    uint64 // fm_size summed over decodable FILE entries
 	Collisions  uint64 // allocation units claimed twice
 	Torn        uint64 // entries with a bad sequence number or CRC
@@ -86,6 +93,7 @@ type Tree struct {
 	bm       *alloc.Bitmap
 	devSize  uint64
 	au       uint64
+	metaSize uint64 // device bytes of the superblock and log: no extent may start below
 	stats    Stats
 	problems []Problem
 	daxdevs  []omf.Daxdev // slot 0: the primary device
@@ -122,10 +130,11 @@ const maxIndexHint = 1 << 16
 // bytes) already reserved in its bitmap.
 func New(devSize, au, metaSize uint64) *Tree {
 	t := &Tree{
-		bm:      alloc.NewBitmap(devSize, au),
-		devSize: devSize,
-		au:      au,
-		daxdevs: []omf.Daxdev{{Size: devSize}},
+		bm:       alloc.NewBitmap(devSize, au),
+		devSize:  devSize,
+		au:       au,
+		metaSize: metaSize,
+		daxdevs:  []omf.Daxdev{{Size: devSize}},
 	}
 	t.bm.Mark(0, metaSize)
 	t.root = t.newNode(-1, "", Dir, 0o755, 0, 0)
@@ -150,6 +159,12 @@ func (t *Tree) Daxdevs() []omf.Daxdev { return t.daxdevs }
 func (t *Tree) report(i uint64, k ProblemKind, path, format string, args ...any) {
 	// path may be the log's memory (ApplyRaw): keep a copy
 	t.problems = append(t.problems, Problem{Index: i, Kind: k, Path: strings.Clone(path), Reason: fmt.Sprintf(format, args...)})
+}
+
+// refuse reports entry i and counts it as refused: it is left out of the tree.
+func (t *Tree) refuse(i uint64, k ProblemKind, path, format string, args ...any) {
+	t.stats.Refused++
+	t.report(i, k, path, format, args...)
 }
 
 // Child returns the entry named name in the directory dir, or nil.
@@ -247,7 +262,7 @@ func (t *Tree) Apply(i uint64, e *omf.Entry, decodeErr error) *Node {
 		t.stats.DirEntries++
 	}
 	if decodeErr != nil {
-		t.report(i, Malformed, e.Path, "%v", decodeErr)
+		t.refuse(i, Malformed, e.Path, "%v", decodeErr)
 		return nil
 	}
 	switch e.Type {
@@ -274,8 +289,15 @@ func (t *Tree) applyFile(i uint64, e *omf.Entry) *Node {
 	}
 	t.collided(i, e.Path, coll)
 	if err := e.FMap.Validate(e.Size, t.devSize, t.au); err != nil {
-		t.report(i, BadMap, e.Path, "%v", err)
+		t.refuse(i, BadMap, e.Path, "%v", err)
 		return nil
+	}
+	for _, x := range e.FMap.AllExtents() {
+		if x.Offset < t.metaSize {
+			// Served, it would let the file's writers overwrite the log.
+			t.refuse(i, BadMap, e.Path, "extent 0x%x+0x%x overlaps the superblock and log (the first 0x%x bytes of the device)", x.Offset, x.Len, t.metaSize)
+			return nil
+		}
 	}
 	n := t.addNode(i, e.Path, File, e.Mode, e.UID, e.GID)
 	if n != nil {
@@ -302,12 +324,16 @@ func (t *Tree) applyDir(i uint64, e *omf.Entry) *Node {
 func (t *Tree) addNode(i uint64, path string, kind Kind, mode, uid, gid uint32) *Node {
 	parent, name, pk, reason := t.parent(path)
 	if parent == nil {
-		t.report(i, pk, path, "%s", reason)
+		t.refuse(i, pk, path, "%s", reason)
+		return nil
+	}
+	if parent == t.root && name == MetaName {
+		t.refuse(i, Reserved, path, "%s at the root is the mount's metadata directory; a logged one would be hidden", MetaName)
 		return nil
 	}
 	h := childHash(parent.id, name)
 	if old := t.index.lookup(t, parent.id, name, h); old != nil {
-		t.report(i, Duplicate, path, "already exists (%s from log entry %d); the first entry wins", kindName(old), old.index)
+		t.refuse(i, Duplicate, path, "already exists (%s from log entry %d); the first entry wins", kindName(old), old.index)
 		return nil
 	}
 	n := t.newNode(int64(i), name, kind, mode, uid, gid)
@@ -324,13 +350,13 @@ func (t *Tree) applyDaxdev(i uint64, e *omf.Entry) {
 	d := e.Daxdev
 	switch {
 	case len(t.daxdevs) >= MaxDaxdevs:
-		t.report(i, BadDaxdev, "", "device table full (%d devices)", MaxDaxdevs)
+		t.refuse(i, BadDaxdev, "", "device table full (%d devices)", MaxDaxdevs)
 	case uint64(d.Index) != uint64(len(t.daxdevs)):
-		t.report(i, BadDaxdev, "", "dd_index %d, expected %d", d.Index, len(t.daxdevs))
+		t.refuse(i, BadDaxdev, "", "dd_index %d, expected %d", d.Index, len(t.daxdevs))
 	default:
 		for k, x := range t.daxdevs[1:] {
 			if x.UUID == d.UUID {
-				t.report(i, BadDaxdev, "", "device %s already added as index %d", d.UUID, k+1)
+				t.refuse(i, BadDaxdev, "", "device %s already added as index %d", d.UUID, k+1)
 				return
 			}
 		}

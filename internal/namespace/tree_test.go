@@ -3,6 +3,7 @@ package namespace
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/famfs-go/famfs/omf"
@@ -22,10 +23,38 @@ func file(p string, off, size uint64) *omf.Entry {
 		FMap: omf.FMap{Type: omf.ExtSimple, Extents: []omf.Extent{{Offset: off, Len: (size + au - 1) / au * au}}}}
 }
 
+func twoExtents(p string, off, len2 uint64) *omf.Entry {
+	e := file(p, off, au+len2)
+	e.FMap.Extents = []omf.Extent{{Offset: off, Len: au}, {Offset: omf.LogOffset, Len: len2}}
+	return e
+}
+
+func striped(p string, off, size uint64) *omf.Entry {
+	return &omf.Entry{Type: omf.EntryFile, Size: size, Flags: 2, Mode: 0o644, Path: p,
+		FMap: omf.FMap{Type: omf.ExtInterleave, Interleaved: []omf.Interleave{{ChunkSize: au,
+			Strips: []omf.Extent{{Offset: off, Len: size / 2}, {Offset: omf.LogOffset, Len: size / 2}}}}}}
+}
+
 func build(entries ...*omf.Entry) *Tree {
 	t := New(dev, au, meta)
 	for i, e := range entries {
 		t.Apply(uint64(i), e, nil)
+	}
+	return t
+}
+
+// buildRaw is build through ApplyRaw, from the entries' images.
+func buildRaw(tb testing.TB, entries ...*omf.Entry) *Tree {
+	t := New(dev, au, meta)
+	var dec omf.EntryDecoder
+	b := make([]byte, omf.EntrySize)
+	for i, e := range entries {
+		e := *e
+		e.Seqnum = uint64(i)
+		if err := e.Encode(b); err != nil {
+			tb.Fatal(err)
+		}
+		t.ApplyRaw(uint64(i), b, &dec)
 	}
 	return t
 }
@@ -75,20 +104,44 @@ func TestTreeReportsInsteadOfMisplacing(t *testing.T) {
 		{"file over dir", []*omf.Entry{dir("d"), file("d", 6*au, 2)}, Duplicate, ""},
 		{"dir over file", []*omf.Entry{file("d", 6*au, 2), dir("d")}, Duplicate, ""},
 		{"cross-link", []*omf.Entry{file("f", 5*au, 1), file("g", 5*au, 1)}, Collision, ""},
-		{"overlaps log", []*omf.Entry{file("f", 4*au, 1)}, Collision, ""},
+		{"inside the log", []*omf.Entry{file("f", 4*au, 1)}, BadMap, "f"},
+		{"at the log's start", []*omf.Entry{file("f", omf.LogOffset, au)}, BadMap, "f"},
+		{"straddles the log's end", []*omf.Entry{file("f", meta-au, 2*au)}, BadMap, "f"},
+		{"one extent of two in the log", []*omf.Entry{twoExtents("f", 6*au, au)}, BadMap, "f"},
+		{"a strip in the log", []*omf.Entry{striped("f", 6*au, 2*au)}, BadMap, "f"},
 		{"offset 0", []*omf.Entry{file("f", 0, 1)}, BadMap, "f"},
+		{"dir .meta at the root", []*omf.Entry{dir(".meta")}, Reserved, ".meta"},
+		{"file .meta at the root", []*omf.Entry{file(".meta", 5*au, 1)}, Reserved, ".meta"},
 		{"past the end", []*omf.Entry{file("f", dev, 1)}, BadMap, "f"},
 		{"unaligned", []*omf.Entry{file("f", 5*au+4096, 1)}, BadMap, "f"},
 	}
 	for _, c := range cases {
-		tr := build(c.entries...)
-		ps := tr.Problems()
-		if len(ps) == 0 || ps[len(ps)-1].Kind != c.want && ps[0].Kind != c.want {
-			t.Errorf("%s: problems %v", c.name, ps)
+		for _, tr := range []*Tree{build(c.entries...), buildRaw(t, c.entries...)} {
+			ps := tr.Problems()
+			if len(ps) == 0 || ps[len(ps)-1].Kind != c.want && ps[0].Kind != c.want {
+				t.Errorf("%s: problems %v", c.name, ps)
+			}
+			if c.path != "" && tr.Lookup(c.path) != nil {
+				t.Errorf("%s: %q was placed", c.name, c.path)
+			}
+			// Every entry but a cross-linked one is refused, once.
+			want := uint64(1)
+			if c.want == Collision {
+				want = 0
+			}
+			if st := tr.Stats(); st.Refused != want || st.Files+st.Dirs+st.Refused != uint64(len(c.entries)) {
+				t.Errorf("%s: %+v", c.name, st)
+			}
 		}
-		if c.path != "" && tr.Lookup(c.path) != nil {
-			t.Errorf("%s: %q was placed", c.name, c.path)
-		}
+	}
+	// .meta is reserved at the root only, and the refusal says why.
+	tr0 := build(dir(".meta"), dir("d"), dir("d/.meta"), file("d/.meta/f", 5*au, 1))
+	if ps := tr0.Problems(); len(ps) != 1 || !strings.Contains(ps[0].String(), "metadata directory") || tr0.Lookup("d/.meta/f") == nil {
+		t.Fatalf("%v", ps)
+	}
+	// The extent refused in the log says where the log ends.
+	if ps := build(file("f", 4*au, 1)).Problems(); len(ps) != 2 || ps[0].Kind != Collision || !strings.Contains(ps[1].Reason, "overlaps the superblock and log") {
+		t.Fatalf("%v", ps)
 	}
 	// The first entry wins a duplicate.
 	tr := build(file("f", 5*au, 1), file("f", 6*au, 2))

@@ -1,19 +1,20 @@
-package famfs
+package tests
 
 import (
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	famfs "github.com/famfs-go/famfs"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
@@ -70,34 +71,34 @@ type corruptFixture struct {
 func newCorruptFixture(t testing.TB) *corruptFixture {
 	t.Helper()
 	dev := filepath.Join(t.TempDir(), "famfs.img")
-	if _, err := Mkfs(dev, MkfsOptions{Size: corruptDevSize, SystemUUID: masterID, DevPath: "/dev/dax0.0"}); err != nil {
+	if _, err := famfs.Mkfs(dev, famfs.MkfsOptions{Size: corruptDevSize, SystemUUID: masterID, DevPath: "/dev/dax0.0"}); err != nil {
 		t.Fatal(err)
 	}
-	f, err := Open(dev, OpenOptions{SystemUUID: masterID, Rand: rand.New(rand.NewPCG(1, 2))})
+	f, err := famfs.Open(dev, famfs.OpenOptions{SystemUUID: masterID, Rand: rand.New(rand.NewPCG(1, 2))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = f.Update(func(tx *Tx) error {
-		if err := tx.Mkdir("dir1", MkdirOptions{Mode: 0o755}); err != nil {
+	err = f.Update(func(tx *famfs.Tx) error {
+		if err := tx.Mkdir("dir1", famfs.MkdirOptions{Mode: 0o755}); err != nil {
 			return err
 		}
 		for _, c := range []struct {
 			p string
-			o CreateOptions
+			o famfs.CreateOptions
 		}{
-			{"dir1/file1", CreateOptions{Size: corruptFile1Size, Mode: 0o644, UID: 1000, GID: 1000}},
-			{"file2", CreateOptions{Size: corruptFile2Size, Mode: 0o600}},
-			{"striped", CreateOptions{Size: corruptStripedSize, Mode: 0o644,
-				Interleave: alloc.Interleave{NBuckets: 2, NStrips: 2, ChunkSize: corruptStripeChunk}}},
+			{"dir1/file1", famfs.CreateOptions{Size: corruptFile1Size, Mode: 0o644, UID: 1000, GID: 1000}},
+			{"file2", famfs.CreateOptions{Size: corruptFile2Size, Mode: 0o600}},
+			{"striped", famfs.CreateOptions{Size: corruptStripedSize, Mode: 0o644,
+				Interleave: famfs.Interleave{NBuckets: 2, NStrips: 2, ChunkSize: corruptStripeChunk}}},
 		} {
 			if _, err := tx.Create(c.p, c.o); err != nil {
 				return err
 			}
 		}
-		if err := tx.Mkdir("dir2", MkdirOptions{Mode: 0o700}); err != nil {
+		if err := tx.Mkdir("dir2", famfs.MkdirOptions{Mode: 0o700}); err != nil {
 			return err
 		}
-		_, err := tx.Create("dir2/f3", CreateOptions{Size: corruptF3Size, Mode: 0o644})
+		_, err := tx.Create("dir2/f3", famfs.CreateOptions{Size: corruptF3Size, Mode: 0o644})
 		return err
 	})
 	if err != nil {
@@ -249,7 +250,7 @@ type corruptCase struct {
 	torn   uint64   // fsck's torn entry count
 	extra  []prob   // problems only fsck (which scans past torn entries) reports
 	logBad bool     // fsck cannot read the log header
-	after  func(t *testing.T, f *FS)
+	after  func(t *testing.T, f *famfs.FS)
 }
 
 func at(i uint64) *uint64 { return &i }
@@ -257,7 +258,7 @@ func at(i uint64) *uint64 { return &i }
 // sbBad reports whether the row makes the superblock unusable.
 func (c *corruptCase) sbBad() bool {
 	for _, e := range c.open {
-		if errors.Is(e, ErrNoSuperblock) {
+		if errors.Is(e, famfs.ErrNoSuperblock) {
 			return true
 		}
 	}
@@ -267,6 +268,18 @@ func (c *corruptCase) sbBad() bool {
 // clean reports whether fsck must find nothing.
 func (c *corruptCase) clean() bool {
 	return c.open == nil && c.stuck == nil && len(c.probs) == 0 && c.torn == 0 && len(c.extra) == 0
+}
+
+// bad is the number of bad entries fsck must count: the torn ones and those
+// refused (every problem but a cross-link names a refused entry).
+func (c *corruptCase) bad() uint64 {
+	refused := map[uint64]bool{}
+	for _, p := range append(append([]prob(nil), c.probs...), c.extra...) {
+		if p.kind != namespace.Collision {
+			refused[p.index] = true
+		}
+	}
+	return c.torn + uint64(len(refused))
 }
 
 // fsckExit is the fsck(8) code the CLI must return for the row.
@@ -289,7 +302,7 @@ func (c *corruptCase) logplayExit() int {
 }
 
 func corruptCases() []corruptCase {
-	noSB := func(kind ...error) []error { return append([]error{ErrNoSuperblock}, kind...) }
+	noSB := func(kind ...error) []error { return append([]error{famfs.ErrNoSuperblock}, kind...) }
 	badCRC := noSB(omf.ErrBadCRC)
 	strip1Off := func(m []byte) uint64 { return le.Uint64(ent(m, eStriped)[enStrip0Off+24:]) }
 	file2Off := func(m []byte) uint64 { return le.Uint64(ent(m, eFile2)[enExt0Off:]) }
@@ -345,8 +358,8 @@ func corruptCases() []corruptCase {
 			open: noSB(omf.ErrWrongVersion), msg: "ts_version"},
 		{name: "sb re-encoded omf version (informational)", mut: resb(func(s *omf.Superblock) { s.OMFMajor, s.OMFMinor = 7, 7 })},
 		{name: "sb re-encoded other master", mut: resb(func(s *omf.Superblock) { s.SystemUUID = uuid.UUID{0xee} }),
-			after: func(t *testing.T, f *FS) {
-				if f.Role() != Client {
+			after: func(t *testing.T, f *famfs.FS) {
+				if f.Role() != famfs.Client {
 					t.Errorf("role %v, want client", f.Role())
 				}
 			}},
@@ -373,12 +386,12 @@ func corruptCases() []corruptCase {
 		{name: "log next_index rolled back", mut: put64(corruptHdr+omf.LogHdrNextIndex, 3), gone: []string{"striped", "dir2", "dir2/f3"}},
 		{name: "log next_index zero", mut: put64(corruptHdr+omf.LogHdrNextIndex, 0), gone: corruptPaths},
 		{name: "log next_seqnum garbage", mut: put64(corruptHdr+omf.LogHdrNextSeqnum, 0xdeadbeefcafe),
-			after: func(t *testing.T, f *FS) {
-				if f.Role() != Master {
+			after: func(t *testing.T, f *famfs.FS) {
+				if f.Role() != famfs.Master {
 					t.Fatalf("role %v", f.Role())
 				}
 				// The master still appends entries whose seqnum is their index.
-				if _, err := f.Create("after-garbage", CreateOptions{Size: 1, Mode: 0o644}); err != nil {
+				if _, err := f.Create("after-garbage", famfs.CreateOptions{Size: 1, Mode: 0o644}); err != nil {
 					t.Fatal(err)
 				}
 				if r := f.Fsck(); !r.Clean() || r.EntriesUsed != uint64(len(corruptPaths))+1 {
@@ -420,6 +433,10 @@ func corruptCases() []corruptCase {
 			probs: []prob{{eDir2, namespace.Malformed}, {eF3, namespace.MissingParent}}, gone: []string{"dir2"}, msg: "md_relpath"},
 		{name: "entry 2 path of an existing dir", mut: intact(eFile2, setPath(enPath, "dir1")),
 			probs: []prob{{eFile2, namespace.Duplicate}}, gone: []string{"file2"}},
+		{name: "entry 2 file .meta at the root", mut: intact(eFile2, setPath(enPath, ".meta")),
+			probs: []prob{{eFile2, namespace.Reserved}}, gone: []string{".meta"}, msg: "metadata directory"},
+		{name: "entry 4 mkdir .meta at the root", mut: intact(eDir2, setPath(enDirPath, ".meta")),
+			probs: []prob{{eDir2, namespace.Reserved}, {eF3, namespace.MissingParent}}, gone: []string{".meta"}, msg: "metadata directory"},
 		{name: "entry 5 parent is a file", mut: intact(eF3, setPath(enPath, "file2/f3")),
 			probs: []prob{{eF3, namespace.NotDir}}, gone: []string{"dir2/f3"}},
 		{name: "entry 5 missing parent", mut: intact(eF3, setPath(enPath, "nodir/f3")),
@@ -433,6 +450,14 @@ func corruptCases() []corruptCase {
 			probs: []prob{{eFile1, namespace.BadMap}, {eFile2, namespace.Collision}}, msg: "not a multiple"},
 		{name: "entry 1 extent offset 0 (the superblock)", mut: intact(eFile1, e64(enExt0Off, 0)),
 			probs: []prob{{eFile1, namespace.Collision}, {eFile1, namespace.BadMap}}, msg: "superblock"},
+		{name: "entry 1 extent inside the log", mut: intact(eFile1, e64(enExt0Off, omf.LogOffset+2*corruptMiB)),
+			probs: []prob{{eFile1, namespace.Collision}, {eFile1, namespace.BadMap}}, msg: "overlaps the superblock and log"},
+		{name: "entry 1 extent at the log's start", mut: intact(eFile1, e64(enExt0Off, omf.LogOffset)),
+			probs: []prob{{eFile1, namespace.Collision}, {eFile1, namespace.BadMap}}, msg: "overlaps the superblock and log"},
+		{name: "entry 1 extent straddling the log's end", mut: intact(eFile1, e64(enExt0Off, omf.LogOffset+omf.DefaultLogLen-2*corruptMiB)),
+			probs: []prob{{eFile1, namespace.Collision}, {eFile1, namespace.BadMap}}, msg: "overlaps the superblock and log"},
+		{name: "entry 3 strip inside the log", mut: intact(eStriped, e64(enStrip0Off, omf.LogOffset)),
+			probs: []prob{{eStriped, namespace.Collision}, {eStriped, namespace.BadMap}}, msg: "overlaps the superblock and log"},
 		{name: "entry 1 extent past the device", mut: intact(eFile1, e64(enExt0Off, 8<<30)),
 			probs: []prob{{eFile1, namespace.BadMap}}, msg: "past the end"},
 		{name: "entry 1 extent at 2^64-2MiB", mut: intact(eFile1, e64(enExt0Off, ^uint64(2<<20-1))),
@@ -475,10 +500,10 @@ func corruptCases() []corruptCase {
 
 // exercise calls everything a reader does on an open file system; none of it
 // may panic, whatever the log held.
-func exercise(t *testing.T, f *FS) {
+func exercise(t *testing.T, f *famfs.FS) {
 	t.Helper()
 	var files []string
-	err := f.Walk("", func(i Info) error {
+	err := f.Walk("", func(i famfs.Info) error {
 		if !i.IsDir() {
 			files = append(files, i.Path)
 		}
@@ -521,13 +546,13 @@ func exercise(t *testing.T, f *FS) {
 	if err := f.CheckSuperblock(); err != nil {
 		t.Errorf("CheckSuperblock: %v", err)
 	}
-	f.ScanLog(0, func(uint64, *omf.Entry, error) {})
+	f.ScanLog(0, func(famfs.LogEntry) {})
 	f.Fsck()
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-func problemText(ps []namespace.Problem) string {
+func problemText[P fmt.Stringer](ps []P) string {
 	var b strings.Builder
 	for _, p := range ps {
 		fmt.Fprintln(&b, p)
@@ -535,9 +560,9 @@ func problemText(ps []namespace.Problem) string {
 	return b.String()
 }
 
-func hasProb(ps []namespace.Problem, want prob) bool {
+func hasProb(ps []famfs.Problem, want prob) bool {
 	for _, p := range ps {
-		if p.Index == want.index && p.Kind == want.kind {
+		if p.Index == want.index && p.Kind == want.kind.String() {
 			return true
 		}
 	}
@@ -546,7 +571,7 @@ func hasProb(ps []namespace.Problem, want prob) bool {
 
 // checkCorruptLibrary asserts the library's outcome for one row.
 func checkCorruptLibrary(t *testing.T, dev string, c corruptCase) {
-	f, err := Open(dev, OpenOptions{SystemUUID: masterID, Logger: quietLogger()})
+	f, err := famfs.Open(dev, famfs.OpenOptions{SystemUUID: masterID, Logger: quietLogger()})
 	if c.open != nil {
 		if err == nil {
 			f.Close()
@@ -567,7 +592,7 @@ func checkCorruptLibrary(t *testing.T, dev string, c corruptCase) {
 		defer f.Close()
 		st, rerr := f.Refresh()
 		if c.stuck != nil {
-			if !errors.Is(rerr, ErrLogDamaged) || st.Stuck == nil || st.Stuck.Index != *c.stuck {
+			if !errors.Is(rerr, famfs.ErrLogDamaged) || st.Stuck == nil || st.Stuck.Index != *c.stuck {
 				t.Errorf("Refresh: %+v %v; want ErrLogDamaged at %d", st, rerr, *c.stuck)
 			}
 			if c.msg != "" && !strings.Contains(rerr.Error(), c.msg) {
@@ -576,13 +601,19 @@ func checkCorruptLibrary(t *testing.T, dev string, c corruptCase) {
 		} else if rerr != nil {
 			t.Errorf("Refresh: %v", rerr)
 		}
-		var ps []namespace.Problem
-		f.View(func(tr *namespace.Tree) { ps = append(ps, tr.Problems()...) })
-		var got []prob
-		for _, p := range ps {
-			got = append(got, prob{p.Index, p.Kind})
+		ps := f.Problems()
+		type seen struct {
+			index uint64
+			kind  string
 		}
-		if fmt.Sprint(got) != fmt.Sprint(c.probs) {
+		var got, want []seen
+		for _, p := range ps {
+			got = append(got, seen{p.Index, p.Kind})
+		}
+		for _, p := range c.probs {
+			want = append(want, seen{p.index, p.kind.String()})
+		}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("replay problems:\n%s want %v", problemText(ps), c.probs)
 		}
 		if c.msg != "" && c.stuck == nil && !strings.Contains(problemText(ps), c.msg) {
@@ -610,6 +641,13 @@ func checkCorruptLibrary(t *testing.T, dev string, c corruptCase) {
 				t.Errorf("%s (entry %d) is missing: %+v %v", p, i, info, err)
 			}
 		}
+		for _, p := range c.gone {
+			if !slices.Contains(corruptPaths, p) {
+				if info, err := f.Stat(p); err == nil {
+					t.Errorf("%s is present: %+v", p, info)
+				}
+			}
+		}
 		exercise(t, f)
 		if c.after != nil {
 			c.after(t, f)
@@ -617,7 +655,7 @@ func checkCorruptLibrary(t *testing.T, dev string, c corruptCase) {
 	}
 
 	// fsck by path, as the CLI does it
-	r, err := Fsck(dev, masterID)
+	r, err := famfs.Fsck(dev, famfs.FsckOptions{SystemUUID: masterID})
 	if err != nil {
 		t.Fatalf("Fsck: %v", err)
 	}
@@ -638,6 +676,9 @@ func checkCorruptLibrary(t *testing.T, dev string, c corruptCase) {
 	}
 	if r.Torn != c.torn {
 		t.Errorf("fsck counts %d torn entries, want %d", r.Torn, c.torn)
+	}
+	if r.Superblock != nil && r.LogErr == "" && r.BadEntries() != c.bad() {
+		t.Errorf("fsck counts %d bad entries, want %d:\n%s", r.BadEntries(), c.bad(), problemText(r.Problems))
 	}
 	for _, p := range append(append([]prob(nil), c.probs...), c.extra...) {
 		if !hasProb(r.Problems, p) {

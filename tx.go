@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"strings"
 
-	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
@@ -21,7 +20,13 @@ type CreateOptions struct {
 	GID  uint32
 	// Interleave, if enabled, stripes the file across buckets of the device
 	// (spec/omf.md §4.3); the zero value allocates one contiguous extent.
-	Interleave alloc.Interleave
+	Interleave Interleave
+	// NoZero leaves the file's space as it is instead of zeroing it before
+	// the file becomes visible: faster, but the file then shows whatever an
+	// earlier file (of any owner) left in that memory. Only for callers that
+	// write every byte themselves; the slack after the end of the file is
+	// zeroed anyway, as a mapping shows it.
+	NoZero bool
 }
 
 // MkdirOptions describe a new directory.
@@ -70,7 +75,7 @@ func (f *FS) session(fn func(tx *Tx) error) error {
 		return err
 	}
 	f.mu.Lock()
-	f.alloc.StartSession()
+	f.alloc.StartSession(f.tree.Bitmap())
 	f.mu.Unlock()
 	return fn(&Tx{f: f})
 }
@@ -103,111 +108,31 @@ func (f *FS) appendLocked(entries []omf.Entry, nodes []*namespace.Node) error {
 	return nil
 }
 
-// Create allocates and logs a new file.
+// Create allocates and logs a new file. Its space is zeroed first, unless
+// o.NoZero (see Stage, which also prepares several files to be logged at
+// once and lets their data be written before any of them is visible).
 func (tx *Tx) Create(p string, o CreateOptions) (*File, error) {
-	f := tx.f
-	c, err := checkNewPath(p)
+	st := tx.Stage()
+	if _, err := st.Create(p, o); err != nil {
+		st.Abandon()
+		return nil, err
+	}
+	files, err := st.Commit()
 	if err != nil {
-		return nil, pathErr("create", p, err)
+		return nil, err
 	}
-	if o.Size == 0 {
-		return nil, pathErr("create", p, fmt.Errorf("%w: size must be at least 1 byte", fs.ErrInvalid))
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err := f.checkParentLocked(c); err != nil {
-		return nil, pathErr("create", p, err)
-	}
-	if err := f.checkSlotsLocked(1); err != nil {
-		return nil, pathErr("create", p, err)
-	}
-	var m omf.FMap
-	if o.Interleave.Enabled() {
-		m, err = f.alloc.Interleaved(o.Size, o.Interleave)
-	} else {
-		var e omf.Extent
-		e, err = f.alloc.Contiguous(o.Size)
-		m = omf.FMap{Type: omf.ExtSimple, Extents: []omf.Extent{e}}
-	}
-	if err != nil {
-		return nil, pathErr("create", p, err)
-	}
-	e := omf.Entry{Type: omf.EntryFile, Size: o.Size, Flags: omf.FileFlagsAllHostsRW,
-		UID: o.UID, GID: o.GID, Mode: o.Mode & 0o7777, Path: c, FMap: m}
-	// The space is marked in the bitmap; replaying our own entry marks it
-	// again, so release it first and let Apply take it.
-	f.alloc.Release(m)
-	var node [1]*namespace.Node
-	if err := f.appendLocked([]omf.Entry{e}, node[:]); err != nil {
-		return nil, pathErr("create", p, err)
-	}
-	return &File{fs: f, info: infoAt(node[0], c)}, nil
+	return files[0], nil
 }
 
 // Mkdir logs a new directory (and, with Parents, its missing parents, top
-// down, each with the given mode and owner).
+// down, each with the given mode and owner) in one append.
 func (tx *Tx) Mkdir(p string, o MkdirOptions) error {
-	f := tx.f
-	c, err := CleanPath(p)
-	if err != nil {
-		return pathErr("mkdir", p, err)
+	st := tx.Stage()
+	if err := st.Mkdir(p, o); err != nil {
+		return err
 	}
-	if err := checkReserved(c); err != nil {
-		if c == MetaDir && o.Parents {
-			return nil // it exists (in every mount)
-		}
-		return pathErr("mkdir", p, err)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var missing []string
-	n := f.tree.Root()
-	for rest, done := c, ""; rest != ""; {
-		var comp string
-		comp, rest, _ = strings.Cut(rest, "/")
-		if done == "" {
-			done = comp
-		} else {
-			done += "/" + comp
-		}
-		if n != nil {
-			if k := f.tree.Child(n, comp); k != nil {
-				if !k.IsDir() {
-					if rest == "" {
-						return pathErr("mkdir", p, &ExistError{Info: infoOf(k)})
-					}
-					return pathErr("mkdir", p, fmt.Errorf("%w: %s is a file", ErrNotDir, done))
-				}
-				n = k
-				continue
-			}
-			n = nil
-		}
-		if rest != "" && !o.Parents {
-			return pathErr("mkdir", p, fmt.Errorf("%w: parent directory %s does not exist", fs.ErrNotExist, done))
-		}
-		missing = append(missing, done)
-	}
-	if len(missing) == 0 {
-		if o.Parents {
-			return nil
-		}
-		return pathErr("mkdir", p, fs.ErrExist)
-	}
-	entries := make([]omf.Entry, len(missing))
-	for k, d := range missing {
-		if err := omf.CheckRelPath(d, true); err != nil {
-			return pathErr("mkdir", p, fmt.Errorf("%w: %v", ErrBadPath, err))
-		}
-		entries[k] = omf.Entry{Type: omf.EntryMkdir, UID: o.UID, GID: o.GID, Mode: o.Mode & 0o7777, Path: d}
-	}
-	if err := f.checkSlotsLocked(uint64(len(entries))); err != nil {
-		return pathErr("mkdir", p, err)
-	}
-	if err := f.appendLocked(entries, nil); err != nil {
-		return pathErr("mkdir", p, err)
-	}
-	return nil
+	_, err := st.Commit()
+	return err
 }
 
 // AddDaxdev logs an ADD_DAXDEV entry (OMF 2.2, "multi-daxdev phase 1";
@@ -272,6 +197,12 @@ func checkNewPath(p string) (string, error) {
 // under its name: every mount would hide it.
 const MetaDir = ".meta"
 
+// The files in MetaDir: the superblock region and the log, read-only.
+const (
+	MetaSuperblock = ".superblock"
+	MetaLog        = ".log"
+)
+
 // checkReserved refuses the clean path c if it is MetaDir or inside it.
 func checkReserved(c string) error {
 	if c == MetaDir {
@@ -312,19 +243,6 @@ func (f *FS) checkSlotsLocked(n uint64) error {
 	}
 	return nil
 }
-
-// ExistError reports that a path is taken; it carries what is there, so a
-// caller can accept an existing file of the right size (as `famfs cp` and
-// `famfs creat` do). errors.Is(err, fs.ErrExist) holds.
-type ExistError struct{ Info Info }
-
-func (e *ExistError) Error() string {
-	if e.Info.IsDir() {
-		return "directory exists"
-	}
-	return fmt.Sprintf("file exists (%d bytes)", e.Info.Size)
-}
-func (e *ExistError) Unwrap() error { return fs.ErrExist }
 
 // Create logs one file under its own hold of the log lock.
 func (f *FS) Create(p string, o CreateOptions) (file *File, err error) {
@@ -372,7 +290,7 @@ func (f *FS) CreateMany(reqs []CreateRequest) ([]CreateResult, error) {
 // every file first fit; a multi-file `cp` is next fit).
 func (tx *Tx) FirstFit() {
 	tx.f.mu.Lock()
-	tx.f.alloc.StartSession()
+	tx.f.alloc.FirstFit()
 	tx.f.mu.Unlock()
 }
 
@@ -381,20 +299,16 @@ func (tx *Tx) FirstFit() {
 // clone`). Mode, owner and size are src's.
 func (tx *Tx) Clone(src, dst string) (*File, error) {
 	f := tx.f
-	sc, err := CleanPath(src)
-	if err != nil {
-		return nil, pathErr("clone", src, err)
-	}
 	c, err := checkNewPath(dst)
 	if err != nil {
 		return nil, pathErr("clone", dst, err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := f.tree.Lookup(sc)
+	s, _, err := f.findLocked("clone", src)
 	switch {
-	case s == nil:
-		return nil, pathErr("clone", src, fs.ErrNotExist)
+	case err != nil:
+		return nil, err
 	case s.IsDir():
 		return nil, pathErr("clone", src, ErrIsDir)
 	}

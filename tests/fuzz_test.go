@@ -1,7 +1,8 @@
-package famfs
+package tests
 
 import (
 	"errors"
+	famfs "github.com/famfs-go/famfs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -102,19 +103,19 @@ func FuzzOpen(f *testing.F) {
 			t.Fatal(err)
 		}
 
-		fs, oerr := Open(dev, OpenOptions{SystemUUID: masterID, ReadOnly: true, Logger: quietLogger()})
+		fs, oerr := famfs.Open(dev, famfs.OpenOptions{SystemUUID: masterID, ReadOnly: true, Logger: quietLogger()})
 		if oerr == nil {
 			exercise(t, fs)
 			fs.Close()
 		}
-		r, err := Fsck(dev, masterID)
+		r, err := famfs.Fsck(dev, famfs.FsckOptions{SystemUUID: masterID})
 		if err != nil {
 			t.Fatalf("Fsck: %v", err)
 		}
 		switch {
 		case oerr == nil && (r.Superblock == nil || r.LogErr != ""):
 			t.Fatalf("Open succeeded but fsck could not read the file system: %q %q", r.SuperblockErr, r.LogErr)
-		case errors.Is(oerr, ErrNoSuperblock) != (r.Superblock == nil):
+		case errors.Is(oerr, famfs.ErrNoSuperblock) != (r.Superblock == nil):
 			t.Fatalf("Open: %v; fsck superblock error %q", oerr, r.SuperblockErr)
 		case oerr != nil && r.Superblock != nil && r.LogErr == "":
 			t.Fatalf("Open failed (%v) but fsck read everything", oerr)

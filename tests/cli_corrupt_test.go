@@ -1,9 +1,11 @@
-package famfs
+package tests
 
 import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
+	famfs "github.com/famfs-go/famfs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,7 +40,7 @@ type cliResult struct {
 func runFamfs(t *testing.T, bin string, args ...string) cliResult {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	cmd.Env = append(os.Environ(), SystemUUIDEnv+"="+masterID.String())
+	cmd.Env = append(os.Environ(), famfs.SystemUUIDEnv+"="+masterID.String())
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -106,13 +108,23 @@ func TestCorruptCLI(t *testing.T) {
 				t.Errorf("fsck does not name %q:\n%s%s", c.msg, r.stdout, r.stderr)
 			}
 			r = runFamfs(t, bin, "fsck", "--json", fx.dev)
-			var rep FsckReport
+			var rep famfs.FsckReport
 			if r.code != c.fsckExit() || json.Unmarshal([]byte(r.stdout), &rep) != nil || rep.Torn != c.torn {
 				t.Errorf("fsck --json: exit %d (want %d), torn %d (want %d):\n%s\n%s", r.code, c.fsckExit(), rep.Torn, c.torn, r.stdout, r.stderr)
 			}
 			r = runFamfs(t, bin, "logplay", "--dryrun", fx.dev)
 			if r.code != c.logplayExit() {
 				t.Errorf("logplay --dryrun: exit %d, want %d\nstdout: %s\nstderr: %s", r.code, c.logplayExit(), r.stdout, r.stderr)
+			}
+			// Where replay reads what fsck reads, both count what was
+			// placed as files and directories, and list refused entries as
+			// such, never as files.
+			if c.open == nil && c.stuck == nil && rep.Log != nil {
+				sum := fmt.Sprintf("; %d files; %d directories; ", rep.Files, rep.Dirs)
+				r = runFamfs(t, bin, "logplay", "--dryrun", "-v", fx.dev)
+				if !strings.Contains(r.stdout, sum) || uint64(strings.Count(r.stdout, "[refused")) != rep.Refused {
+					t.Errorf("logplay --dryrun disagrees with fsck (%s %d refused):\n%s", sum, rep.Refused, r.stdout)
+				}
 			}
 		})
 	}

@@ -76,34 +76,40 @@ func CleanPath(p string) (string, error) {
 	return strings.TrimPrefix(c, "/"), nil
 }
 
-// Stat describes the file or directory at path.
-func (f *FS) Stat(p string) (Info, error) {
+// findLocked cleans p and returns its node and clean path, or an error for
+// op naming p. The caller holds f.mu.
+func (f *FS) findLocked(op, p string) (*namespace.Node, string, error) {
 	c, err := CleanPath(p)
 	if err != nil {
-		return Info{}, pathErr("stat", p, err)
+		return nil, "", pathErr(op, p, err)
 	}
-	f.mu.RLock()
-	defer f.mu.RUnlock()
 	n := f.tree.Lookup(c)
 	if n == nil {
-		return Info{}, pathErr("stat", p, fs.ErrNotExist)
+		return nil, "", pathErr(op, p, fs.ErrNotExist)
+	}
+	return n, c, nil
+}
+
+// Stat describes the file or directory at path.
+func (f *FS) Stat(p string) (Info, error) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	n, c, err := f.findLocked("stat", p)
+	if err != nil {
+		return Info{}, err
 	}
 	return infoAt(n, c), nil
 }
 
 // ReadDir lists a directory in log order.
 func (f *FS) ReadDir(p string) ([]Info, error) {
-	c, err := CleanPath(p)
-	if err != nil {
-		return nil, pathErr("readdir", p, err)
-	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	n := f.tree.Lookup(c)
-	switch {
-	case n == nil:
-		return nil, pathErr("readdir", p, fs.ErrNotExist)
-	case !n.IsDir():
+	n, _, err := f.findLocked("readdir", p)
+	if err != nil {
+		return nil, err
+	}
+	if !n.IsDir() {
 		return nil, pathErr("readdir", p, ErrNotDir)
 	}
 	out := make([]Info, 0, n.NumChildren())
@@ -120,15 +126,11 @@ func (f *FS) ReadDir(p string) ([]Info, error) {
 // nested read lock deadlocks once a refresh waits for the lock): collect what
 // you need and act after Walk returns.
 func (f *FS) Walk(root string, fn func(Info) error) error {
-	c, err := CleanPath(root)
-	if err != nil {
-		return pathErr("walk", root, err)
-	}
 	f.mu.RLock()
 	defer f.mu.RUnlock()
-	n := f.tree.Lookup(c)
-	if n == nil {
-		return pathErr("walk", root, fs.ErrNotExist)
+	n, _, err := f.findLocked("walk", root)
+	if err != nil {
+		return err
 	}
 	err = walk(n, fn)
 	if err == fs.SkipDir {

@@ -1,0 +1,386 @@
+package control
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/famfs-go/famfs/omf"
+	"github.com/google/uuid"
+	"golang.org/x/sys/unix"
+)
+
+// The zero-copy grant protocol (v1). A program that opened a famfs file
+// through a mount passes that descriptor (SCM_RIGHTS) to the mount's daemon
+// over a SOCK_SEQPACKET socket; the daemon answers with the file's map and,
+// for callers already trusted with the device, a descriptor of the device.
+// The C preload library speaks the same protocol; the layout is fixed:
+//
+//	request (16 bytes + exactly one descriptor):
+//	  u32 magic, u16 version, u16 op (GrantOp), u32 flags (GrantWantDevice), u32 reserved (0)
+//	reply (64 bytes + nseg*24, + the device descriptor when granted with one):
+//	  u32 magic, u16 version, u16 status (0 or an errno), u32 flags, u32 nseg,
+//	  u64 file_size, u64 alloc_unit, u64 dev_align, u64 ino, [16]byte fs_uuid,
+//	  nseg * {u64 file_off, u64 dev_off, u64 len}
+//
+// All integers are little-endian.
+const (
+	GrantXattr   = "user.famfs.grant" // names the grant socket, on famfs files and the mount root
+	GrantMagic   = 0x5a434d46         // "FMCZ" in memory order
+	GrantVersion = 1
+	GrantOp      = 1
+
+	GrantRequestSize = 16
+	GrantHeaderSize  = 64
+	GrantSegmentSize = 24
+
+	// GrantWantDevice (request flags): attach a device descriptor if the
+	// caller is trusted with the device; without it only the map comes back.
+	GrantWantDevice = 1 << 0
+
+	// Reply flags.
+	GrantWritable    = 1 << 0 // the device descriptor is O_RDWR
+	GrantNonCoherent = 1 << 1 // flush after storing, invalidate before loading
+	GrantDevDax      = 1 << 2 // a devdax char device: map at dev_align
+
+	// MaxGrantSegments bounds a reply (96 MiB of segments); a file with
+	// more answers E2BIG and is served by the mount.
+	MaxGrantSegments = 1 << 22
+
+	// GrantIdleTimeout: the daemon closes a grant connection idle this long.
+	GrantIdleTimeout = 10 * time.Second
+)
+
+// GrantSocketPath returns the grant socket of the mount at mountpoint: the
+// control socket with ".sock" replaced by ".grant".
+func GrantSocketPath(mountpoint string) string {
+	return strings.TrimSuffix(SocketPath(mountpoint), ".sock") + ".grant"
+}
+
+// GrantRequest is a decoded request.
+type GrantRequest struct {
+	Flags uint32
+}
+
+// Encode returns the 16-byte request.
+func (r GrantRequest) Encode() []byte {
+	b := make([]byte, GrantRequestSize)
+	binary.LittleEndian.PutUint32(b[0:], GrantMagic)
+	binary.LittleEndian.PutUint16(b[4:], GrantVersion)
+	binary.LittleEndian.PutUint16(b[6:], GrantOp)
+	binary.LittleEndian.PutUint32(b[8:], r.Flags)
+	return b
+}
+
+// ErrGrantMalformed is wrapped by the decoders' errors.
+var ErrGrantMalformed = errors.New("malformed grant message")
+
+// DecodeGrantRequest checks and decodes a request message.
+func DecodeGrantRequest(b []byte) (GrantRequest, error) {
+	if len(b) != GrantRequestSize {
+		return GrantRequest{}, fmt.Errorf("%w: request of %d bytes, want %d", ErrGrantMalformed, len(b), GrantRequestSize)
+	}
+	if m := binary.LittleEndian.Uint32(b[0:]); m != GrantMagic {
+		return GrantRequest{}, fmt.Errorf("%w: magic %#x", ErrGrantMalformed, m)
+	}
+	if v := binary.LittleEndian.Uint16(b[4:]); v != GrantVersion {
+		return GrantRequest{}, fmt.Errorf("%w: version %d, this daemon speaks %d", ErrGrantMalformed, v, GrantVersion)
+	}
+	if op := binary.LittleEndian.Uint16(b[6:]); op != GrantOp {
+		return GrantRequest{}, fmt.Errorf("%w: unknown op %d", ErrGrantMalformed, op)
+	}
+	r := GrantRequest{Flags: binary.LittleEndian.Uint32(b[8:])}
+	if r.Flags&^GrantWantDevice != 0 {
+		return GrantRequest{}, fmt.Errorf("%w: unknown flags %#x", ErrGrantMalformed, r.Flags)
+	}
+	if rs := binary.LittleEndian.Uint32(b[12:]); rs != 0 {
+		return GrantRequest{}, fmt.Errorf("%w: reserved field %#x", ErrGrantMalformed, rs)
+	}
+	return r, nil
+}
+
+// GrantReply is a decoded reply.
+type GrantReply struct {
+	Status    syscall.Errno // 0: granted
+	Flags     uint32        // GrantWritable, GrantNonCoherent, GrantDevDax
+	FileSize  uint64
+	AllocUnit uint64
+	DevAlign  uint64
+	Ino       uint64
+	FSUUID    uuid.UUID
+	Segments  []omf.Segment // file order, covering [0, FileSize rounded up to AllocUnit)
+}
+
+// Writable reports whether the device descriptor is writable.
+func (r GrantReply) Writable() bool { return r.Flags&GrantWritable != 0 }
+
+// Encode returns the reply message (an error reply carries no segments).
+func (r GrantReply) Encode() []byte {
+	segs := r.Segments
+	if r.Status != 0 {
+		segs = nil
+	}
+	b := make([]byte, GrantHeaderSize+GrantSegmentSize*len(segs))
+	le := binary.LittleEndian
+	le.PutUint32(b[0:], GrantMagic)
+	le.PutUint16(b[4:], GrantVersion)
+	le.PutUint16(b[6:], uint16(r.Status))
+	le.PutUint32(b[8:], r.Flags)
+	le.PutUint32(b[12:], uint32(len(segs)))
+	le.PutUint64(b[16:], r.FileSize)
+	le.PutUint64(b[24:], r.AllocUnit)
+	le.PutUint64(b[32:], r.DevAlign)
+	le.PutUint64(b[40:], r.Ino)
+	copy(b[48:64], r.FSUUID[:])
+	for i, s := range segs {
+		o := GrantHeaderSize + GrantSegmentSize*i
+		le.PutUint64(b[o:], s.FileOff)
+		le.PutUint64(b[o+8:], s.DevOff)
+		le.PutUint64(b[o+16:], s.Len)
+	}
+	return b
+}
+
+// DecodeGrantReply checks and decodes a reply message. Besides the layout it
+// checks what a client relies on: segments in file order, contiguous from 0,
+// each non-empty and not wrapping, covering at least the file size; none on
+// an error reply.
+func DecodeGrantReply(b []byte) (GrantReply, error) {
+	le := binary.LittleEndian
+	bad := func(format string, args ...any) (GrantReply, error) {
+		return GrantReply{}, fmt.Errorf("%w: %s", ErrGrantMalformed, fmt.Sprintf(format, args...))
+	}
+	if len(b) < GrantHeaderSize {
+		return bad("reply of %d bytes, shorter than the %d-byte header", len(b), GrantHeaderSize)
+	}
+	if m := le.Uint32(b[0:]); m != GrantMagic {
+		return bad("magic %#x", m)
+	}
+	if v := le.Uint16(b[4:]); v != GrantVersion {
+		return bad("version %d", v)
+	}
+	r := GrantReply{
+		Status: syscall.Errno(le.Uint16(b[6:])), Flags: le.Uint32(b[8:]),
+		FileSize: le.Uint64(b[16:]), AllocUnit: le.Uint64(b[24:]), DevAlign: le.Uint64(b[32:]), Ino: le.Uint64(b[40:]),
+	}
+	copy(r.FSUUID[:], b[48:64])
+	n := le.Uint32(b[12:])
+	if uint64(len(b)) != GrantHeaderSize+GrantSegmentSize*uint64(n) {
+		return bad("%d segments announced in %d bytes", n, len(b))
+	}
+	if r.Status != 0 {
+		if n != 0 {
+			return bad("error reply (%v) with %d segments", r.Status, n)
+		}
+		return r, nil
+	}
+	if r.Flags&^(GrantWritable|GrantNonCoherent|GrantDevDax) != 0 {
+		return bad("unknown flags %#x", r.Flags)
+	}
+	if r.AllocUnit == 0 || r.AllocUnit&(r.AllocUnit-1) != 0 {
+		return bad("allocation unit %d", r.AllocUnit)
+	}
+	if r.DevAlign == 0 || r.DevAlign&(r.DevAlign-1) != 0 {
+		return bad("device alignment %d", r.DevAlign)
+	}
+	r.Segments = make([]omf.Segment, n)
+	var next uint64
+	for i := range r.Segments {
+		o := GrantHeaderSize + GrantSegmentSize*i
+		s := omf.Segment{FileOff: le.Uint64(b[o:]), DevOff: le.Uint64(b[o+8:]), Len: le.Uint64(b[o+16:])}
+		if s.FileOff != next || s.Len == 0 || s.FileOff+s.Len < s.FileOff || s.DevOff+s.Len < s.DevOff {
+			return bad("segment %d {file %#x dev %#x len %#x} does not follow file offset %#x", i, s.FileOff, s.DevOff, s.Len, next)
+		}
+		next = s.FileOff + s.Len
+		r.Segments[i] = s
+	}
+	if next < r.FileSize {
+		return bad("segments cover %d bytes of a %d-byte file", next, r.FileSize)
+	}
+	return r, nil
+}
+
+// GrantError is a daemon's refusal.
+type GrantError struct {
+	Socket string
+	Status syscall.Errno
+}
+
+func (e *GrantError) Error() string {
+	why := ""
+	switch e.Status {
+	case syscall.EACCES:
+		why = ": not trusted with the device (use the mount), or a write-only descriptor"
+	case syscall.EBADF:
+		why = ": not a file of this mount"
+	case syscall.EIO:
+		why = ": the file system under the mount was re-made"
+	case syscall.EINVAL:
+		why = " (malformed request)"
+	case syscall.E2BIG:
+		why = ": the file has too many segments for one reply"
+	}
+	return fmt.Sprintf("grant socket %s: refused: %v%s", e.Socket, e.Status, why)
+}
+
+// Unwrap lets errors.Is(err, syscall.EACCES) and friends work.
+func (e *GrantError) Unwrap() error { return e.Status }
+
+// GrantSocket returns the grant socket named by the user.famfs.grant
+// attribute of f (a descriptor of a file on a famfs mount), or an error
+// wrapping syscall.ENODATA (or ENOTSUP) if f is not a famfs file.
+func GrantSocket(f *os.File) (string, error) {
+	buf := make([]byte, 256)
+	for {
+		var n int
+		err := ctrlErr(f, func(fd int) error {
+			var err error
+			n, err = unix.Fgetxattr(fd, GrantXattr, buf)
+			return err
+		})
+		if errors.Is(err, syscall.ERANGE) && len(buf) < 1<<16 {
+			buf = make([]byte, 4*len(buf))
+			continue
+		}
+		if err != nil {
+			return "", fmt.Errorf("%s: no %s attribute (not a file on a famfs mount): %w", f.Name(), GrantXattr, err)
+		}
+		return string(buf[:n]), nil
+	}
+}
+
+func ctrlErr(f *os.File, fn func(fd int) error) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// Grant asks the daemon of the famfs mount that f (a file opened through the
+// mount) lives on for the file's map and a descriptor of the device, opened
+// with f's access mode. The daemon hands the device only to callers already
+// trusted with it; others get a *GrantError wrapping syscall.EACCES and use
+// the mount. The returned descriptor, if any, is the caller's to close.
+func Grant(f *os.File) (GrantReply, *os.File, error) {
+	return GrantWith(f, GrantWantDevice)
+}
+
+// GrantWith is Grant with explicit request flags: 0 asks for the map only.
+func GrantWith(f *os.File, flags uint32) (GrantReply, *os.File, error) {
+	sock, err := GrantSocket(f)
+	if err != nil {
+		return GrantReply{}, nil, err
+	}
+	return GrantVia(sock, f, flags)
+}
+
+// GrantVia sends the grant request for f to the grant socket at sock.
+func GrantVia(sock string, f *os.File, flags uint32) (GrantReply, *os.File, error) {
+	conn, err := net.DialTimeout("unixpacket", sock, 10*time.Second)
+	if err != nil {
+		return GrantReply{}, nil, fmt.Errorf("grant socket %s: %w", sock, err)
+	}
+	defer conn.Close()
+	uc := conn.(*net.UnixConn)
+	uc.SetDeadline(time.Now().Add(30 * time.Second))
+	r, dev, err := grantOn(uc, f, flags)
+	if err != nil {
+		var ge *GrantError
+		if errors.As(err, &ge) {
+			ge.Socket = sock
+		} else {
+			err = fmt.Errorf("grant socket %s: %w", sock, err)
+		}
+	}
+	return r, dev, err
+}
+
+// grantOn sends one request on a connected grant socket and reads the reply.
+func grantOn(uc *net.UnixConn, f *os.File, flags uint32) (GrantReply, *os.File, error) {
+	var werr error
+	err := ctrlErr(f, func(fd int) error {
+		_, _, werr = uc.WriteMsgUnix(GrantRequest{Flags: flags}.Encode(), syscall.UnixRights(fd), nil)
+		return nil
+	})
+	if err == nil {
+		err = werr
+	}
+	if err != nil {
+		return GrantReply{}, nil, err
+	}
+	// Learn the reply's length first (a file of many segments can exceed
+	// any fixed buffer), then take it with its descriptor.
+	raw, err := uc.SyscallConn()
+	if err != nil {
+		return GrantReply{}, nil, err
+	}
+	var size int
+	var perr error
+	err = raw.Read(func(fd uintptr) bool {
+		size, _, perr = unix.Recvfrom(int(fd), nil, unix.MSG_PEEK|unix.MSG_TRUNC)
+		return perr != unix.EAGAIN
+	})
+	if err == nil {
+		err = perr
+	}
+	if err != nil {
+		return GrantReply{}, nil, err
+	}
+	if size == 0 {
+		return GrantReply{}, nil, errors.New("the daemon closed the connection")
+	}
+	buf := make([]byte, size)
+	oob := make([]byte, syscall.CmsgSpace(4*4))
+	n, oobn, mflags, _, err := uc.ReadMsgUnix(buf, oob)
+	if err != nil {
+		return GrantReply{}, nil, err
+	}
+	var fds []int
+	if msgs, err := syscall.ParseSocketControlMessage(oob[:oobn]); err == nil {
+		for _, m := range msgs {
+			if got, err := syscall.ParseUnixRights(&m); err == nil {
+				fds = append(fds, got...)
+			}
+		}
+	}
+	closeAll := func() {
+		for _, fd := range fds {
+			syscall.Close(fd)
+		}
+	}
+	if mflags&(syscall.MSG_TRUNC|syscall.MSG_CTRUNC) != 0 {
+		closeAll()
+		return GrantReply{}, nil, fmt.Errorf("%w: reply truncated", ErrGrantMalformed)
+	}
+	r, err := DecodeGrantReply(buf[:n])
+	if err != nil {
+		closeAll()
+		return GrantReply{}, nil, err
+	}
+	if r.Status != 0 {
+		closeAll()
+		return r, nil, &GrantError{Status: r.Status}
+	}
+	want := 0
+	if flags&GrantWantDevice != 0 {
+		want = 1
+	}
+	if len(fds) != want {
+		closeAll()
+		return GrantReply{}, nil, fmt.Errorf("%w: %d descriptors with a grant, want %d", ErrGrantMalformed, len(fds), want)
+	}
+	if want == 0 {
+		return r, nil, nil
+	}
+	return r, os.NewFile(uintptr(fds[0]), "famfs-device"), nil
+}

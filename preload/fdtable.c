@@ -1,0 +1,300 @@
+/* The descriptor table, the entry pool and the mount slots.
+ *
+ * The table is two-level and indexed by descriptor number: 1024 chunk
+ * pointers, each chunk 1024 entry pointers, made on first use; descriptors
+ * up to 2^20 (Linux's default nr_open) are tracked. A lookup for a
+ * descriptor that is not a famfs file is two loads and no system call. A
+ * slot holds one reference on its entry; readers take their own with a
+ * compare-and-swap on a live count and check that the slot still holds the
+ * entry (fd_acquire). Nothing here takes a lock: fork, signal handlers and
+ * threads are all safe. The mount slots change only when a grant arrives,
+ * under a small lock that is never waited on for long. */
+#include "internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#define L2_BITS 10
+#define L2 (1u << L2_BITS)
+#define L1 1024u
+#define MAXFD (L1 * L2)
+
+static _Atomic(_Atomic(struct ffile *) *) fdtop[L1];
+
+static _Atomic(struct ffile *) *slot_of(int fd, int create)
+{
+	if (fd < 0 || (unsigned)fd >= MAXFD)
+		return NULL;
+	_Atomic(struct ffile *) *c = atomic_load_explicit(&fdtop[(unsigned)fd >> L2_BITS], memory_order_acquire);
+	if (!c && create) {
+		void *p = sys_mmap(NULL, L2 * sizeof(*c), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return NULL;
+		_Atomic(struct ffile *) *want = p, *expect = NULL;
+		if (atomic_compare_exchange_strong(&fdtop[(unsigned)fd >> L2_BITS], &expect, want))
+			c = want;
+		else {
+			sys_munmap(p, L2 * sizeof(*c));
+			c = expect;
+		}
+	}
+	return c ? &c[(unsigned)fd & (L2 - 1)] : NULL;
+}
+
+/* ---- the pool: blocks of entries, never unmapped; a free list (Treiber
+ * stack of indexes) whose head carries a tag against ABA ---- */
+#define PB_BITS 8
+#define PB (1u << PB_BITS)
+#define PBLOCKS 4096u
+
+static _Atomic(struct ffile *) pblocks[PBLOCKS];
+static _Atomic uint32_t pnblocks;
+static _Atomic uint64_t phead; /* tag << 32 | (index + 1); low half 0 = empty */
+
+static struct ffile *pool_entry(uint32_t idx)
+{
+	struct ffile *b = atomic_load_explicit(&pblocks[idx >> PB_BITS], memory_order_acquire);
+	return &b[idx & (PB - 1)];
+}
+
+static void pool_push(struct ffile *e)
+{
+	uint64_t h = atomic_load(&phead), nh;
+	do {
+		atomic_store_explicit(&e->next, (uint32_t)h, memory_order_relaxed);
+		nh = (((h >> 32) + 1) << 32) | (uint64_t)(e->idx + 1);
+	} while (!atomic_compare_exchange_weak(&phead, &h, nh));
+}
+
+static int pool_grow(void)
+{
+	uint32_t b = atomic_fetch_add(&pnblocks, 1);
+	if (b >= PBLOCKS)
+		return -1;
+	struct ffile *blk = sys_mmap(NULL, PB * sizeof(struct ffile), PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (blk == MAP_FAILED)
+		return -1;
+	for (uint32_t i = 0; i < PB; i++)
+		blk[i].idx = (b << PB_BITS) | i;
+	atomic_store_explicit(&pblocks[b], blk, memory_order_release);
+	for (uint32_t i = 0; i < PB; i++)
+		pool_push(&blk[i]);
+	return 0;
+}
+
+struct ffile *pool_get(void)
+{
+	for (;;) {
+		uint64_t h = atomic_load(&phead);
+		uint32_t top = (uint32_t)h;
+		if (top == 0) {
+			if (pool_grow() < 0)
+				return NULL;
+			continue;
+		}
+		struct ffile *e = pool_entry(top - 1);
+		uint64_t nh = (((h >> 32) + 1) << 32) | atomic_load_explicit(&e->next, memory_order_relaxed);
+		if (atomic_compare_exchange_weak(&phead, &h, nh))
+			return e;
+	}
+}
+
+static void ffile_release(struct ffile *e)
+{
+	uint8_t *d = atomic_exchange(&e->data, NULL);
+	if (d)
+		sys_munmap(d, e->data_len);
+	if (e->segs_len)
+		sys_munmap(e->segs, e->segs_len);
+	e->segs = NULL;
+	e->segs_len = 0;
+	pool_push(e);
+}
+
+void ffile_put(struct ffile *e)
+{
+	if (atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel) == 1)
+		ffile_release(e);
+}
+
+static int ffile_tryget(struct ffile *e)
+{
+	uint32_t r = atomic_load_explicit(&e->refs, memory_order_relaxed);
+	do {
+		if (r == 0)
+			return 0;
+	} while (!atomic_compare_exchange_weak_explicit(&e->refs, &r, r + 1, memory_order_acquire,
+							memory_order_relaxed));
+	return 1;
+}
+
+struct ffile *fd_acquire(int fd)
+{
+	if (fd < 0 || (unsigned)fd >= MAXFD)
+		return NULL;
+	_Atomic(struct ffile *) *c = atomic_load_explicit(&fdtop[(unsigned)fd >> L2_BITS], memory_order_acquire);
+	if (!c)
+		return NULL;
+	_Atomic(struct ffile *) *s = &c[(unsigned)fd & (L2 - 1)];
+	for (int tries = 0; tries < 4; tries++) {
+		struct ffile *e = atomic_load_explicit(s, memory_order_acquire);
+		if (!e)
+			return NULL;
+		if (!ffile_tryget(e))
+			continue;
+		if (atomic_load_explicit(s, memory_order_acquire) == e)
+			return e;
+		ffile_put(e);
+	}
+	return NULL; /* the slot keeps changing under us: let the mount serve this call */
+}
+
+void fd_publish(int fd, struct ffile *e)
+{
+	_Atomic(struct ffile *) *s = slot_of(fd, 1);
+	if (!s) {
+		ffile_put(e);
+		return;
+	}
+	struct ffile *old = atomic_exchange(s, e);
+	if (old)
+		ffile_put(old);
+}
+
+void fd_forget(int fd)
+{
+	_Atomic(struct ffile *) *s = slot_of(fd, 0);
+	if (!s || !atomic_load_explicit(s, memory_order_relaxed))
+		return;
+	struct ffile *old = atomic_exchange(s, NULL);
+	if (old)
+		ffile_put(old);
+}
+
+void fd_forget_if(int fd, struct ffile *e)
+{
+	_Atomic(struct ffile *) *s = slot_of(fd, 0);
+	struct ffile *expect = e;
+	if (s && atomic_compare_exchange_strong(s, &expect, NULL))
+		ffile_put(e);
+}
+
+void fd_forget_range(unsigned lo, unsigned hi)
+{
+	if (hi >= MAXFD)
+		hi = MAXFD - 1;
+	for (unsigned c = lo >> L2_BITS; lo <= hi && c <= (hi >> L2_BITS); c++) {
+		_Atomic(struct ffile *) *ch = atomic_load_explicit(&fdtop[c], memory_order_acquire);
+		if (!ch)
+			continue;
+		unsigned a = c == (lo >> L2_BITS) ? (lo & (L2 - 1)) : 0;
+		unsigned b = c == (hi >> L2_BITS) ? (hi & (L2 - 1)) : L2 - 1;
+		for (unsigned i = a; i <= b; i++)
+			if (atomic_load_explicit(&ch[i], memory_order_relaxed)) {
+				struct ffile *old = atomic_exchange(&ch[i], NULL);
+				if (old)
+					ffile_put(old);
+			}
+	}
+}
+
+void fd_dup(int oldfd, int newfd)
+{
+	if (oldfd == newfd)
+		return;
+	struct ffile *e = fd_acquire(oldfd);
+	if (e)
+		fd_publish(newfd, e); /* the new slot keeps our reference */
+	else
+		fd_forget(newfd);
+}
+
+/* ---- mount slots ---- */
+#define NMOUNTS 64
+struct mnt mounts[NMOUNTS];
+int nmounts = NMOUNTS;
+static _Atomic int mounts_lock;
+
+int mount_lock(void)
+{
+	for (int i = 0; i < 100000; i++) {
+		int z = 0;
+		if (atomic_compare_exchange_weak(&mounts_lock, &z, 1))
+			return 1;
+		if (i > 100)
+			sched_yield();
+	}
+	return 0;
+}
+
+void mount_unlock(void)
+{
+	atomic_store(&mounts_lock, 0);
+}
+
+/* Called with the lock held. */
+struct mnt *mount_slot(dev_t dev)
+{
+	uint64_t key = (uint64_t)dev + 1;
+	for (int i = 0; i < NMOUNTS; i++) {
+		uint64_t k = atomic_load(&mounts[i].key);
+		if (k == key)
+			return &mounts[i];
+		if (k == 0) {
+			struct mnt *m = &mounts[i];
+			atomic_store(&m->devfd[0], -1);
+			atomic_store(&m->devfd[1], -1);
+			atomic_store(&m->key, key);
+			return m;
+		}
+	}
+	return NULL;
+}
+
+void mount_drop_grants(struct mnt *m)
+{
+	for (unsigned c = 0; c < L1; c++) {
+		_Atomic(struct ffile *) *ch = atomic_load_explicit(&fdtop[c], memory_order_acquire);
+		if (!ch)
+			continue;
+		for (unsigned i = 0; i < L2; i++) {
+			struct ffile *e = atomic_load(&ch[i]);
+			if (!e || !ffile_tryget(e))
+				continue;
+			if (e->mnt == m) {
+				struct ffile *expect = e;
+				if (atomic_compare_exchange_strong(&ch[i], &expect, NULL))
+					ffile_put(e); /* the slot's reference */
+			}
+			ffile_put(e);
+		}
+	}
+}
+
+int mount_internal_fds(int *fds, int max)
+{
+	int n = 0;
+	for (int i = 0; i < NMOUNTS && n < max; i++) {
+		struct mnt *m = &mounts[i];
+		if (!atomic_load(&m->key))
+			continue;
+		for (int k = 0; k < 2 && n < max; k++) {
+			int fd = atomic_load(&m->devfd[k]);
+			struct stat st;
+			/* still ours: the program may have put its own file there (dup2) */
+			if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == m->dev_dev && st.st_ino == m->dev_ino &&
+			    st.st_rdev == m->dev_rdev)
+				fds[n++] = fd;
+		}
+	}
+	return n;
+}
+
+void fdtable_atfork_child(void)
+{
+	/* only the forking thread exists now: a lock some other thread held is free */
+	atomic_store(&mounts_lock, 0);
+}

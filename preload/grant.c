@@ -1,0 +1,206 @@
+/* The client side of the grant protocol: pass the descriptor the program
+ * opened through the mount to the mount's daemon (SCM_RIGHTS over a
+ * SOCK_SEQPACKET socket), read back the file's map and, when granted, a
+ * descriptor of the device. One connection per request: nothing to share
+ * between threads or with a forked child. */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t le32(const uint8_t *p) { return (uint32_t)le16(p) | (uint32_t)le16(p + 2) << 16; }
+static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v), put16(p + 2, (uint16_t)(v >> 16)); }
+
+#define REPLY_MAX (GRANT_HDR_SIZE + (size_t)GRANT_SEG_SIZE * (1u << 22))
+
+static void fail(struct grant *g, int err, const char *why)
+{
+	g->status = err;
+	g->why = why;
+}
+
+void grant_free_segs(struct grant *g)
+{
+	if (g->segs)
+		sys_munmap(g->segs, g->segs_len);
+	g->segs = NULL;
+	g->segs_len = 0;
+}
+
+void grant_request(int fd, const char *sockpath, int want_dev, struct grant *g)
+{
+	memset(g, 0, sizeof(*g));
+	g->devfd = -1;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t plen = strlen(sockpath);
+	if (sockpath[0] != '/' || plen >= sizeof(sa.sun_path))
+		return fail(g, EINVAL, "the grant socket path is not absolute or too long");
+	memcpy(sa.sun_path, sockpath, plen + 1);
+
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return fail(g, errno, "socket");
+	struct timeval tv = {.tv_sec = 5};
+	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	int r;
+	do
+		r = connect(s, (struct sockaddr *)&sa, sizeof(sa));
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		fail(g, errno, "connect to the grant socket");
+		goto out;
+	}
+	/* Only a daemon running as root (famfs mounts directly as root) or as
+	 * ourselves may hand us a map: another user's socket is not a famfs
+	 * daemon we trust with our file's bytes. */
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+	    (cred.uid != 0 && cred.uid != geteuid())) {
+		fail(g, EPERM, "the grant socket's peer is not root");
+		goto out;
+	}
+
+	uint8_t req[GRANT_REQ_SIZE] = {0};
+	put32(req, GRANT_MAGIC);
+	put16(req + 4, GRANT_VERSION);
+	put16(req + 6, GRANT_OP);
+	put32(req + 8, want_dev ? GRANT_WANT_DEVICE : 0);
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} cm;
+	memset(&cm, 0, sizeof(cm));
+	struct iovec iov = {.iov_base = req, .iov_len = sizeof(req)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf, .msg_controllen = sizeof(cm.buf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	ssize_t n;
+	do
+		n = sendmsg(s, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n != (ssize_t)sizeof(req)) {
+		fail(g, n < 0 ? errno : EIO, "send the grant request");
+		goto out;
+	}
+
+	/* The reply's length first (a peek without a control buffer installs
+	 * no descriptor), then the whole message. */
+	uint8_t hdr[GRANT_HDR_SIZE];
+	do
+		n = recv(s, hdr, sizeof(hdr), MSG_PEEK | MSG_TRUNC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		fail(g, errno, "receive the grant reply");
+		goto out;
+	}
+	if (n < GRANT_HDR_SIZE || (size_t)n > REPLY_MAX) {
+		fail(g, EPROTO, "grant reply of a bad length");
+		goto out;
+	}
+	size_t rlen = (size_t)n, blen = (rlen + 4095) & ~(size_t)4095;
+	uint8_t *buf = sys_mmap(NULL, blen, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED) {
+		fail(g, ENOMEM, "no memory for the grant reply");
+		goto out;
+	}
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 8)];
+		struct cmsghdr align;
+	} rc;
+	memset(&rc, 0, sizeof(rc));
+	struct iovec riov = {.iov_base = buf, .iov_len = rlen};
+	struct msghdr rm = {.msg_iov = &riov, .msg_iovlen = 1, .msg_control = rc.buf, .msg_controllen = sizeof(rc.buf)};
+	do
+		n = recvmsg(s, &rm, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	int got = -1;
+	for (struct cmsghdr *h = n >= 0 ? CMSG_FIRSTHDR(&rm) : NULL; h; h = CMSG_NXTHDR(&rm, h)) {
+		if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t k = (h->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
+			int d;
+			memcpy(&d, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+			if (got < 0)
+				got = d;
+			else
+				sys_close(d); /* more than the one descriptor the protocol allows */
+		}
+	}
+	if (n != (ssize_t)rlen || (rm.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+		fail(g, EPROTO, "grant reply truncated");
+		goto bad;
+	}
+	if (le32(buf) != GRANT_MAGIC || le16(buf + 4) != GRANT_VERSION) {
+		fail(g, EPROTO, "grant reply: bad magic or version");
+		goto bad;
+	}
+	g->status = le16(buf + 6);
+	g->flags = le32(buf + 8);
+	g->nseg = le32(buf + 12);
+	g->size = le64(buf + 16);
+	g->alloc_unit = le64(buf + 24);
+	g->dev_align = le64(buf + 32);
+	g->ino = le64(buf + 40);
+	memcpy(g->uuid, buf + 48, 16);
+	if (rlen != GRANT_HDR_SIZE + (size_t)GRANT_SEG_SIZE * g->nseg) {
+		fail(g, EPROTO, "grant reply: segment count does not match its length");
+		goto bad;
+	}
+	if (g->status != 0) {
+		g->nseg = 0; /* the daemon's answer: why stays NULL */
+		goto bad;
+	}
+	if (want_dev && got < 0) {
+		fail(g, EPROTO, "grant reply without the device descriptor");
+		goto bad;
+	}
+	if (g->nseg == 0 || g->alloc_unit == 0 || (g->alloc_unit & (g->alloc_unit - 1)) ||
+	    g->dev_align == 0 || (g->dev_align & (g->dev_align - 1))) {
+		fail(g, EPROTO, "grant reply: no segments or a bad allocation unit or alignment");
+		goto bad;
+	}
+	/* Segments in place: file order, contiguous from 0, page-aligned, no
+	 * wrap, covering at least the file size. */
+	struct seg *sg = (struct seg *)(void *)buf;
+	uint64_t next = 0;
+	for (uint32_t i = 0; i < g->nseg; i++) {
+		const uint8_t *p = buf + GRANT_HDR_SIZE + (size_t)GRANT_SEG_SIZE * i;
+		struct seg x = {le64(p), le64(p + 8), le64(p + 16)};
+		if (x.file_off != next || x.len == 0 || ((x.file_off | x.dev_off | x.len) & 4095) ||
+		    x.file_off + x.len < x.file_off || x.dev_off + x.len < x.dev_off) {
+			fail(g, EPROTO, "grant reply: segments out of order, unaligned or overlapping");
+			goto bad;
+		}
+		next = x.file_off + x.len;
+		sg[i] = x; /* writes behind what is read: 24-byte records move down 64 bytes */
+	}
+	if (next < g->size) {
+		fail(g, EPROTO, "grant reply: segments do not cover the file");
+		goto bad;
+	}
+	g->segs = sg;
+	g->segs_len = blen;
+	g->devfd = got;
+	sys_close(s);
+	return;
+bad:
+	if (got >= 0)
+		sys_close(got);
+	sys_munmap(buf, blen);
+out:
+	sys_close(s);
+}

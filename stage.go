@@ -1,0 +1,402 @@
+package famfs
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/famfs-go/famfs/internal/namespace"
+	"github.com/famfs-go/famfs/omf"
+)
+
+// A Stage gathers new directories and files under one hold of the log lock
+// and logs them together. Nothing of it is visible to any host until Commit
+// appends all of its entries at once (the log's next index moves once, after
+// every entry is in place), and a Stage that is abandoned — an error, a
+// crash, a source that ended early — leaves nothing in the log and no space
+// taken.
+//
+// Each Mkdir and Create checks what it can at once: the path (length,
+// components, conflicts with the namespace and with the stage itself), a log
+// slot for its entry, and, for a file, its space, which is allocated then.
+// A file's data is written through its StagedFile before Commit. Commit zeroes
+// every byte of a file's space that was not written — the slack after the end
+// of the file included, which a mapping shows — so a new file never exposes
+// what an earlier file left in that memory (CreateOptions.NoZero opts out).
+//
+// A Stage belongs to its Tx and must not outlive the Update call.
+type Stage struct {
+	tx      *Tx
+	paths   map[string]bool // staged paths; true for directories
+	entries []omf.Entry
+	files   []*StagedFile // by entry, nil for a directory
+	done    bool
+}
+
+// Stage starts an empty stage.
+func (tx *Tx) Stage() *Stage { return &Stage{tx: tx, paths: map[string]bool{}} }
+
+// Len is the number of entries staged.
+func (s *Stage) Len() int { return len(s.entries) }
+
+// StagedFile is a file of a Stage: its space is allocated, its entry not yet
+// logged. Its methods are safe for concurrent use.
+type StagedFile struct {
+	file   *File // the space, under the file's path and map (not yet in the namespace)
+	noZero bool
+
+	mu      sync.Mutex
+	written []span // file byte ranges written, sorted, merged
+}
+
+type span struct{ from, to uint64 }
+
+// Path is the file's path relative to the root.
+func (sf *StagedFile) Path() string { return sf.file.info.Path }
+
+// Size is the file's size.
+func (sf *StagedFile) Size() uint64 { return sf.file.info.Size }
+
+func (s *Stage) check(op, p string) error {
+	if s.done {
+		return pathErr(op, p, fmt.Errorf("%w: the stage was committed or abandoned", fs.ErrInvalid))
+	}
+	return nil
+}
+
+// parentLocked checks that c's parent is a directory (logged or staged) and
+// that c is free in both. The caller holds f.mu.
+func (s *Stage) parentLocked(c string) error {
+	f := s.tx.f
+	if isDir, ok := s.paths[c]; ok {
+		if isDir {
+			return &ExistError{Info: Info{Path: c, Name: path.Base(c), Mode: fs.ModeDir}}
+		}
+		return fmt.Errorf("%w: %s is already being created", fs.ErrExist, c)
+	}
+	if dir := path.Dir(c); dir != "." {
+		if isDir, staged := s.paths[dir]; staged {
+			if !isDir {
+				return fmt.Errorf("%w: %s is a file being created", ErrNotDir, dir)
+			}
+			return nil // a staged directory holds only what the stage puts there
+		}
+	}
+	return f.checkParentLocked(c)
+}
+
+// Mkdir stages a directory (with Parents, also its missing parents, each with
+// the same mode and owner, and an existing directory is accepted).
+func (s *Stage) Mkdir(p string, o MkdirOptions) error {
+	if err := s.check("mkdir", p); err != nil {
+		return err
+	}
+	f := s.tx.f
+	c, err := CleanPath(p)
+	if err != nil {
+		return pathErr("mkdir", p, err)
+	}
+	if err := checkReserved(c); err != nil {
+		if c == MetaDir && o.Parents {
+			return nil
+		}
+		return pathErr("mkdir", p, err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	missing, err := s.missingDirsLocked(c, o.Parents)
+	if err != nil {
+		return pathErr("mkdir", p, err)
+	}
+	if len(missing) == 0 {
+		if o.Parents {
+			return nil
+		}
+		return pathErr("mkdir", p, fs.ErrExist)
+	}
+	for _, d := range missing {
+		if err := omf.CheckRelPath(d, true); err != nil {
+			return pathErr("mkdir", p, fmt.Errorf("%w: %v", ErrBadPath, err))
+		}
+	}
+	if err := f.checkSlotsLocked(uint64(len(s.entries) + len(missing))); err != nil {
+		return pathErr("mkdir", p, err)
+	}
+	for _, d := range missing {
+		s.paths[d] = true
+		s.entries = append(s.entries, omf.Entry{Type: omf.EntryMkdir, UID: o.UID, GID: o.GID, Mode: o.Mode & 0o7777, Path: d})
+		s.files = append(s.files, nil)
+	}
+	return nil
+}
+
+// missingDirsLocked lists the directories of c (c included) that neither the
+// namespace nor the stage has, top down; without parents only c may be
+// missing.
+func (s *Stage) missingDirsLocked(c string, parents bool) ([]string, error) {
+	f := s.tx.f
+	var missing []string
+	n := f.tree.Root()
+	for rest, done := c, ""; rest != ""; {
+		var comp string
+		var last bool
+		comp, rest, _ = strings.Cut(rest, "/")
+		last = rest == ""
+		if done == "" {
+			done = comp
+		} else {
+			done += "/" + comp
+		}
+		if n != nil {
+			if k := f.tree.Child(n, comp); k != nil {
+				if !k.IsDir() {
+					if last {
+						return nil, &ExistError{Info: infoOf(k)}
+					}
+					return nil, fmt.Errorf("%w: %s is a file", ErrNotDir, done)
+				}
+				n = k
+				continue
+			}
+			n = nil
+		}
+		if isDir, staged := s.paths[done]; staged {
+			if !isDir {
+				return nil, fmt.Errorf("%w: %s is a file being created", ErrNotDir, done)
+			}
+			continue
+		}
+		if !last && !parents {
+			return nil, fmt.Errorf("%w: parent directory %s does not exist", fs.ErrNotExist, done)
+		}
+		missing = append(missing, done)
+	}
+	return missing, nil
+}
+
+// Create stages a new file of o.Size bytes and allocates its space.
+func (s *Stage) Create(p string, o CreateOptions) (*StagedFile, error) {
+	if err := s.check("create", p); err != nil {
+		return nil, err
+	}
+	f := s.tx.f
+	c, err := checkNewPath(p)
+	if err != nil {
+		return nil, pathErr("create", p, err)
+	}
+	if o.Size == 0 {
+		return nil, pathErr("create", p, fmt.Errorf("%w: size must be at least 1 byte", fs.ErrInvalid))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := s.parentLocked(c); err != nil {
+		return nil, pathErr("create", p, err)
+	}
+	if err := f.checkSlotsLocked(uint64(len(s.entries) + 1)); err != nil {
+		return nil, pathErr("create", p, err)
+	}
+	m, err := f.allocLocked(o)
+	if err != nil {
+		return nil, pathErr("create", p, err)
+	}
+	e := omf.Entry{Type: omf.EntryFile, Size: o.Size, Flags: omf.FileFlagsAllHostsRW,
+		UID: o.UID, GID: o.GID, Mode: o.Mode & 0o7777, Path: c, FMap: m}
+	sf := &StagedFile{file: &File{fs: f, info: stagedInfo(&e)}, noZero: o.NoZero}
+	s.paths[c] = false
+	s.entries = append(s.entries, e)
+	s.files = append(s.files, sf)
+	return sf, nil
+}
+
+// allocLocked finds space for a file. The caller holds f.mu.
+func (f *FS) allocLocked(o CreateOptions) (omf.FMap, error) {
+	if o.Interleave.Enabled() {
+		return f.alloc.Interleaved(o.Size, o.Interleave.internal())
+	}
+	e, err := f.alloc.Contiguous(o.Size)
+	return omf.FMap{Type: omf.ExtSimple, Extents: []omf.Extent{e}}, err
+}
+
+// stagedInfo describes a file that is not in the namespace yet.
+func stagedInfo(e *omf.Entry) Info {
+	return Info{Path: e.Path, Name: path.Base(e.Path), Mode: fs.FileMode(e.Mode & 0o777), UID: e.UID, GID: e.GID,
+		Size: e.Size, Index: -1, FMap: e.FMap}
+}
+
+// Abandon gives the stage up: nothing is logged and its space is free again.
+// It is safe to call after Commit (it then does nothing).
+func (s *Stage) Abandon() {
+	if s.done {
+		return
+	}
+	s.done = true
+	f := s.tx.f
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, sf := range s.files {
+		if sf != nil {
+			f.alloc.Release(sf.file.info.FMap)
+		}
+	}
+}
+
+// Commit zeroes what was not written of each staged file, writes the files'
+// data back to memory, and logs every staged entry in one append. It returns
+// the new files, in the order they were staged. If the append fails nothing
+// is logged and the stage is abandoned.
+func (s *Stage) Commit() ([]*File, error) {
+	if err := s.check("commit", ""); err != nil {
+		return nil, err
+	}
+	f := s.tx.f
+	for _, sf := range s.files {
+		if sf == nil {
+			continue
+		}
+		if err := sf.finish(); err != nil {
+			s.Abandon()
+			return nil, pathErr("create", sf.Path(), err)
+		}
+	}
+	if len(s.entries) == 0 {
+		s.done = true
+		return nil, nil
+	}
+	f.mu.Lock()
+	nodes := make([]*namespace.Node, len(s.entries))
+	err := f.appendLocked(s.entries, nodes)
+	f.mu.Unlock()
+	if err != nil {
+		s.Abandon()
+		return nil, err
+	}
+	s.done = true
+	var out []*File
+	for i, sf := range s.files {
+		if sf == nil {
+			continue
+		}
+		if nodes[i] == nil {
+			return out, pathErr("create", sf.Path(), fmt.Errorf("the entry was logged but not placed (see the replay problems)"))
+		}
+		out = append(out, &File{fs: f, info: infoAt(nodes[i], s.entries[i].Path)})
+	}
+	return out, nil
+}
+
+// mark records that file bytes [from, to) were written.
+func (sf *StagedFile) mark(from, to uint64) {
+	if from >= to {
+		return
+	}
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	w := append(sf.written, span{from, to})
+	slices.SortFunc(w, func(a, b span) int {
+		switch {
+		case a.from < b.from:
+			return -1
+		case a.from > b.from:
+			return 1
+		}
+		return 0
+	})
+	merged := w[:1]
+	for _, x := range w[1:] {
+		last := &merged[len(merged)-1]
+		if x.from <= last.to {
+			last.to = max(last.to, x.to)
+		} else {
+			merged = append(merged, x)
+		}
+	}
+	sf.written = merged
+}
+
+// WriteAt stores p at file offset off (io.WriterAt), within the file's size.
+func (sf *StagedFile) WriteAt(p []byte, off int64) (int, error) {
+	n, err := sf.file.WriteAt(p, off)
+	if n > 0 {
+		sf.mark(uint64(off), uint64(off)+uint64(n))
+	}
+	return n, err
+}
+
+// ReadFrom fills the whole file from r, straight into the shared memory. A
+// source that ends before the file's size is an error (the stage should
+// then be abandoned: nothing of it is logged).
+func (sf *StagedFile) ReadFrom(r io.Reader) (int64, error) {
+	err := sf.file.CopyFrom(r)
+	if err == nil {
+		sf.mark(0, sf.Size())
+		return int64(sf.Size()), nil
+	}
+	return 0, err
+}
+
+// Fill fills the file with the reference's seeded data (see File.Fill).
+func (sf *StagedFile) Fill(seed uint64) error {
+	if err := sf.file.Fill(seed); err != nil {
+		return err
+	}
+	sf.mark(0, sf.Size())
+	return nil
+}
+
+// Map maps the staged file's space (see File.Map), for callers that write
+// it through memory; call MarkWritten for what they wrote, or the rest is
+// zeroed at Commit.
+func (sf *StagedFile) Map() (*Mapping, error) { return sf.file.Map(MapOptions{Access: MapReadWrite}) }
+
+// MarkWritten records that the caller wrote file bytes [off, off+n) through
+// a Map of the staged file.
+func (sf *StagedFile) MarkWritten(off, n uint64) { sf.mark(off, min(off+n, sf.Size())) }
+
+// finish zeroes the unwritten parts of the file's whole allocation (unless
+// NoZero, then only the slack after the end of the file) and flushes them.
+func (sf *StagedFile) finish() error {
+	info := &sf.file.info
+	alloc := info.FMap.Backing()
+	sf.mu.Lock()
+	written := slices.Clone(sf.written)
+	sf.mu.Unlock()
+	if sf.noZero {
+		written = []span{{0, info.Size}}
+	}
+	var holes []span
+	at := uint64(0)
+	for _, w := range written {
+		if w.from > at {
+			holes = append(holes, span{at, w.from})
+		}
+		at = max(at, w.to)
+	}
+	if at < alloc {
+		holes = append(holes, span{at, alloc})
+	}
+	if len(holes) == 0 {
+		return nil
+	}
+	data, err := sf.file.fs.dataMap()
+	if err != nil {
+		return err
+	}
+	mem := data.Bytes()
+	for _, seg := range info.FMap.Segments(alloc) {
+		for _, h := range holes {
+			from, to := max(h.from, seg.FileOff), min(h.to, seg.FileOff+seg.Len)
+			if from >= to {
+				continue
+			}
+			dev := seg.DevOff + (from - seg.FileOff)
+			if err := sf.file.fs.dev.Zero(dev, mem[dev:dev+(to-from)]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package tests
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The library is the one door (DESIGN.md, "Layers"): the packages above it
+// reach the layers below it (internal/device, metalog, alloc, namespace,
+// prng, ...) only through the root package. They may use the format and
+// control-protocol packages and two small helpers that know nothing of famfs.
+const module = "github.com/famfs-go/famfs"
+
+var (
+	above = []string{"../mount", "../cli", "../bench", "../cmd/...", "../examples/..."}
+	// allowed internal packages for code above the library
+	allowedInternal = []string{module + "/internal/mounts", module + "/internal/units"}
+	// and, in tests only, the golden-image fixtures
+	allowedInTests = []string{module + "/internal/golden"}
+)
+
+type listed struct {
+	ImportPath   string
+	Imports      []string
+	TestImports  []string
+	XTestImports []string
+}
+
+// layerViolations lists "pkg imports layer" for every import of a package
+// above the library that reaches below it.
+func layerViolations(pkgs []listed) []string {
+	var bad []string
+	check := func(pkg string, imps []string, allowed []string) {
+		for _, imp := range imps {
+			if strings.HasPrefix(imp, module+"/internal/") && !slices.Contains(allowed, imp) {
+				bad = append(bad, pkg+" imports "+imp)
+			}
+		}
+	}
+	for _, p := range pkgs {
+		check(p.ImportPath, p.Imports, allowedInternal)
+		tests := append(append([]string(nil), allowedInternal...), allowedInTests...)
+		check(p.ImportPath+" (tests)", append(p.TestImports, p.XTestImports...), tests)
+	}
+	return bad
+}
+
+func TestLayering(t *testing.T) {
+	go_, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to list packages with")
+	}
+	cmd := exec.Command(go_, append([]string{"list", "-json"}, above...)...)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []listed
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p listed
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) < 5 {
+		t.Fatalf("go list found only %d packages above the library", len(pkgs))
+	}
+	for _, v := range layerViolations(pkgs) {
+		t.Errorf("%s: only the library may use the layers below it", v)
+	}
+}
+
+// The check itself catches a forbidden import, in code and in tests, and
+// lets the allowed ones through.
+func TestLayerViolationsDetected(t *testing.T) {
+	got := layerViolations([]listed{
+		{ImportPath: module + "/mount", Imports: []string{module, module + "/omf", module + "/internal/namespace", module + "/internal/mounts"}},
+		{ImportPath: module + "/cli", TestImports: []string{module + "/internal/golden", module + "/internal/device"}},
+	})
+	want := []string{module + "/mount imports " + module + "/internal/namespace", module + "/cli (tests) imports " + module + "/internal/device"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("violations %q, want %q", got, want)
+	}
+}
