@@ -222,15 +222,24 @@ build_binaries() {
 		file "$x/$b" | grep -q 'statically linked' || die "$b is not statically linked: $(file "$x/$b")"
 	done
 	cp "$T"/guest/*.sh "$x/"
-	# Scenario 3's preload step needs the preload library (built elsewhere)
-	# and a small dynamically linked reader with its shared libraries.
-	if [ -f "$ROOT/bin/libfamfs-preload.so" ]; then
+	# The preload steps of scenarios 3 and 4: the preload library (make)
+	# beside famfs, where `famfs run` looks for it, and a small dynamically
+	# linked reader, with the shared libraries both need.
+	PRELOAD_WHY=
+	if ! command -v gcc > /dev/null || ! command -v make > /dev/null; then
+		PRELOAD_WHY="gcc or make is not installed (the preload library and the reader are C)"
+	elif ! (cd "$ROOT" && make -s bin/libfamfs-preload.so) > "$W/make.log" 2>&1; then
+		cat "$W/make.log"
+		die "make bin/libfamfs-preload.so failed"
+	else
 		mkdir -p "$x/preload/lib"
-		cp "$ROOT/bin/libfamfs-preload.so" /usr/bin/cat "$x/preload/"
-		for l in $(ldd /usr/bin/cat "$ROOT/bin/libfamfs-preload.so" | awk '/=>/ { print $3 }'); do
+		cp "$ROOT/bin/libfamfs-preload.so" "$x/"
+		gcc -O2 -Wall -Wextra -Werror -o "$x/preload/preread" "$T/guest/preread.c"
+		for l in $(ldd "$x/preload/preread" "$x/libfamfs-preload.so" | awk '/=>/ { print $3 }' | sort -u); do
 			cp -L "$l" "$x/preload/lib/"
 		done
 	fi
+	echo "$PRELOAD_WHY" > "$x/preload.skip"
 }
 
 # ---------------------------------------------------------------- the VMs

@@ -64,6 +64,25 @@ await() {
 	done
 }
 
+# preload_start NAME FILE FLAG: run the dynamically linked reader preread
+# under `famfs run -d` in the background (output /tmp/NAME.out, stderr with
+# the preload library's account /tmp/NAME.err): it reads FILE once, then
+# again, whole, once FLAG exists. Returns when the first read is done; the
+# reader's pid is in PRELOAD_PID. preload_skip says why there is no reader.
+preload_skip() { cat "$X/preload.skip"; }
+preload_start() {
+	LD_LIBRARY_PATH=$X/preload/lib "$X/famfs" run -d -- "$X/preload/preread" "$2" "/tmp/$1.ready" "$3" \
+		> "/tmp/$1.out" 2> "/tmp/$1.err" &
+	PRELOAD_PID=$!
+	n=0
+	while [ ! -e "/tmp/$1.ready" ]; do
+		n=$((n + 1))
+		[ $n -lt 1200 ] || die "preread did not read $2 within 60 s: $(cat "/tmp/$1.err")"
+		kill -0 $PRELOAD_PID 2> /dev/null || die "preread failed: $(cat "/tmp/$1.err")"
+		sleep 0.05
+	done
+}
+
 # the file manifests two hosts compare: one line per entry (attributes), and
 # the MD5 of every file's bytes read through the mount
 manifest() {

@@ -43,7 +43,7 @@ if [ "$VM_ID" = 1 ]; then
 	step "every extent is a multiple of the device align ($align)"
 	(cd $M && famfs getmap --json $(awk '{ print $2 }' "$S/sums.vm1")) > /tmp/map.json || die "getmap"
 	n=0
-	for off in $(grep -oE '"(DevOff|Offset)": [0-9]+' /tmp/map.json | awk '{ print $2 }'); do
+	for off in $(grep -oE '"(offset_bytes|device_offset_bytes)": [0-9]+' /tmp/map.json | awk '{ print $2 }'); do
 		[ $((off % align)) = 0 ] || die "an extent at $off is not a multiple of the align $align: $(cat /tmp/map.json)"
 		n=$((n + 1))
 	done

@@ -7,8 +7,9 @@
 #    the rewrite reads the new bytes; cache=open: "the page cache is used but
 #    dropped at every open (close-to-open freshness)" - so an open after the
 #    rewrite reads the new bytes even though the old ones were cached;
-#  - through the preload library with a dynamically linked reader (when the
-#    preload library is built).
+#  - through the preload library: a dynamically linked reader under
+#    `famfs run` that read the file (so mapped it) before the rewrite, and
+#    whose reads the library served from the device.
 . "$X/lib.sh"
 S=$HOST/s3
 M2=/mnt/famfs-open
@@ -55,6 +56,7 @@ else
 		kill -0 $mpid 2> /dev/null || die "mapcat failed"
 		sleep 0.05
 	done
+	if [ -z "$(preload_skip)" ]; then preload_start pre $M/data "$SYNC/rewritten"; fi
 	signal client-ready
 	await rewritten 300
 	new=$(cat "$S/new.md5")
@@ -75,18 +77,14 @@ else
 	famfs verify -S 22 -f $M/data
 
 	step "preload library"
-	# TODO(preload): this step runs once bin/libfamfs-preload.so exists (the
-	# harness then ships it, /usr/bin/cat and their shared libraries in
-	# $X/preload) and `famfs run` is in our binary.
-	if [ ! -f "$X/preload/libfamfs-preload.so" ]; then
-		echo "SKIP: preload step: bin/libfamfs-preload.so is not built (the preload library is not merged yet)"
-	elif ! famfs run --help > /dev/null 2>&1; then
-		echo "SKIP: preload step: this famfs has no 'run' command"
+	if [ -n "$(preload_skip)" ]; then
+		echo "SKIP: preload step: $(preload_skip)"
 	else
-		LD_LIBRARY_PATH=$X/preload/lib famfs run -- "$X/preload/cat" $M/data > /tmp/preload.out ||
-			die "famfs run -- cat $M/data failed"
-		[ "$(md5 /tmp/preload.out)" = "$new" ] || die "preload: a dynamically linked reader under famfs run reads old bytes"
-		say "preload: a dynamically linked reader under famfs run reads the new bytes"
+		wait $PRELOAD_PID || die "preread under famfs run failed: $(cat /tmp/pre.err)"
+		grep -q 'served from the device' /tmp/pre.err || die "the preload library did not serve $M/data: $(cat /tmp/pre.err)"
+		[ "$(md5 /tmp/pre.out)" = "$new" ] || die "preload: a reader that read the file before the rewrite reads old bytes after it"
+		say "preload: a reader that read the file before the rewrite reads the new bytes, served from the device"
+		grep 'served' /tmp/pre.err
 	fi
 	signal client-done
 	famfs umount $M2

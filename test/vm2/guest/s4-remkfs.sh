@@ -2,9 +2,10 @@
 # client is mounted, and makes files of the same names and sizes (so at the
 # same device offsets) with other bytes. The client fails safe: reads of its
 # old files fail with EIO - never the new file system's bytes served as the
-# old files - it never shows the new names, and a holder of a library Map
-# that checks the superblock is told. Remounted, the client sees the new file
-# system.
+# old files - it never shows the new names, a holder of a library Map that
+# checks the superblock is told, and the preload library stops serving a
+# reader it served before (its next read fails with EIO). Remounted, the
+# client sees the new file system.
 . "$X/lib.sh"
 S=$HOST/s4
 mkdir -p "$S"
@@ -67,6 +68,10 @@ else
 		[ $n -lt 600 ] || die "mapcat did not map the file"
 		sleep 0.05
 	done
+	if [ -z "$(preload_skip)" ]; then
+		preload_start pre $M/a "$SYNC/remade"
+		grep -q 'served from the device' /tmp/pre.err || die "the preload library did not serve $M/a: $(cat /tmp/pre.err)"
+	fi
 	signal client-ready
 	await remade 300
 	step "after the re-make"
@@ -88,13 +93,17 @@ else
 	[ ! -s /tmp/mapped ] || die "mapcat -check printed bytes of a re-made file system"
 	say "library: $(cat /tmp/mapcat.err)"
 	famfs status $M > /tmp/status 2>&1 || true
-	grep -E '"(state|error|superblock|changed)' /tmp/status || true
-	# TODO(preload): once the preload library is merged, check here that a
-	# program under `famfs run` gets no more grants from this mount.
-	if [ ! -f "$X/preload/libfamfs-preload.so" ]; then
-		echo "SKIP: preload grants stop: bin/libfamfs-preload.so is not built (the preload library is not merged yet)"
+	grep -E '"fs_changed"' /tmp/status || true
+	if [ -n "$(preload_skip)" ]; then
+		echo "SKIP: preload grants stop: $(preload_skip)"
 	else
-		echo "SKIP: preload grants stop: the check is not written yet"
+		rc=0
+		wait $PRELOAD_PID || rc=$?
+		[ $rc = 1 ] || die "preread under famfs run: exit $rc after the re-make, want 1 (a read refused): $(cat /tmp/pre.err)"
+		grep -q 'Input/output error' /tmp/pre.err || die "preread's read after the re-make did not fail with EIO: $(cat /tmp/pre.err)"
+		[ ! -s /tmp/pre.out ] || die "preread printed bytes after the re-make"
+		grep -q 're-made' /tmp/pre.err || die "the preload library did not notice the re-made file system: $(cat /tmp/pre.err)"
+		say "preload: the served reader's next read failed with EIO; the library said: $(grep 're-made' /tmp/pre.err | head -1)"
 	fi
 	step "remount: the new file system"
 	famfs umount $M
