@@ -69,7 +69,9 @@ await() {
 # the preload library's account /tmp/NAME.err): it reads FILE once, then
 # again, whole, once FLAG exists. Returns when the first read is done; the
 # reader's pid is in PRELOAD_PID. preload_skip says why there is no reader.
-preload_skip() { cat "$X/preload.skip"; }
+preload_skip() {
+	if [ -f "$X/preload.skip" ]; then cat "$X/preload.skip"; else echo "no $X/preload.skip (see the README)"; fi
+}
 preload_start() {
 	LD_LIBRARY_PATH=$X/preload/lib "$X/famfs" run -d -- "$X/preload/preread" "$2" "/tmp/$1.ready" "$3" \
 		> "/tmp/$1.out" 2> "/tmp/$1.err" &
