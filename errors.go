@@ -2,6 +2,7 @@ package famfs
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 
 	"github.com/famfs-go/famfs/internal/alloc"
@@ -12,22 +13,36 @@ import (
 // *fs.PathError wrapping one of these or one of io/fs's (fs.ErrExist,
 // fs.ErrNotExist, fs.ErrInvalid).
 var (
-	ErrNotMaster    = errors.New("this host is not the master: only the host that created the file system (its system UUID is in the superblock) may change it")
-	ErrReadOnly     = errors.New("read-only")
-	ErrNotDir       = errors.New("not a directory")
-	ErrIsDir        = errors.New("is a directory")
-	ErrBadPath      = errors.New("invalid famfs path")
-	ErrNoSuperblock = errors.New("no valid famfs superblock")
-	ErrFileSize     = errors.New("famfs files never change size")
-	ErrLogDamaged   = errors.New("damaged log entry")
-	ErrFSChanged    = errors.New("the file system on the device was re-made")
-	ErrLogFull      = metalog.ErrLogFull
-	ErrNoSpace      = alloc.ErrNoSpace
-	ErrExist        = fs.ErrExist
-	ErrNotExist     = fs.ErrNotExist
+	ErrNotMaster     = errors.New("this host is not the master: only the host that created the file system (its system UUID is in the superblock) may change it")
+	ErrReadOnly      = errors.New("read-only")
+	ErrNotDir        = errors.New("not a directory")
+	ErrIsDir         = errors.New("is a directory")
+	ErrBadPath       = errors.New("invalid famfs path")
+	ErrNoSuperblock  = errors.New("no valid famfs superblock")
+	ErrFileSize      = errors.New("famfs files never change size")
+	ErrLogDamaged    = errors.New("damaged log entry")
+	ErrFSChanged     = errors.New("the file system on the device was re-made")
+	ErrLogFull       = metalog.ErrLogFull
+	ErrNoSpace       = alloc.ErrNoSpace
+	ErrBadInterleave = alloc.ErrBadInterleave
+	ErrExist         = fs.ErrExist
+	ErrNotExist      = fs.ErrNotExist
 )
 
 func pathErr(op, path string, err error) error { return &fs.PathError{Op: op, Path: path, Err: err} }
+
+// ExistError reports that a path is taken; it carries what is there, so a
+// caller can accept an existing file of the right size (as `famfs cp` and
+// `famfs creat` do). errors.Is(err, fs.ErrExist) holds.
+type ExistError struct{ Info Info }
+
+func (e *ExistError) Error() string {
+	if e.Info.IsDir() {
+		return "directory exists"
+	}
+	return fmt.Sprintf("file exists (%d bytes)", e.Info.Size)
+}
+func (e *ExistError) Unwrap() error { return fs.ErrExist }
 
 func asExist(err error) (*ExistError, bool) {
 	var ee *ExistError

@@ -44,7 +44,7 @@ var ErrFSExists = errors.New("a famfs file system already exists on the device (
 // the superblock becomes valid only over a complete log; when replacing a file
 // system it first invalidates the old superblock, so live readers fail safe
 // instead of seeing the new log under the old superblock.
-func Mkfs(path string, o MkfsOptions) (*omf.Superblock, error) {
+func Mkfs(path string, o MkfsOptions) (*Superblock, error) {
 	if o.LogLen == 0 {
 		o.LogLen = omf.DefaultLogLen
 	}
@@ -63,7 +63,7 @@ func Mkfs(path string, o MkfsOptions) (*omf.Superblock, error) {
 	}
 	defer dev.Close()
 
-	old, oldErr := ReadSuperblock(dev)
+	old, oldErr := readSuperblock(dev)
 	exists := oldErr == nil || errors.Is(oldErr, omf.ErrWrongVersion)
 	if o.Kill && o.Force {
 		return nil, killSuperblock(dev)
@@ -128,7 +128,8 @@ func Mkfs(path string, o MkfsOptions) (*omf.Superblock, error) {
 		return nil, fmt.Errorf("device %s: %w", path, err)
 	}
 	meta.Flush(0, omf.SuperblockSize)
-	return &sb, nil
+	made := superblockOf(&sb)
+	return &made, nil
 }
 
 func openForMkfs(path string, size uint64) (dev *device.Device, created bool, err error) {

@@ -5,17 +5,16 @@ import (
 
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/metalog"
-	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )
 
 // ProbeInfo is what Probe learns about a device without replaying its log.
 type ProbeInfo struct {
-	Superblock omf.Superblock
-	LogHeader  omf.LogHeader
+	Superblock Superblock
+	Log        LogInfo
 	Role       Role
 	Host       uuid.UUID // the system UUID the role was decided with
-	Kind       device.Kind
+	Kind       DeviceKind
 }
 
 // Probe checks that the device at path holds a usable famfs file system —
@@ -28,19 +27,22 @@ func Probe(path string, host uuid.UUID) (ProbeInfo, error) {
 		return p, err
 	}
 	defer dev.Close()
-	p.Kind = dev.Kind
-	if p.Superblock, err = ReadSuperblock(dev); err != nil {
+	p.Kind = DeviceKind(dev.Kind)
+	sb, err := readSuperblock(dev)
+	if err != nil {
 		return p, err
 	}
-	sb := p.Superblock
+	p.Superblock = superblockOf(&sb)
 	m, err := dev.Map(0, sb.MetaSize(), false)
 	if err != nil {
 		return p, err
 	}
 	defer m.Unmap()
-	if p.LogHeader, err = metalog.New(metalog.Sub(m, sb.LogOffset), sb.LogLen).Header(); err != nil {
+	h, err := metalog.New(metalog.Sub(m, sb.LogOffset), sb.LogLen).Header()
+	if err != nil {
 		return p, fmt.Errorf("device %s: %w", path, err)
 	}
+	p.Log = logInfoOf(&h)
 	if host == uuid.Nil {
 		host, _ = SystemUUID()
 	}

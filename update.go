@@ -312,18 +312,6 @@ func (f *FS) checkSlotsLocked(n uint64) error {
 	return nil
 }
 
-// ExistError reports that a path is taken; it carries what is there, so a
-// caller can accept an existing file of the right size (as `famfs cp` and
-// `famfs creat` do). errors.Is(err, fs.ErrExist) holds.
-type ExistError struct{ Info Info }
-
-func (e *ExistError) Error() string {
-	if e.Info.IsDir() {
-		return "directory exists"
-	}
-	return fmt.Sprintf("file exists (%d bytes)", e.Info.Size)
-}
-func (e *ExistError) Unwrap() error { return fs.ErrExist }
 
 // Create logs one file under its own hold of the log lock.
 func (f *FS) Create(p string, o CreateOptions) (file *File, err error) {

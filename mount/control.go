@@ -18,7 +18,6 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
-	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
@@ -106,7 +105,7 @@ func (s *Server) Status() control.Status {
 	if stuck != nil {
 		st.ReplayStuck = stuck.Error()
 	}
-	s.fsys.View(func(t *namespace.Tree) { st.Problems = len(t.Problems()) })
+	st.Problems = s.fsys.NumProblems()
 	if d := s.dead.Load(); d != nil {
 		st.FSChanged = *d
 	}
@@ -192,14 +191,12 @@ func (s *Server) handleFD(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusServiceUnavailable, "the file system under this mount was re-made")
 		return
 	}
-	c, err := famfs.CleanPath(rel)
-	if err != nil {
+	n, err := s.fsys.Lookup(rel)
+	if errors.Is(err, famfs.ErrBadPath) {
 		fail(http.StatusBadRequest, "%v", err)
 		return
 	}
-	var n *namespace.Node
-	s.fsys.View(func(t *namespace.Tree) { n = t.Lookup(c) })
-	if n == nil || n.IsDir() {
+	if err != nil || n.IsDir() {
 		fail(http.StatusNotFound, "%s: no such famfs file", rel)
 		return
 	}

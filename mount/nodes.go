@@ -8,14 +8,13 @@ import (
 	"syscall"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/internal/device"
-	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 
-// Inode numbers of the mount's own files (below namespace.InoBase).
+// Inode numbers of the mount's own files (below those of log entries, which
+// start at 16; the root is 1).
 const (
 	inoMeta       = 2
 	inoSuperblock = 3
@@ -78,14 +77,14 @@ func (o *overrides) set(ino uint64, in *fuse.SetAttrIn) {
 type node struct {
 	fs.Inode
 	srv *Server
-	n   *namespace.Node // nil for the .meta files
+	n   famfs.Node
 }
 
 func (x *node) fill(a *fuse.Attr) {
 	s := x.srv
 	n := x.n
 	a.Ino = n.Ino()
-	a.Mode = n.Mode() & 0o7777
+	a.Mode = n.Perm()
 	a.Uid, a.Gid = n.UID(), n.GID()
 	if n.IsDir() {
 		a.Mode |= syscall.S_IFDIR
@@ -95,8 +94,7 @@ func (x *node) fill(a *fuse.Attr) {
 		a.Mode |= syscall.S_IFREG
 		a.Nlink = 1
 		a.Size = n.Size()
-		m := n.FMap()
-		a.Blocks = m.Backing() / 512
+		a.Blocks = n.Allocated() / 512
 	}
 	a.Blksize = uint32(omf.AllocUnit)
 	s.setTimes(a)
@@ -160,10 +158,7 @@ func (x *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	return x.srv.refuse("rename", join(x.n, name))
 }
 
-func join(n *namespace.Node, name string) string {
-	if n == nil {
-		return name
-	}
+func join(n famfs.Node, name string) string {
 	if p := n.Path(); p != "" {
 		return p + "/" + name
 	}
@@ -186,7 +181,7 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		return nil, err
 	}
 	s.count(&s.stats.lookup)
-	if d.n.Parent() == nil && name == metaName {
+	if d.n.IsRoot() && name == metaName {
 		ch := d.GetChild(metaName)
 		if ch == nil {
 			return nil, syscall.ENOENT
@@ -195,9 +190,8 @@ func (d *dirNode) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (
 		s.entryTimeouts(out)
 		return ch, 0
 	}
-	var child *namespace.Node
-	s.fsys.View(func(t *namespace.Tree) { child = t.Child(d.n, name) })
-	if child == nil {
+	child, ok := d.n.Child(name)
+	if !ok {
 		out.SetEntryTimeout(s.negativeTimeout())
 		return nil, syscall.ENOENT
 	}
@@ -217,28 +211,26 @@ func (d *dirNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandl
 	}
 	s.count(&s.stats.readdir)
 	parentIno := d.n.Ino()
-	if d.n.Parent() != nil {
-		parentIno = d.n.Parent().Ino()
+	if p, ok := d.n.Parent(); ok {
+		parentIno = p.Ino()
 	}
 	list := []fuse.DirEntry{
 		{Name: ".", Mode: syscall.S_IFDIR, Ino: d.n.Ino()},
 		{Name: "..", Mode: syscall.S_IFDIR, Ino: parentIno},
 	}
-	if d.n.Parent() == nil {
+	if d.n.IsRoot() {
 		list = append(list, fuse.DirEntry{Name: metaName, Mode: syscall.S_IFDIR, Ino: inoMeta})
 	}
-	s.fsys.View(func(*namespace.Tree) {
-		for _, c := range d.n.Children() {
-			if d.n.Parent() == nil && c.Name() == metaName {
-				continue // the mount's own .meta hides a logged one
-			}
-			mode := uint32(syscall.S_IFREG)
-			if c.IsDir() {
-				mode = syscall.S_IFDIR
-			}
-			list = append(list, fuse.DirEntry{Name: c.Name(), Mode: mode, Ino: c.Ino()})
+	for _, c := range d.n.Children() {
+		if d.n.IsRoot() && c.Name() == metaName {
+			continue // the mount's own .meta hides a logged one
 		}
-	})
+		mode := uint32(syscall.S_IFREG)
+		if c.IsDir() {
+			mode = syscall.S_IFDIR
+		}
+		list = append(list, fuse.DirEntry{Name: c.Name(), Mode: mode, Ino: c.Ino()})
+	}
 	var ff uint32
 	if s.opts.Timeout > 0 {
 		ff = fuse.FOPEN_CACHE_DIR
@@ -287,7 +279,7 @@ type fileNode struct {
 }
 
 func (f *fileNode) handle() (*famfs.File, error) {
-	f.once.Do(func() { f.file, f.err = f.srv.fsys.OpenFile(f.n.Path()) })
+	f.once.Do(func() { f.file, f.err = f.n.Open() })
 	return f.file, f.err
 }
 
@@ -329,7 +321,7 @@ func (f *fileNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off 
 		// The whole read is contiguous on the device: hand the kernel the
 		// shared memory itself (it copies straight from our mapping).
 		if s.coherent {
-			device.Invalidate(span)
+			famfs.InvalidateCache(span)
 		}
 		s.add(&s.stats.readBytes, uint64(len(span)))
 		return fuse.ReadResultData(span), 0

@@ -5,15 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/internal/device"
-	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
@@ -78,17 +75,15 @@ func Serve(opts Options) (*Server, error) {
 	case CoherenceOn:
 		s.coherent = true
 	case CoherenceAuto, "":
-		s.coherent = fsys.Device().Kind == device.DaxChar
+		s.coherent = fsys.DeviceKind() == famfs.DaxDevice
 	}
 	next, slots, _ := fsys.LogStatus()
 	s.lastLog.Store(next)
-	if slots > 0 && next*10 >= slots*9 {
+	if famfs.LogNearlyFull(next, slots) {
 		lg.Warn("the famfs log is over 90% full", "used", next, "slots", slots)
 	}
 
-	var rootNode *namespace.Node
-	fsys.View(func(t *namespace.Tree) { rootNode = t.Root() })
-	s.root = &dirNode{node{srv: s, n: rootNode}}
+	s.root = &dirNode{node{srv: s, n: fsys.Root()}}
 	timeout := opts.Timeout
 	neg := s.negativeTimeout()
 	mo := fuse.MountOptions{
@@ -115,7 +110,7 @@ func Serve(opts Options) (*Server, error) {
 		EntryTimeout:    &timeout,
 		AttrTimeout:     &timeout,
 		NegativeTimeout: &neg,
-		RootStableAttr:  &fs.StableAttr{Mode: syscall.S_IFDIR, Ino: namespace.RootIno},
+		RootStableAttr:  &fs.StableAttr{Mode: syscall.S_IFDIR, Ino: s.root.n.Ino()},
 		OnAdd:           s.onAdd,
 	}
 	srv, err := fs.Mount(opts.Mountpoint, s.root, fopts)
@@ -213,7 +208,7 @@ func (s *Server) openFlags() uint32 {
 }
 
 // inodeFor returns the kernel inode for a namespace node under parent.
-func (s *Server) inodeFor(ctx context.Context, parent *fs.Inode, n *namespace.Node) *fs.Inode {
+func (s *Server) inodeFor(ctx context.Context, parent *fs.Inode, n famfs.Node) *fs.Inode {
 	if ch := parent.GetChild(n.Name()); ch != nil {
 		return ch
 	}
@@ -288,9 +283,9 @@ func (s *Server) replay() (famfs.ReplayStatus, error) {
 	if len(st.Added) > 0 {
 		s.notify(st.Added)
 	}
-	if slots := st.Capacity; slots > 0 && st.Applied > 0 {
+	if slots := st.Capacity; st.Applied > 0 {
 		before, after := st.LogNext-st.Applied, st.LogNext
-		if limit := slots * 9 / 10; before < limit && after >= limit {
+		if !famfs.LogNearlyFull(before, slots) && famfs.LogNearlyFull(after, slots) {
 			s.lg.Warn("the famfs log is over 90% full", "used", after, "slots", slots)
 		}
 	}
@@ -302,15 +297,16 @@ func (s *Server) replay() (famfs.ReplayStatus, error) {
 
 // notify drops the kernel's negative entries and cached listings that the
 // new nodes make stale. Only directories the kernel knows need telling.
-func (s *Server) notify(added []*namespace.Node) {
+func (s *Server) notify(added []famfs.Node) {
 	dirs := map[*fs.Inode]bool{}
 	for _, n := range added {
-		in := s.kernelInode(n.Parent())
+		p, _ := n.Parent()
+		in := s.kernelInode(p)
 		if in == nil {
 			continue
 		}
 		name := n.Name()
-		if n.Parent().Parent() == nil && name == metaName {
+		if p.IsRoot() && name == metaName {
 			continue
 		}
 		in.NotifyEntry(name)
@@ -324,14 +320,15 @@ func (s *Server) notify(added []*namespace.Node) {
 
 // kernelInode finds the go-fuse inode of a namespace directory, if the
 // kernel has looked it up.
-func (s *Server) kernelInode(n *namespace.Node) *fs.Inode {
-	if n == nil {
+func (s *Server) kernelInode(n famfs.Node) *fs.Inode {
+	if !n.IsValid() {
 		return nil
 	}
-	if n.Parent() == nil {
+	parent, ok := n.Parent()
+	if !ok {
 		return &s.root.Inode
 	}
-	p := s.kernelInode(n.Parent())
+	p := s.kernelInode(parent)
 	if p == nil {
 		return nil
 	}
@@ -352,18 +349,15 @@ func (s *Server) Replay() (famfs.ReplayStatus, error) {
 
 // Invalidate drops the kernel's cached pages of the file at rel.
 func (s *Server) Invalidate(rel string) error {
-	c, err := famfs.CleanPath(rel)
+	n, err := s.fsys.Lookup(rel)
 	if err != nil {
 		return err
 	}
-	var n *namespace.Node
-	s.fsys.View(func(t *namespace.Tree) { n = t.Lookup(c) })
-	if n == nil {
-		return fmt.Errorf("%s: %w", rel, os.ErrNotExist)
-	}
-	if in := s.kernelInode(n.Parent()); in != nil {
-		if ch := in.GetChild(n.Name()); ch != nil {
-			ch.NotifyContent(0, 0)
+	if p, ok := n.Parent(); ok {
+		if in := s.kernelInode(p); in != nil {
+			if ch := in.GetChild(n.Name()); ch != nil {
+				ch.NotifyContent(0, 0)
+			}
 		}
 	}
 	return nil

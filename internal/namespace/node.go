@@ -1,6 +1,8 @@
 package namespace
 
 import (
+	"math"
+	"sort"
 	"unsafe"
 
 	"github.com/famfs-go/famfs/omf"
@@ -269,4 +271,36 @@ func (n *Node) setMap(m omf.FMap) {
 		c.maps = make([]omf.FMap, chunkNodes)
 	}
 	c.maps[n.id&(chunkNodes-1)], n.mapKind = m, mapSide
+}
+
+// ByIno returns the node whose inode number is ino (see Ino), or nil. Nodes
+// are made in log order, so their log indexes grow with their ids: a binary
+// search over the chunks, then within one, finds it without an index of its
+// own. Slots a chunk left unused (id 0) only ever follow its used ones.
+func (t *Tree) ByIno(ino uint64) *Node {
+	if ino == RootIno {
+		return t.root
+	}
+	if ino < InoBase || ino-InoBase > math.MaxInt64 {
+		return nil
+	}
+	want := int64(ino - InoBase)
+	tab := *t.table.Load()
+	first := func(c int) int { // the chunk's first used slot (chunk 0: slot 0 is id 0)
+		if c == 0 {
+			return 1
+		}
+		return 0
+	}
+	c := sort.Search(len(tab), func(k int) bool { return tab[k].nodes[first(k)].index > want }) - 1
+	if c < 0 {
+		return nil
+	}
+	nodes := tab[c].nodes[first(c):]
+	used := sort.Search(len(nodes), func(k int) bool { return nodes[k].id == 0 })
+	k := sort.Search(used, func(k int) bool { return nodes[k].index >= want })
+	if k < used && nodes[k].index == want {
+		return &nodes[k]
+	}
+	return nil
 }

@@ -105,3 +105,42 @@ func TestReadersWhileGrowing(t *testing.T) {
 		t.Fatalf("%d problems, %d children", len(tr.Problems()), tr.Lookup("d").NumChildren())
 	}
 }
+
+// ByIno finds every node by its inode number across chunks that long names
+// left partly unused, and nothing for entries that made no node.
+func TestByIno(t *testing.T) {
+	tr := New(dev, au, meta)
+	off := uint64(5 * au)
+	made := map[uint64]*Node{}
+	for i := range uint64(4 * chunkNodes) {
+		name := fmt.Sprintf("%d-%s", i, strings.Repeat("x", int(i*53)%(omf.RelPathField-8)))
+		var e *omf.Entry
+		switch {
+		case i%5 == 4: // a duplicate of the previous name: a problem, no node
+			name = fmt.Sprintf("%d-%s", i-1, strings.Repeat("x", int((i-1)*53)%(omf.RelPathField-8)))
+			e = dir(name)
+		case i%2 == 0:
+			e = dir(name)
+		default:
+			e = file(name, off, au)
+			off += au
+		}
+		if n := tr.Apply(i, e, nil); n != nil {
+			made[i] = n
+		}
+	}
+	if tr.ByIno(RootIno) != tr.Root() {
+		t.Fatal("root")
+	}
+	for i := range uint64(4*chunkNodes + 3) {
+		got, want := tr.ByIno(InoBase+i), made[i]
+		if got != want {
+			t.Fatalf("index %d: got %v, want %v", i, got, want)
+		}
+	}
+	for _, ino := range []uint64{0, 2, InoBase - 1, ^uint64(0)} {
+		if tr.ByIno(ino) != nil {
+			t.Fatalf("ino %d found a node", ino)
+		}
+	}
+}

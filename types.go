@@ -1,0 +1,217 @@
+package famfs
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/famfs-go/famfs/internal/alloc"
+	"github.com/famfs-go/famfs/internal/device"
+	"github.com/famfs-go/famfs/internal/metalog"
+	"github.com/famfs-go/famfs/internal/namespace"
+	"github.com/famfs-go/famfs/omf"
+	"github.com/google/uuid"
+)
+
+// DefaultLogLen is the log length mkfs uses unless told otherwise (8 MiB).
+const DefaultLogLen = omf.DefaultLogLen
+
+// Superblock summarises a file system's superblock.
+type Superblock struct {
+	UUID       uuid.UUID `json:"uuid"`        // the file system
+	DeviceUUID uuid.UUID `json:"device_uuid"` // the device
+	SystemUUID uuid.UUID `json:"system_uuid"` // the master host
+	OMFMajor   uint32    `json:"omf_major"`
+	OMFMinor   uint32    `json:"omf_minor"`
+	AllocUnit  uint64    `json:"alloc_unit_bytes"`
+	LogOffset  uint64    `json:"log_offset_bytes"`
+	LogLen     uint64    `json:"log_len_bytes"`
+	DevSize    uint64    `json:"device_size_bytes"` // the file system's size (dd_size)
+	DevPath    string    `json:"device_path"`       // the device as named at mkfs
+}
+
+// MetaSize is the size of the superblock region and the log together: the
+// device bytes no file may use.
+func (s Superblock) MetaSize() uint64 { return s.LogOffset + s.LogLen }
+
+func superblockOf(sb *omf.Superblock) Superblock {
+	return Superblock{UUID: sb.UUID, DeviceUUID: sb.DevUUID, SystemUUID: sb.SystemUUID,
+		OMFMajor: sb.OMFMajor, OMFMinor: sb.OMFMinor, AllocUnit: sb.AllocUnit,
+		LogOffset: sb.LogOffset, LogLen: sb.LogLen, DevSize: sb.DevSize, DevPath: sb.DevPath}
+}
+
+// LogInfo summarises the log header.
+type LogInfo struct {
+	Len       uint64 `json:"len_bytes"`  // the log's length
+	LastIndex uint64 `json:"last_index"` // highest usable entry index
+	NextIndex uint64 `json:"next_index"` // entries in use
+	Capacity  uint64 `json:"capacity"`   // entry slots
+}
+
+func logInfoOf(h *omf.LogHeader) LogInfo {
+	return LogInfo{Len: h.Len, LastIndex: h.LastIndex, NextIndex: h.NextIndex, Capacity: h.Capacity()}
+}
+
+// LogNearlyFull reports whether a log with used of capacity entries is past
+// the point (90%) where the master and every daemon warn that it will soon
+// refuse new files and directories.
+func LogNearlyFull(used, capacity uint64) bool {
+	return capacity > 0 && used*10 >= capacity*9
+}
+
+// Interleave holds the parameters of strided allocation (spec/omf.md §4.3):
+// a file is cut into chunks of ChunkSize bytes placed round robin over
+// NStrips strips, each in its own of NBuckets equal buckets of the device.
+// The zero value means a contiguous file.
+type Interleave struct {
+	NBuckets  uint64
+	NStrips   uint64
+	ChunkSize uint64 // bytes
+}
+
+// Enabled reports whether any parameter is set.
+func (p Interleave) Enabled() bool { return p.NBuckets != 0 || p.NStrips != 0 || p.ChunkSize != 0 }
+
+// Validate checks the parameters for a device of devSize bytes with
+// allocation unit au; the error wraps ErrBadInterleave.
+func (p Interleave) Validate(devSize, au uint64) error { return p.internal().Validate(devSize, au) }
+
+func (p Interleave) internal() alloc.Interleave {
+	return alloc.Interleave{NBuckets: p.NBuckets, NStrips: p.NStrips, ChunkSize: p.ChunkSize}
+}
+
+// Problem is a log entry that replay or fsck reported instead of (fully)
+// applying it: torn, malformed, misplaced, duplicate, or cross-linked.
+type Problem struct {
+	Index  uint64 `json:"index"`          // its log index
+	Kind   string `json:"kind"`           // e.g. "torn entry", "duplicate path"
+	Path   string `json:"path,omitempty"` // when known
+	Reason string `json:"reason"`
+	text   string
+}
+
+func (p Problem) String() string { return p.text }
+
+func problemsOf(ps []namespace.Problem) []Problem {
+	out := make([]Problem, len(ps))
+	for i, p := range ps {
+		out[i] = Problem{Index: p.Index, Kind: p.Kind.String(), Path: p.Path, Reason: p.Reason, text: p.String()}
+	}
+	return out
+}
+
+// BadEntry is a log entry that failed its sequence number or CRC check:
+// replay waits there (it may be an append still in flight on another host).
+type BadEntry struct {
+	Index uint64
+	Err   error
+}
+
+func (b *BadEntry) Error() string { return fmt.Sprintf("log entry %d: %v", b.Index, b.Err) }
+func (b *BadEntry) Unwrap() error { return b.Err }
+
+// badEntryOf turns the log's report into the library's, or passes err on.
+func badEntryOf(err error) (*BadEntry, error) {
+	var bad *metalog.BadEntry
+	if errors.As(err, &bad) {
+		return &BadEntry{Index: bad.Index, Err: bad.Err}, nil
+	}
+	return nil, err
+}
+
+// EntryKind is the type of a log entry.
+type EntryKind int
+
+const (
+	EntryFile   EntryKind = iota // a file and its map
+	EntryDir                     // a directory
+	EntryDaxdev                  // a device joining the file system
+	EntryOther                   // a type this implementation does not apply
+)
+
+func (k EntryKind) String() string {
+	switch k {
+	case EntryFile:
+		return "file"
+	case EntryDir:
+		return "mkdir"
+	case EntryDaxdev:
+		return "add_daxdev"
+	}
+	return "other"
+}
+
+// LogEntry is one entry of the log as ScanLog sees it.
+type LogEntry struct {
+	Index uint64
+	Kind  EntryKind
+	Path  string // file and directory entries, as logged
+	Mode  uint32 // permission bits as logged
+	UID   uint32
+	GID   uint32
+	Size  uint64   // files
+	FMap  omf.FMap // files
+	// Err is set for an intact entry that cannot be decoded; the other
+	// fields are then as far as they could be read.
+	Err error
+}
+
+func logEntryOf(i uint64, e *omf.Entry, err error) LogEntry {
+	le := LogEntry{Index: i, Err: err}
+	if e == nil {
+		le.Kind = EntryOther
+		return le
+	}
+	switch e.Type {
+	case omf.EntryFile:
+		le.Kind = EntryFile
+	case omf.EntryMkdir:
+		le.Kind = EntryDir
+	case omf.EntryAddDaxdev:
+		le.Kind = EntryDaxdev
+	default:
+		le.Kind = EntryOther
+	}
+	le.Path, le.Mode, le.UID, le.GID, le.Size, le.FMap = e.Path, e.Mode, e.UID, e.GID, e.Size, e.FMap
+	return le
+}
+
+// Counts are what a file system's log holds, as fsck reports it.
+type Counts struct {
+	Entries     uint64 `json:"entries"`      // entries read (any outcome)
+	FileEntries uint64 `json:"file_entries"` // intact file entries, placed or not (the reference's "files")
+	DirEntries  uint64 `json:"dir_entries"`  // intact directory entries
+	Files       uint64 `json:"files"`        // files in the namespace
+	Dirs        uint64 `json:"dirs"`         // directories in the namespace, root excluded
+	SumSizes    uint64 `json:"sum_sizes_bytes"`
+	Collisions  uint64 `json:"collisions"` // allocation units claimed twice
+	Torn        uint64 `json:"torn"`       // entries with a bad sequence number or CRC
+}
+
+func countsOf(s namespace.Stats) Counts {
+	return Counts{Entries: s.Entries, FileEntries: s.FileEntries, DirEntries: s.DirEntries, Files: s.Files,
+		Dirs: s.Dirs, SumSizes: s.SumSizes, Collisions: s.Collisions, Torn: s.Torn}
+}
+
+// Bucket is the allocation of one bucket of the device, as interleaved
+// allocation divides it (BucketStats).
+type Bucket struct {
+	Index       int    // 0-based; the device's tail past the last whole bucket has Index == n
+	Start       uint64 // bytes
+	Size        uint64 // bytes
+	Used        uint64
+	Free        uint64
+	FreeRuns    int    // free fragments
+	LargestFree uint64 // bytes
+}
+
+// DeviceKind is what a device is.
+type DeviceKind int
+
+// The kinds of device, in the order of the device layer's own.
+const (
+	RegularFile DeviceKind = DeviceKind(device.RegularFile) // a file standing in for shared memory
+	DaxDevice   DeviceKind = DeviceKind(device.DaxChar)     // a devdax character device
+	BlockDevice DeviceKind = DeviceKind(device.Block)       // a pmem (or other) block device
+)
+
+func (k DeviceKind) String() string { return device.Kind(k).String() }
