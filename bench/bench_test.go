@@ -67,10 +67,10 @@ func TestSumWords(t *testing.T) {
 		binary.LittleEndian.PutUint64(b[i:], v)
 		want += v
 	}
-	if got := SumWords(b); got != want {
+	if got := sumWords(b); got != want {
 		t.Fatalf("got %#x want %#x", got, want)
 	}
-	if SumWords(b[:7]) != 0 {
+	if sumWords(b[:7]) != 0 {
 		t.Fatal("partial word counted")
 	}
 }
