@@ -35,13 +35,24 @@ type logImage struct {
 
 // openLogImage makes a full-log device at path (see FullLogDevice), opens it
 // read-only as a client and maps its metadata read-only.
+//
+// The client opens the file system while its log is still empty, so its own
+// namespace is empty too: the process keeps no sizeable heap alive while
+// replay is timed, as in a process that only replays. With the 2 MiB
+// namespace of the full log alive, the 2 MiB each replay allocates would
+// reach the garbage collector's goal (twice the live heap, at least 4 MiB)
+// and start a collection inside every timed replay. Rescan reads the log
+// header afresh, so it replays the whole filled log all the same.
 func openLogImage(path string, logLen uint64) (*logImage, error) {
-	n, files, err := FullLogDevice(path, logLen)
+	var fsys *famfs.FS
+	n, files, err := fullLogDevice(path, logLen, func() (err error) {
+		fsys, err = openClient(path)
+		return err
+	})
 	if err != nil {
-		return nil, err
-	}
-	fsys, err := openClient(path)
-	if err != nil {
+		if fsys != nil {
+			fsys.Close()
+		}
 		return nil, err
 	}
 	raw, err := openRawMeta(path, false)

@@ -99,6 +99,12 @@ func DeviceSizeFor(logLen uint64, nunits int) uint64 {
 // and memory figures, exported so that the benchmarks of the layers below the
 // library can measure their share of the same work.
 func FullLogDevice(path string, logLen uint64) (entries, files int, err error) {
+	return fullLogDevice(path, logLen, nil)
+}
+
+// fullLogDevice is FullLogDevice; it calls made, if set, once the file system
+// is made and before its log is filled.
+func fullLogDevice(path string, logLen uint64, made func() error) (entries, files int, err error) {
 	n := int(omf.EntriesFor(logLen))
 	es := LogEntries(n, omf.LogOffset+logLen)
 	for _, e := range es {
@@ -108,6 +114,11 @@ func FullLogDevice(path string, logLen uint64) (entries, files int, err error) {
 	}
 	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: DeviceSizeFor(logLen, files), LogLen: logLen, Force: true, SystemUUID: masterUUID}); err != nil {
 		return 0, 0, err
+	}
+	if made != nil {
+		if err := made(); err != nil {
+			return 0, 0, err
+		}
 	}
 	if err := appendAll(path, es); err != nil {
 		return 0, 0, err
