@@ -3,20 +3,27 @@
 // on noisy shared machines where absolute times do not:
 //
 //   - log replay: a full log (15,420 entries in 8 MiB: nested directories and
-//     files) replayed into a fresh namespace tree from a mapping of the log,
-//     against a plain read plus CRC-32 of the same 8 MiB from the same mapping;
+//     files) replayed into a fresh namespace by FS.Rescan on an open file
+//     system, against a plain read plus CRC-32 of the same 8 MiB from a plain
+//     mmap(2) of the device;
 //   - batch creation: 10,000 files created in one FS.CreateMany (one hold of
-//     the log lock), against 10,000 bare metalog.Append calls of the same
-//     entries;
+//     the log lock), against 10,000 bare appends of the same entries through
+//     a plain mapping of the log (encode, store, flush the entry's lines,
+//     store and flush the header's counters);
 //   - mapped read: a sequential read (summing 8-byte words) of a 1 GiB file
 //     through File.Map, against the same loop over a raw mmap of the same
 //     device bytes;
-//   - memory: the heap the namespace of a full log keeps in use after a GC.
+//   - memory: the heap an open file system of a full log keeps in use after
+//     a GC.
+//
+// The subjects use the public library only; the baselines use only the format
+// package omf and mmap(2), never the library's own mapping and log code.
 //
 // Run measures, Print reports one line per figure. Each figure and its
 // baseline are measured Reps times, alternating which goes first; the ratio is
 // taken between the best runs (the least disturbed by other load), and the
-// median ratio of the paired runs is kept too.
+// median ratio of the paired runs is kept too. RunMount measures the mount
+// figures. The Go benchmarks in this package's tests run the same work.
 package bench
 
 import (
@@ -29,7 +36,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/famfs-go/famfs/internal/device"
+	"github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/internal/mounts"
 	"github.com/famfs-go/famfs/omf"
 	"golang.org/x/sys/unix"
@@ -176,8 +183,8 @@ func Run(o Options) (Results, error) {
 	if o.CPUClock {
 		clock = "cpu"
 	}
-	res := Results{Dir: o.Dir, Pages: PageSizeOf(o.Dir), Reps: o.Reps, Clock: clock, GoVersion: runtime.Version(),
-		CPUs: runtime.GOMAXPROCS(0), CacheOps: device.CacheOps()}
+	res := Results{Dir: o.Dir, Pages: pageSizeOf(o.Dir), Reps: o.Reps, Clock: clock, GoVersion: runtime.Version(),
+		CPUs: runtime.GOMAXPROCS(0), CacheOps: famfs.CacheOps()}
 	steps := []struct {
 		id string
 		fn func(*Options) (Figure, error)
@@ -196,9 +203,9 @@ func Run(o Options) (Results, error) {
 	return res, nil
 }
 
-// PageSizeOf describes the page faults a shared mapping of a file in dir
+// pageSizeOf describes the page faults a shared mapping of a file in dir
 // gets: "2 MiB (tmpfs huge=always)" on a huge tmpfs, "4 KiB" otherwise.
-func PageSizeOf(dir string) string {
+func pageSizeOf(dir string) string {
 	ms, err := mounts.Table()
 	if err != nil {
 		return "unknown"
@@ -263,9 +270,9 @@ func timeIt(fn func() error) (time.Duration, error) {
 // cpuTimeIt runs fn once and returns the process CPU time it took.
 func cpuTimeIt(fn func() error) (time.Duration, error) {
 	runtime.GC()
-	t0 := CPUTime()
+	t0 := cpuTime()
 	err := fn()
-	return CPUTime() - t0, err
+	return cpuTime() - t0, err
 }
 
 // timer returns a measurement of fn with the clock Options ask for.
@@ -329,10 +336,10 @@ func tempPath(dir, what string) string {
 	return filepath.Join(dir, fmt.Sprintf("famfs-bench-%d-%s.img", os.Getpid(), what))
 }
 
-// CPUTime is the CPU time this process has used so far (all threads: the
+// cpuTime is the CPU time this process has used so far (all threads: the
 // garbage collector's work counts). Unlike wall time it does not grow while
 // other processes have the CPU, so it is the steadier clock on a busy machine.
-func CPUTime() time.Duration {
+func cpuTime() time.Duration {
 	var ts unix.Timespec
 	if err := unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts); err != nil {
 		return 0

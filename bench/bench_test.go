@@ -1,9 +1,13 @@
 package bench
 
 import (
+	"bytes"
 	"encoding/binary"
+	"fmt"
+	"hash/crc32"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -67,10 +71,10 @@ func TestSumWords(t *testing.T) {
 		binary.LittleEndian.PutUint64(b[i:], v)
 		want += v
 	}
-	if got := SumWords(b); got != want {
+	if got := sumWords(b); got != want {
 		t.Fatalf("got %#x want %#x", got, want)
 	}
-	if SumWords(b[:7]) != 0 {
+	if sumWords(b[:7]) != 0 {
 		t.Fatal("partial word counted")
 	}
 }
@@ -129,5 +133,101 @@ func TestRunNone(t *testing.T) {
 	}
 	if _, err := Run(Options{Dir: t.TempDir(), Only: []string{"bogus"}}); err == nil {
 		t.Fatal("unknown figure accepted")
+	}
+}
+
+// The creation baseline must write what the library writes: the same entries
+// appended one by one through the raw appender leave a log identical, byte
+// for byte, to the one FS.CreateMany wrote.
+func TestRawAppendMatchesLibrary(t *testing.T) {
+	dir := testDir(t)
+	lib, raw := filepath.Join(dir, "lib.img"), filepath.Join(dir, "raw.img")
+	b := newCreateBatch(300)
+	f, err := b.newFS(lib)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := b.run(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := b.newAppendLog(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.appendEach(entries)
+	a.close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logOf := func(path string) []byte {
+		r, err := openRawMeta(path, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.close()
+		return bytes.Clone(r.log())
+	}
+	want, got := logOf(lib), logOf(raw)
+	if n := len(b.Dirs) + len(entries); binary.LittleEndian.Uint64(got[omf.LogHdrNextIndex:]) != uint64(n) {
+		t.Fatalf("raw log next_index %d, want %d", binary.LittleEndian.Uint64(got[omf.LogHdrNextIndex:]), n)
+	}
+	if !bytes.Equal(got, want) {
+		i := 0
+		for got[i] == want[i] {
+			i++
+		}
+		where := "the header"
+		if i >= omf.LogHeaderSize {
+			where = fmt.Sprintf("entry slot %d", (i-omf.LogHeaderSize)/omf.EntrySize)
+		}
+		t.Fatalf("logs differ first at byte %d (%s)", i, where)
+	}
+}
+
+// The raw appender refuses entries that do not fit and then writes nothing.
+func TestRawAppendFull(t *testing.T) {
+	const n = 16 << 10 // a short log: the header only checks length and last index
+	log := make([]byte, n)
+	h := omf.NewLogHeader(n)
+	h.Encode(log)
+	l, err := newRawLog(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	es := LogEntries(int(l.cap), omf.LogOffset+n)
+	if err := l.append(es[:len(es)-1]); err != nil {
+		t.Fatal(err)
+	}
+	before := bytes.Clone(log)
+	if err := l.append(make([]omf.Entry, 2)); err == nil {
+		t.Fatal("two entries appended to a log with one free slot")
+	}
+	if !bytes.Equal(log, before) {
+		t.Fatal("a refused append changed the log")
+	}
+	if err := l.append(es[len(es)-1:]); err != nil {
+		t.Fatal(err)
+	}
+	got, err := omf.ParseLogHeader(log[:omf.LogHeaderSize], n)
+	if err != nil || got.NextIndex != l.cap || got.NextSeqnum != l.cap {
+		t.Fatalf("header after filling the log: %+v, %v", got, err)
+	}
+	for i := range l.cap {
+		if err := omf.CheckEntry(log[omf.EntryOffset(i):omf.EntryOffset(i+1)], i); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// The replay floor reads and checksums every byte of the log.
+func TestReadCRC(t *testing.T) {
+	log := make([]byte, 3*floorChunk+100)
+	for i := range log {
+		log[i] = byte(i * 7)
+	}
+	if got, want := readCRC(log, make([]byte, floorChunk)), crc32.ChecksumIEEE(log); got != want {
+		t.Fatalf("crc %#x, want %#x", got, want)
 	}
 }

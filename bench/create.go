@@ -6,8 +6,6 @@ import (
 	"time"
 
 	"github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/internal/device"
-	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/omf"
 )
 
@@ -20,17 +18,17 @@ const (
 	createDirsNested = 10
 )
 
-// CreateBatch is one creation workload: the directories to make first (not
+// createBatch is one creation workload: the directories to make first (not
 // timed) and the files to create in one batch.
-type CreateBatch struct {
+type createBatch struct {
 	Dirs  []string
 	Files []famfs.CreateRequest
 }
 
-// NewCreateBatch returns n files of 4 KiB to 2 MiB spread over 100 nested
+// newCreateBatch returns n files of 4 KiB to 2 MiB spread over 100 nested
 // directories, directory by directory (as a recursive copy creates them).
-func NewCreateBatch(n int) CreateBatch {
-	var b CreateBatch
+func newCreateBatch(n int) createBatch {
+	var b createBatch
 	for t := range createDirsTop {
 		b.Dirs = append(b.Dirs, fmt.Sprintf("batch-%02d", t))
 		for s := range createDirsNested {
@@ -50,13 +48,13 @@ func NewCreateBatch(n int) CreateBatch {
 	return b
 }
 
-// NewFS makes a fresh file system sized for the batch at path and opens it as
+// newFS makes a fresh file system sized for the batch at path and opens it as
 // the master, with the batch's directories made.
-func (b CreateBatch) NewFS(path string) (*famfs.FS, error) {
-	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: DeviceSizeFor(omf.DefaultLogLen, len(b.Files)), Force: true, SystemUUID: MasterUUID}); err != nil {
+func (b createBatch) newFS(path string) (*famfs.FS, error) {
+	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: DeviceSizeFor(omf.DefaultLogLen, len(b.Files)), Force: true, SystemUUID: masterUUID}); err != nil {
 		return nil, err
 	}
-	f, err := famfs.Open(path, famfs.OpenOptions{SystemUUID: MasterUUID})
+	f, err := famfs.Open(path, famfs.OpenOptions{SystemUUID: masterUUID})
 	if err != nil {
 		return nil, err
 	}
@@ -75,9 +73,9 @@ func (b CreateBatch) NewFS(path string) (*famfs.FS, error) {
 	return f, nil
 }
 
-// Run creates the batch's files in one CreateMany and returns the entries
+// run creates the batch's files in one CreateMany and returns the entries
 // they were logged with. Any failed file is an error.
-func (b CreateBatch) Run(f *famfs.FS) ([]omf.Entry, error) {
+func (b createBatch) run(f *famfs.FS) ([]omf.Entry, error) {
 	res, err := f.CreateMany(b.Files)
 	if err != nil {
 		return nil, err
@@ -94,76 +92,71 @@ func (b CreateBatch) Run(f *famfs.FS) ([]omf.Entry, error) {
 	return out, nil
 }
 
-// AppendLog is a bare log for the creation baseline: a fresh file system whose
-// log holds the batch's directories, with its metadata mapped writable.
-type AppendLog struct {
-	Dev  *device.Device
-	Meta *device.Mapping
-	Log  *metalog.Log
+// appendLog is a bare log for the creation baseline: a fresh file system
+// whose log holds the batch's directories, its metadata mapped writable with
+// a plain mmap.
+type appendLog struct {
+	raw *rawMeta
+	log *rawLog
 }
 
-// NewAppendLog makes the baseline's file system at path.
-func (b CreateBatch) NewAppendLog(path string) (*AppendLog, error) {
-	sb, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: DeviceSizeFor(omf.DefaultLogLen, len(b.Files)), Force: true, SystemUUID: MasterUUID})
-	if err != nil {
+// newAppendLog makes the baseline's file system at path.
+func (b createBatch) newAppendLog(path string) (*appendLog, error) {
+	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: DeviceSizeFor(omf.DefaultLogLen, len(b.Files)), Force: true, SystemUUID: masterUUID}); err != nil {
 		return nil, err
 	}
 	dirs := make([]omf.Entry, len(b.Dirs))
 	for i, d := range b.Dirs {
 		dirs[i] = omf.Entry{Type: omf.EntryMkdir, UID: 1000, GID: 1000, Mode: 0o755, Path: d}
 	}
-	if err := appendAll(path, sb, dirs); err != nil {
+	if err := appendAll(path, dirs); err != nil {
 		return nil, err
 	}
-	dev, err := device.Open(path, true)
+	raw, err := openRawMeta(path, true)
 	if err != nil {
 		return nil, err
 	}
-	meta, err := dev.Map(0, sb.MetaSize(), true)
+	l, err := newRawLog(raw.log())
 	if err != nil {
-		dev.Close()
-		return nil, err
+		raw.close()
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	return &AppendLog{Dev: dev, Meta: meta, Log: metalog.New(metalog.Sub(meta, sb.LogOffset), sb.LogLen)}, nil
+	return &appendLog{raw: raw, log: l}, nil
 }
 
-// AppendEach appends es one entry per metalog.Append call.
-func (a *AppendLog) AppendEach(es []omf.Entry) error {
+// appendEach appends es one entry per append.
+func (a *appendLog) appendEach(es []omf.Entry) error {
 	for k := range es {
-		if _, err := a.Log.Append(es[k : k+1]); err != nil {
+		if err := a.log.append(es[k : k+1]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// Close unmaps and closes the device.
-func (a *AppendLog) Close() {
-	a.Meta.Unmap()
-	a.Dev.Close()
-}
+func (a *appendLog) close() { a.raw.close() }
 
 func runCreate(o *Options) (Figure, error) {
 	pf, pa := tempPath(o.Dir, "create"), tempPath(o.Dir, "append")
 	defer removeQuiet(pf)
 	defer removeQuiet(pa)
-	b := NewCreateBatch(o.Files)
+	b := newCreateBatch(o.Files)
 	var entries []omf.Entry
 	subject := func() (time.Duration, error) {
-		f, err := b.NewFS(pf)
+		f, err := b.newFS(pf)
 		if err != nil {
 			return 0, err
 		}
 		defer f.Close()
-		return o.timer(func() (err error) { entries, err = b.Run(f); return err })()
+		return o.timer(func() (err error) { entries, err = b.run(f); return err })()
 	}
 	baseline := func() (time.Duration, error) {
-		a, err := b.NewAppendLog(pa)
+		a, err := b.newAppendLog(pa)
 		if err != nil {
 			return 0, err
 		}
-		defer a.Close()
-		return o.timer(func() error { return a.AppendEach(entries) })()
+		defer a.close()
+		return o.timer(func() error { return a.appendEach(entries) })()
 	}
 	// Warm up; this also records the entries the baseline appends.
 	if _, err := subject(); err != nil {
@@ -180,7 +173,7 @@ func runCreate(o *Options) (Figure, error) {
 	best, base := slices.Min(sm), slices.Min(bm)
 	perSec := float64(o.Files) / (best / 1e3)
 	f := Figure{ID: Create, Name: fmt.Sprintf("create %d files (one CreateMany)", o.Files),
-		Value: best, Unit: "ms", Baseline: base, BaseWord: "bare", BaseName: fmt.Sprintf("%d metalog.Append", o.Files),
+		Value: best, Unit: "ms", Baseline: base, BaseWord: "bare", BaseName: fmt.Sprintf("%d bare appends", o.Files),
 		Ratio: best / base, MedianRatio: medianRatio(sm, bm),
 		Target: fmt.Sprintf("<= %gx, > %.0f files/s", CreateTarget, CreateMinPerSec), Samples: sm, BaseSamples: bm}
 	f.OK = f.Ratio <= CreateTarget && perSec > CreateMinPerSec

@@ -19,41 +19,41 @@ import (
 // fraction of the raw mmap's bandwidth.
 const MapTarget = 0.97
 
-// MapFile is a famfs file of known contents, for the mapped-read figure.
-type MapFile struct {
+// mapFile is a famfs file of known contents, for the mapped-read figure.
+type mapFile struct {
 	FS     *famfs.FS
 	File   *famfs.File
 	DevOff uint64 // device offset of the file's single extent
-	Sum    uint64 // SumWords of its bytes
+	Sum    uint64 // sumWords of its bytes
 	raw    *os.File
 }
 
-// NewMapFile makes a file system at path holding one contiguous file of size
+// newMapFile makes a file system at path holding one contiguous file of size
 // bytes, fills it with a pattern (so every page is allocated and the reads
 // see real data) and records its checksum.
-func NewMapFile(path string, size uint64) (*MapFile, error) {
+func newMapFile(path string, size uint64) (*mapFile, error) {
 	devSize := max(omf.MinDeviceSize, (omf.LogOffset+omf.DefaultLogLen+size+(1<<30)-1)&^((1<<30)-1))
-	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: devSize, Force: true, SystemUUID: MasterUUID}); err != nil {
+	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: devSize, Force: true, SystemUUID: masterUUID}); err != nil {
 		return nil, err
 	}
-	f, err := famfs.Open(path, famfs.OpenOptions{SystemUUID: MasterUUID})
+	f, err := famfs.Open(path, famfs.OpenOptions{SystemUUID: masterUUID})
 	if err != nil {
 		return nil, err
 	}
-	mf := &MapFile{FS: f}
+	mf := &mapFile{FS: f}
 	if mf.File, err = f.Create("big", famfs.CreateOptions{Size: size, Mode: 0o644}); err != nil {
-		mf.Close()
+		mf.close()
 		return nil, err
 	}
 	segs := mf.File.Segments()
 	if len(segs) != 1 {
-		mf.Close()
+		mf.close()
 		return nil, fmt.Errorf("the %d-byte file has %d device runs, want 1", size, len(segs))
 	}
 	mf.DevOff = segs[0].DevOff
 	m, err := mf.File.Map(famfs.MapOptions{Access: famfs.MapReadWrite})
 	if err != nil {
-		mf.Close()
+		mf.close()
 		return nil, err
 	}
 	b := m.Bytes()
@@ -62,26 +62,26 @@ func NewMapFile(path string, size uint64) (*MapFile, error) {
 		w[i] = uint64(i)*0x9E3779B97F4A7C15 + 1
 	}
 	m.Flush()
-	mf.Sum = SumWords(b)
+	mf.Sum = sumWords(b)
 	m.Unmap()
 	if mf.raw, err = os.Open(path); err != nil {
-		mf.Close()
+		mf.close()
 		return nil, err
 	}
 	return mf, nil
 }
 
-// Close closes the file system.
-func (mf *MapFile) Close() {
+// close closes the file system.
+func (mf *mapFile) close() {
 	if mf.raw != nil {
 		mf.raw.Close()
 	}
 	mf.FS.Close()
 }
 
-// ReadMapped maps the file with File.Map, then reads it twice with SumWords:
+// readMapped maps the file with File.Map, then reads it twice with sumWords:
 // the first pass takes the page faults, the second runs on warm page tables.
-func (mf *MapFile) ReadMapped() (first, second time.Duration, pmdKiB uint64, err error) {
+func (mf *mapFile) readMapped() (first, second time.Duration, pmdKiB uint64, err error) {
 	m, err := mf.File.Map(famfs.MapOptions{Access: famfs.MapReadOnly})
 	if err != nil {
 		return 0, 0, 0, err
@@ -90,41 +90,41 @@ func (mf *MapFile) ReadMapped() (first, second time.Duration, pmdKiB uint64, err
 	return mf.read(m.Bytes())
 }
 
-// MapRaw maps the device bytes behind the file with a plain read-only
+// mapRaw maps the device bytes behind the file with a plain read-only
 // mmap(2) of the device file, as a program that knows the file's extent would.
-func (mf *MapFile) MapRaw() ([]byte, error) {
+func (mf *mapFile) mapRaw() ([]byte, error) {
 	return unix.Mmap(int(mf.raw.Fd()), int64(mf.DevOff), int(mf.File.Size()), unix.PROT_READ, unix.MAP_SHARED)
 }
 
-// UnmapRaw undoes MapRaw.
-func (mf *MapFile) UnmapRaw(b []byte) error { return unix.Munmap(b) }
+// unmapRaw undoes mapRaw.
+func (mf *mapFile) unmapRaw(b []byte) error { return unix.Munmap(b) }
 
-// ReadRaw does what ReadMapped does over a fresh MapRaw mapping.
-func (mf *MapFile) ReadRaw() (first, second time.Duration, pmdKiB uint64, err error) {
-	b, err := mf.MapRaw()
+// readRaw does what readMapped does over a fresh mapRaw mapping.
+func (mf *mapFile) readRaw() (first, second time.Duration, pmdKiB uint64, err error) {
+	b, err := mf.mapRaw()
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	defer mf.UnmapRaw(b)
+	defer mf.unmapRaw(b)
 	return mf.read(b)
 }
 
-func (mf *MapFile) read(b []byte) (first, second time.Duration, pmdKiB uint64, err error) {
+func (mf *mapFile) read(b []byte) (first, second time.Duration, pmdKiB uint64, err error) {
 	var sum uint64
-	first, _ = timeIt(func() error { sum = SumWords(b); return nil })
+	first, _ = timeIt(func() error { sum = sumWords(b); return nil })
 	if sum != mf.Sum {
 		return 0, 0, 0, fmt.Errorf("read sum %#x, want %#x", sum, mf.Sum)
 	}
-	second, _ = timeIt(func() error { sum = SumWords(b); return nil })
+	second, _ = timeIt(func() error { sum = sumWords(b); return nil })
 	if sum != mf.Sum {
 		return 0, 0, 0, fmt.Errorf("read sum %#x, want %#x", sum, mf.Sum)
 	}
-	return first, second, PMDMappedKiB(uintptr(unsafe.Pointer(unsafe.SliceData(b)))), nil
+	return first, second, pmdMappedKiB(uintptr(unsafe.Pointer(unsafe.SliceData(b)))), nil
 }
 
-// PMDMappedKiB reports how much of the mapping that contains addr the kernel
+// pmdMappedKiB reports how much of the mapping that contains addr the kernel
 // maps with PMD (2 MiB) entries, from /proc/self/smaps (0 if unknown).
-func PMDMappedKiB(addr uintptr) uint64 {
+func pmdMappedKiB(addr uintptr) uint64 {
 	f, err := os.Open("/proc/self/smaps")
 	if err != nil {
 		return 0
@@ -158,20 +158,20 @@ func PMDMappedKiB(addr uintptr) uint64 {
 func runMapRead(o *Options) (Figure, error) {
 	path := tempPath(o.Dir, "map")
 	defer removeQuiet(path)
-	mf, err := NewMapFile(path, o.MapSize)
+	mf, err := newMapFile(path, o.MapSize)
 	if err != nil {
 		return Figure{}, err
 	}
-	defer mf.Close()
+	defer mf.close()
 	var coldS, coldB []time.Duration
 	var pmdS, pmdB uint64
 	subject := func() (time.Duration, error) {
-		c, w, pmd, err := mf.ReadMapped()
+		c, w, pmd, err := mf.readMapped()
 		coldS, pmdS = append(coldS, c), pmd
 		return w, err
 	}
 	baseline := func() (time.Duration, error) {
-		c, w, pmd, err := mf.ReadRaw()
+		c, w, pmd, err := mf.readRaw()
 		coldB, pmdB = append(coldB, c), pmd
 		return w, err
 	}

@@ -6,15 +6,17 @@ import (
 	"unsafe"
 
 	"github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/internal/device"
-	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )
 
-// MasterUUID is the system UUID the benchmark file systems are made and
-// opened with, so that the benchmarks never depend on the host's identity.
-var MasterUUID = uuid.MustParse("b3bc0000-0000-4000-8000-00000000b3bc")
+// masterUUID is the system UUID the benchmark file systems are made and
+// opened with, so that the benchmarks never depend on the host's identity;
+// clientUUID opens them as another host.
+var (
+	masterUUID = uuid.MustParse("b3bc0000-0000-4000-8000-00000000b3bc")
+	clientUUID = uuid.MustParse("b3bc0000-0000-4000-8000-00000000c11e")
+)
 
 // Workload shape: top-level directories, each with subdirectories that hold
 // the files (a data set split into shards, the way famfs is used to share
@@ -89,10 +91,20 @@ func DeviceSizeFor(logLen uint64, nunits int) uint64 {
 
 // FullLogDevice makes a famfs file system on a sparse device file at path
 // whose log of logLen bytes is completely full of LogEntries, and returns how
-// many entries (and of them files) it holds. The entries are appended through
-// metalog in large batches: the bytes are exactly what the master's library
-// writes for the same files.
+// many entries (and of them files) it holds. The entries are appended in large
+// batches through a raw mapping of the log, entry images encoded by omf: the
+// bytes are exactly what the master's library writes for the same files.
+//
+// LogEntries, DeviceSizeFor and FullLogDevice are the workload of the replay
+// and memory figures, exported so that the benchmarks of the layers below the
+// library can measure their share of the same work.
 func FullLogDevice(path string, logLen uint64) (entries, files int, err error) {
+	return fullLogDevice(path, logLen, nil)
+}
+
+// fullLogDevice is FullLogDevice; it calls made, if set, once the file system
+// is made and before its log is filled.
+func fullLogDevice(path string, logLen uint64, made func() error) (entries, files int, err error) {
 	n := int(omf.EntriesFor(logLen))
 	es := LogEntries(n, omf.LogOffset+logLen)
 	for _, e := range es {
@@ -100,43 +112,46 @@ func FullLogDevice(path string, logLen uint64) (entries, files int, err error) {
 			files++
 		}
 	}
-	sb, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: DeviceSizeFor(logLen, files), LogLen: logLen, Force: true, SystemUUID: MasterUUID})
-	if err != nil {
+	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: DeviceSizeFor(logLen, files), LogLen: logLen, Force: true, SystemUUID: masterUUID}); err != nil {
 		return 0, 0, err
 	}
-	if err := appendAll(path, sb, es); err != nil {
+	if made != nil {
+		if err := made(); err != nil {
+			return 0, 0, err
+		}
+	}
+	if err := appendAll(path, es); err != nil {
 		return 0, 0, err
 	}
 	return n, files, nil
 }
 
-// appendAll appends es to the log of the file system on path.
-func appendAll(path string, sb *famfs.Superblock, es []omf.Entry) error {
-	dev, err := device.Open(path, true)
+// appendAll appends es to the log of the file system on path, 1,024 entries
+// an append.
+func appendAll(path string, es []omf.Entry) error {
+	r, err := openRawMeta(path, true)
 	if err != nil {
 		return err
 	}
-	defer dev.Close()
-	meta, err := dev.Map(0, sb.MetaSize(), true)
+	defer r.close()
+	l, err := newRawLog(r.log())
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", path, err)
 	}
-	defer meta.Unmap()
-	l := metalog.New(metalog.Sub(meta, sb.LogOffset), sb.LogLen)
 	for len(es) > 0 {
 		k := min(len(es), 1024)
-		if _, err := l.Append(es[:k]); err != nil {
-			return err
+		if err := l.append(es[:k]); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
 		}
 		es = es[k:]
 	}
 	return nil
 }
 
-// SumWords adds up b as little-endian 8-byte words (a trailing partial word
+// sumWords adds up b as little-endian 8-byte words (a trailing partial word
 // is ignored): a read loop that touches every cache line and runs at memory
 // bandwidth, for comparing two mappings of the same bytes.
-func SumWords(b []byte) uint64 {
+func sumWords(b []byte) uint64 {
 	n := len(b) / 8
 	if n == 0 {
 		return 0

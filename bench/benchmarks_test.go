@@ -1,7 +1,7 @@
-package famfs_test
+package bench
 
-// Benchmarks for the performance figures of `famfs bench` (package bench),
-// each beside its same-run baseline:
+// Go benchmarks for the performance figures of `famfs bench`, each beside its
+// same-run baseline:
 //
 //	BenchmarkReplayFullLog      vs BenchmarkReplayFloorReadCRC      (ratio target <= 4x)
 //	BenchmarkCreateMany10k      vs BenchmarkAppendBare10k           (<= 2x, > 10,000 files/s)
@@ -15,58 +15,85 @@ package famfs_test
 // busy machine. Compare ratios, not absolute times.
 
 import (
+	"os"
 	"testing"
 	"time"
 
 	"github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/bench"
-	"github.com/famfs-go/famfs/internal/device"
 )
+
+// benchDir is where Go benchmarks keep device files: $FAMFS_BENCH_DIR, else
+// /dev/shm, else a temporary directory.
+func benchDir(tb testing.TB) string {
+	if d := os.Getenv("FAMFS_BENCH_DIR"); d != "" {
+		return d
+	}
+	if st, err := os.Stat("/dev/shm"); err == nil && st.IsDir() {
+		return "/dev/shm"
+	}
+	return tb.TempDir()
+}
+
+// benchDevice names a device file in benchDir that does not exist yet (Mkfs
+// creates it with its size) and is removed when the benchmark ends.
+func benchDevice(tb testing.TB) string {
+	tb.Helper()
+	f, err := os.CreateTemp(benchDir(tb), "famfs-bench-*.img")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	tb.Cleanup(func() { os.Remove(f.Name()) })
+	return f.Name()
+}
 
 // cpuClock reports the process CPU time per op when the benchmark ends.
 func cpuClock(b *testing.B) func() {
-	c0 := bench.CPUTime()
-	return func() { b.ReportMetric(float64(bench.CPUTime()-c0)/float64(b.N), "cpu-ns/op") }
+	c0 := cpuTime()
+	return func() { b.ReportMetric(float64(cpuTime()-c0)/float64(b.N), "cpu-ns/op") }
 }
 
-func logImage(b *testing.B) *bench.LogImage {
+func benchLogImage(b *testing.B) *logImage {
 	b.Helper()
-	im, err := bench.OpenLogImage(bench.TestDevice(b), 8<<20)
+	im, err := openLogImage(benchDevice(b), 8<<20)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(im.Close)
+	b.Cleanup(im.close)
 	return im
 }
 
 // BenchmarkReplayFullLog replays a full 8 MiB log (15,420 entries: 420
-// directories, 15,000 files in two levels) into a fresh namespace tree, from
-// one mapping of the log.
+// directories, 15,000 files in two levels) into a fresh namespace with
+// FS.Rescan, on a file system already open (its mapping faulted in).
 func BenchmarkReplayFullLog(b *testing.B) {
-	im := logImage(b)
-	im.Replay() // fault the mapping in
+	im := benchLogImage(b)
+	if err := im.replay(); err != nil { // fault the mapping in
+		b.Fatal(err)
+	}
 	b.ReportAllocs()
 	defer cpuClock(b)()
 	for b.Loop() {
-		if _, err := im.Replay(); err != nil {
+		if err := im.replay(); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(im.Entries), "ns/entry")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(im.entries), "ns/entry")
 }
 
 // BenchmarkReplayFloorReadCRC is the replay floor: read the same 8 MiB from
-// the same mapping (in replay's chunk size) and CRC-32 every byte.
+// a plain mapping of the device (in replay's chunk size) and CRC-32 every
+// byte.
 func BenchmarkReplayFloorReadCRC(b *testing.B) {
-	im := logImage(b)
-	buf := bench.FloorBuffer()
-	im.ReadCRC(buf)
-	b.SetBytes(int64(im.SB.LogLen))
+	im := benchLogImage(b)
+	buf := make([]byte, floorChunk)
+	log := im.raw.log()
+	readCRC(log, buf)
+	b.SetBytes(int64(len(log)))
 	defer cpuClock(b)()
 	for b.Loop() {
-		if _, err := im.ReadCRC(buf); err != nil {
-			b.Fatal(err)
-		}
+		readCRC(log, buf)
 	}
 }
 
@@ -74,42 +101,64 @@ func BenchmarkReplayFloorReadCRC(b *testing.B) {
 // shared memory must do first and replay does: drop the log's cache lines,
 // so the read comes from memory.
 func BenchmarkReplayFloorInvalidateReadCRC(b *testing.B) {
-	im := logImage(b)
-	buf := bench.FloorBuffer()
-	im.ReadCRC(buf)
-	b.SetBytes(int64(im.SB.LogLen))
+	im := benchLogImage(b)
+	buf := make([]byte, floorChunk)
+	log := im.raw.log()
+	readCRC(log, buf)
+	b.SetBytes(int64(len(log)))
 	defer cpuClock(b)()
 	for b.Loop() {
-		device.Invalidate(im.LogBytes())
-		if _, err := im.ReadCRC(buf); err != nil {
+		famfs.InvalidateCache(log)
+		readCRC(log, buf)
+	}
+}
+
+// BenchmarkReplayOpenFresh opens the file system (a fresh mapping of its
+// metadata, so its page faults, and a full replay) and closes it again.
+func BenchmarkReplayOpenFresh(b *testing.B) {
+	im := benchLogImage(b)
+	b.ReportAllocs()
+	defer cpuClock(b)()
+	for b.Loop() {
+		if err := im.openFresh(); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
-func createBatch(b *testing.B) (bench.CreateBatch, string) {
-	return bench.NewCreateBatch(10000), bench.TestDevice(b)
+// BenchmarkReplayFloorFreshReadCRC is the floor of BenchmarkReplayOpenFresh:
+// a fresh plain mapping, read and CRC of the log, unmap.
+func BenchmarkReplayFloorFreshReadCRC(b *testing.B) {
+	im := benchLogImage(b)
+	buf := make([]byte, floorChunk)
+	b.SetBytes(int64(im.raw.sb.LogLen))
+	defer cpuClock(b)()
+	for b.Loop() {
+		if err := im.readCRCFresh(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkCreateMany10k creates 10,000 files (in 100 directories) with one
 // CreateMany: one hold of the log lock, one log entry appended per file.
 func BenchmarkCreateMany10k(b *testing.B) {
-	batch, path := createBatch(b)
+	batch, path := newCreateBatch(10000), benchDevice(b)
 	var cpu time.Duration
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		f, err := batch.NewFS(path)
+		f, err := batch.newFS(path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		c0 := bench.CPUTime()
+		c0 := cpuTime()
 		b.StartTimer()
-		if _, err := batch.Run(f); err != nil {
+		if _, err := batch.run(f); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		cpu += bench.CPUTime() - c0
+		cpu += cpuTime() - c0
 		f.Close()
 		b.StartTimer()
 	}
@@ -118,14 +167,15 @@ func BenchmarkCreateMany10k(b *testing.B) {
 }
 
 // BenchmarkAppendBare10k appends the entries BenchmarkCreateMany10k logs, one
-// bare metalog.Append call each: the floor of creating files one by one.
+// bare append each through a plain mapping of the log: the floor of creating
+// files one by one.
 func BenchmarkAppendBare10k(b *testing.B) {
-	batch, path := createBatch(b)
-	f, err := batch.NewFS(path)
+	batch, path := newCreateBatch(10000), benchDevice(b)
+	f, err := batch.newFS(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	entries, err := batch.Run(f)
+	entries, err := batch.run(f)
 	f.Close()
 	if err != nil {
 		b.Fatal(err)
@@ -134,41 +184,41 @@ func BenchmarkAppendBare10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		a, err := batch.NewAppendLog(path)
+		a, err := batch.newAppendLog(path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		c0 := bench.CPUTime()
+		c0 := cpuTime()
 		b.StartTimer()
-		if err := a.AppendEach(entries); err != nil {
+		if err := a.appendEach(entries); err != nil {
 			b.Fatal(err)
 		}
 		b.StopTimer()
-		cpu += bench.CPUTime() - c0
-		a.Close()
+		cpu += cpuTime() - c0
+		a.close()
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 }
 
-func mapFile(b *testing.B) *bench.MapFile {
+func benchMapFile(b *testing.B) *mapFile {
 	b.Helper()
 	size := uint64(1 << 30)
 	if testing.Short() {
 		size = 64 << 20
 	}
-	mf, err := bench.NewMapFile(bench.TestDevice(b), size)
+	mf, err := newMapFile(benchDevice(b), size)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(mf.Close)
+	b.Cleanup(mf.close)
 	return mf
 }
 
 // BenchmarkMapRead reads a 1 GiB file through File.Map, summing 8-byte words
 // (one mapping, warm page tables); compare with BenchmarkRawMmapRead.
 func BenchmarkMapRead(b *testing.B) {
-	mf := mapFile(b)
+	mf := benchMapFile(b)
 	m, err := mf.File.Map(famfs.MapOptions{Access: famfs.MapReadOnly})
 	if err != nil {
 		b.Fatal(err)
@@ -180,23 +230,23 @@ func BenchmarkMapRead(b *testing.B) {
 // BenchmarkRawMmapRead is the same loop over a plain mmap of the device bytes
 // behind the file.
 func BenchmarkRawMmapRead(b *testing.B) {
-	mf := mapFile(b)
-	raw, err := mf.MapRaw()
+	mf := benchMapFile(b)
+	raw, err := mf.mapRaw()
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer mf.UnmapRaw(raw)
+	defer mf.unmapRaw(raw)
 	benchRead(b, mf, raw)
 }
 
-func benchRead(b *testing.B, mf *bench.MapFile, mem []byte) {
-	if bench.SumWords(mem) != mf.Sum { // fault it in, check it
+func benchRead(b *testing.B, mf *mapFile, mem []byte) {
+	if sumWords(mem) != mf.Sum { // fault it in, check it
 		b.Fatal("wrong contents")
 	}
 	b.SetBytes(int64(len(mem)))
 	defer cpuClock(b)()
 	for b.Loop() {
-		if bench.SumWords(mem) != mf.Sum {
+		if sumWords(mem) != mf.Sum {
 			b.Fatal("wrong contents")
 		}
 	}
@@ -206,22 +256,15 @@ func benchRead(b *testing.B, mf *bench.MapFile, mem []byte) {
 // reports the heap the open FS keeps in use after a GC (heap-MiB) and per
 // entry (heap-B/entry).
 func BenchmarkNamespaceHeap(b *testing.B) {
-	im := logImage(b)
-	path := im.Dev.Path
-	var use bench.HeapUse
+	im := benchLogImage(b)
+	var use heapUse
 	for b.Loop() {
-		var fsys *famfs.FS
-		u, err := bench.MeasureHeap(func() (any, error) {
-			var err error
-			fsys, err = famfs.Open(path, famfs.OpenOptions{SystemUUID: bench.MasterUUID})
-			return fsys, err
-		})
+		u, err := openFSHeap(im.path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		fsys.Close()
 		use = u
 	}
 	b.ReportMetric(float64(use.Inuse)/(1<<20), "heap-MiB")
-	b.ReportMetric(float64(use.Alloc)/float64(im.Entries), "heap-B/entry")
+	b.ReportMetric(float64(use.Alloc)/float64(im.entries), "heap-B/entry")
 }
