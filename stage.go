@@ -38,7 +38,12 @@ type Stage struct {
 }
 
 // Stage starts an empty stage.
-func (tx *Tx) Stage() *Stage { return &Stage{tx: tx, paths: map[string]bool{}} }
+func (tx *Tx) Stage() *Stage { return tx.stageFor(0) }
+
+// stageFor starts a stage with room for about n entries.
+func (tx *Tx) stageFor(n int) *Stage {
+	return &Stage{tx: tx, paths: make(map[string]bool, n), entries: make([]omf.Entry, 0, n), files: make([]*StagedFile, 0, n)}
+}
 
 // Len is the number of entries staged.
 func (s *Stage) Len() int { return len(s.entries) }
@@ -356,17 +361,17 @@ func (sf *StagedFile) Map() (*Mapping, error) { return sf.file.Map(MapOptions{Ac
 // a Map of the staged file.
 func (sf *StagedFile) MarkWritten(off, n uint64) { sf.mark(off, min(off+n, sf.Size())) }
 
-// finish zeroes the unwritten parts of the file's whole allocation (unless
-// NoZero, then only the slack after the end of the file) and flushes them.
+// finish zeroes the unwritten parts of the file's whole allocation, the
+// slack after its end included (unless NoZero), and flushes them.
 func (sf *StagedFile) finish() error {
 	info := &sf.file.info
 	alloc := info.FMap.Backing()
+	if sf.noZero {
+		return nil
+	}
 	sf.mu.Lock()
 	written := slices.Clone(sf.written)
 	sf.mu.Unlock()
-	if sf.noZero {
-		written = []span{{0, info.Size}}
-	}
 	var holes []span
 	at := uint64(0)
 	for _, w := range written {

@@ -21,11 +21,13 @@ type CreateOptions struct {
 	// Interleave, if enabled, stripes the file across buckets of the device
 	// (spec/omf.md §4.3); the zero value allocates one contiguous extent.
 	Interleave Interleave
-	// NoZero leaves the file's space as it is instead of zeroing it before
-	// the file becomes visible: faster, but the file then shows whatever an
-	// earlier file (of any owner) left in that memory. Only for callers that
-	// write every byte themselves; the slack after the end of the file is
-	// zeroed anyway, as a mapping shows it.
+	// NoZero leaves the file's space as it is instead of zeroing what the
+	// caller did not write before the file becomes visible: faster, but the
+	// file — and the slack after its end up to the allocation unit, which a
+	// mapping shows — then holds whatever was in that memory (on a dax
+	// device, what an earlier file system's files left; mkfs -f releases a
+	// regular-file device's memory, so there it reads as zero). Only for
+	// callers that write every byte themselves or trust the device.
 	NoZero bool
 }
 
@@ -271,14 +273,30 @@ type CreateResult struct {
 }
 
 // CreateMany creates files in one hold of the log lock (next-fit allocation
-// across the batch, like the reference's multi-file cp). Each file succeeds or
-// fails on its own; a failure does not stop the rest. The returned error is
+// across the batch, like the reference's multi-file cp) and logs them in one
+// append. Each file succeeds or fails its checks on its own; a failure does
+// not stop the rest. The returned error is
 // set only when the batch could not run at all (not the master, lock failure).
 func (f *FS) CreateMany(reqs []CreateRequest) ([]CreateResult, error) {
 	out := make([]CreateResult, len(reqs))
 	err := f.Update(func(tx *Tx) error {
+		// One stage: a request that fails its checks is left out; the
+		// rest are logged in one append.
+		st := tx.stageFor(len(reqs))
+		staged := make([]int, 0, len(reqs))
 		for i, r := range reqs {
-			out[i].File, out[i].Err = tx.Create(r.Path, r.CreateOptions)
+			if _, out[i].Err = st.Create(r.Path, r.CreateOptions); out[i].Err == nil {
+				staged = append(staged, i)
+			}
+		}
+		files, err := st.Commit()
+		for k, i := range staged {
+			switch {
+			case k < len(files):
+				out[i].File = files[k]
+			case err != nil:
+				out[i].Err = err
+			}
 		}
 		return nil
 	})

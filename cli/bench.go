@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/famfs-go/famfs/bench"
@@ -59,7 +60,7 @@ mount figures, the slower part. The time grows with --reps.`,
 				switch {
 				case strings.HasPrefix(o, "mount"):
 					wantMount = true
-				case o == bench.Replay || o == bench.Create || o == bench.MapRead || o == bench.Memory:
+				case slices.Contains(bench.AllFigures, o):
 					libOnly = append(libOnly, o)
 				default:
 					return usagef("--only %s: unknown figure", o)

@@ -220,7 +220,6 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 					rewritten = append(rewritten, s.path.rel) // its cached pages go stale
 				}
 			} else {
-				o.NoZero = o.NoZero || s.seed != 0 // seeded files are filled below; only the slack needs zeroing
 				j.staged, err = st.Create(s.path.rel, o)
 			}
 			if err != nil {
