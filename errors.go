@@ -22,12 +22,20 @@ var (
 	ErrFileSize      = errors.New("famfs files never change size")
 	ErrLogDamaged    = errors.New("damaged log entry")
 	ErrFSChanged     = errors.New("the file system on the device was re-made")
-	ErrLogFull       = metalog.ErrLogFull
-	ErrNoSpace       = alloc.ErrNoSpace
-	ErrBadInterleave = alloc.ErrBadInterleave
+	ErrLogFull       = errors.New("log full")
+	ErrNoSpace       = errors.New("no space left on the famfs device")
+	ErrBadInterleave = errors.New("invalid interleave parameters")
 	ErrExist         = fs.ErrExist
 	ErrNotExist      = fs.ErrNotExist
 )
+
+// The layers below report these conditions with the library's own errors,
+// so that errors.Is(err, ErrLogFull) holds for what they return.
+func init() {
+	metalog.ErrLogFull = ErrLogFull
+	alloc.ErrNoSpace = ErrNoSpace
+	alloc.ErrBadInterleave = ErrBadInterleave
+}
 
 func pathErr(op, path string, err error) error { return &fs.PathError{Op: op, Path: path, Err: err} }
 

@@ -215,11 +215,11 @@ func bucketsOf(bs []alloc.Bucket) []Bucket {
 // DeviceKind is what a device is.
 type DeviceKind int
 
-// The kinds of device, in the order of the device layer's own.
+// The kinds of device (numbered as the device layer numbers them).
 const (
-	RegularFile DeviceKind = DeviceKind(device.RegularFile) // a file standing in for shared memory
-	DaxDevice   DeviceKind = DeviceKind(device.DaxChar)     // a devdax character device
-	BlockDevice DeviceKind = DeviceKind(device.Block)       // a pmem (or other) block device
+	RegularFile DeviceKind = iota // a file standing in for shared memory
+	DaxDevice                     // a devdax character device
+	BlockDevice                   // a pmem (or other) block device
 )
 
 func (k DeviceKind) String() string { return device.Kind(k).String() }
