@@ -55,7 +55,7 @@ func versionText(name string) string {
 	}
 	switch {
 	case rev == "":
-		b.WriteString("commit: unknown (built without version control information)\n")
+		b.WriteString("commit: unknown (built without version control information: GOFLAGS=-buildvcs=false, or not from a git checkout; scripts/install.sh stamps it)\n")
 	default:
 		fmt.Fprintf(&b, "commit: %s", rev)
 		if when != "" {

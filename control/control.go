@@ -66,7 +66,7 @@ type Status struct {
 	ReplayStuck  string  `json:"replay_stuck"`     // non-empty while replay waits at a torn entry
 	Problems     int     `json:"problems"`         // entries reported during replay
 	FSChanged    string  `json:"fs_changed"`       // non-empty once the device was re-made: serving EIO
-	PollInterval string  `json:"poll_interval"`    // how often the log header is polled
+	PollInterval float64 `json:"poll_interval_ms"` // how often the log header is polled
 
 	Counters map[string]uint64 `json:"counters"`
 

@@ -73,7 +73,7 @@ func (s *Server) Status() control.Status {
 		HostUUID: s.fsys.HostUUID().String(), FSUUID: sb.UUID.String(), Role: s.fsys.Role().String(),
 		ReadOnly: !s.fsys.DataWritable(), CacheMode: string(s.opts.Cache), Started: s.started.Format(time.RFC3339Nano),
 		LogLevel: s.level().String(), ReplayNext: next, LogEntries: s.lastLog.Load(), LogCapacity: slots,
-		PollInterval: s.opts.PollInterval.String(), Counters: s.statusCounters(),
+		PollInterval: float64(s.opts.PollInterval) / float64(time.Millisecond), Counters: s.statusCounters(),
 	}
 	s.accessStatus(&st)
 	st.Coherence = "off"
