@@ -219,6 +219,7 @@ func cleanDeadMount(mpt string) error {
 	}
 	os.Remove(control.SocketPath(mpt))
 	os.Remove(control.GrantSocketPath(mpt))
+	control.RemoveGrantLinks(mpt)
 	return nil
 }
 

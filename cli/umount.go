@@ -76,6 +76,7 @@ func umount(mpt, arg string, lazy bool) error {
 		}
 		os.Remove(control.SocketPath(mpt))
 		os.Remove(control.GrantSocketPath(mpt))
+		control.RemoveGrantLinks(mpt)
 		return nil
 	}
 	pid := 0

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -30,8 +31,7 @@ import (
 //
 // All integers are little-endian.
 const (
-	GrantXattr   = "user.famfs.grant" // names the grant socket, on famfs files and the mount root
-	GrantMagic   = 0x5a434d46         // "FMCZ" in memory order
+	GrantMagic   = 0x5a434d46 // "FMCZ" in memory order
 	GrantVersion = 1
 	GrantOp      = 1
 
@@ -60,6 +60,29 @@ const (
 // control socket with ".sock" replaced by ".grant".
 func GrantSocketPath(mountpoint string) string {
 	return strings.TrimSuffix(SocketPath(mountpoint), ".sock") + ".grant"
+}
+
+// GrantLinkPath is the name by which a program finds the grant socket of the
+// famfs mount whose files have device number dev (st_dev): a symbolic link,
+// /run/famfs/dev-MAJOR-MINOR.grant, to GrantSocketPath. Only a famfs daemon
+// (root) makes one, so a file on a FUSE mount is a famfs file when the link
+// of its st_dev exists; the daemon checks the descriptor itself anyway.
+// (An extended attribute could say the same, but FUSE caches no "no such
+// attribute": every `ls -l` would then ask the daemon per file.)
+func GrantLinkPath(dev uint64) string {
+	return fmt.Sprintf("%s/dev-%d-%d.grant", filepath.Dir(SocketPath("/")), unix.Major(dev), unix.Minor(dev))
+}
+
+// RemoveGrantLinks removes the links that name mountpoint's grant socket
+// (a daemon killed with SIGKILL leaves its link behind).
+func RemoveGrantLinks(mountpoint string) {
+	sock := GrantSocketPath(mountpoint)
+	links, _ := filepath.Glob(filepath.Join(filepath.Dir(sock), "dev-*.grant"))
+	for _, l := range links {
+		if t, err := os.Readlink(l); err == nil && t == sock {
+			os.Remove(l)
+		}
+	}
 }
 
 // GrantRequest is a decoded request.
@@ -231,27 +254,19 @@ func (e *GrantError) Error() string {
 // Unwrap lets errors.Is(err, syscall.EACCES) and friends work.
 func (e *GrantError) Unwrap() error { return e.Status }
 
-// GrantSocket returns the grant socket named by the user.famfs.grant
-// attribute of f (a descriptor of a file on a famfs mount), or an error
-// wrapping syscall.ENODATA (or ENOTSUP) if f is not a famfs file.
+// GrantSocket returns the grant socket of the famfs mount f (a descriptor of
+// a file on it) is on, or an error wrapping syscall.ENODATA if f is not a
+// file of a famfs mount.
 func GrantSocket(f *os.File) (string, error) {
-	buf := make([]byte, 256)
-	for {
-		var n int
-		err := ctrlErr(f, func(fd int) error {
-			var err error
-			n, err = unix.Fgetxattr(fd, GrantXattr, buf)
-			return err
-		})
-		if errors.Is(err, syscall.ERANGE) && len(buf) < 1<<16 {
-			buf = make([]byte, 4*len(buf))
-			continue
-		}
-		if err != nil {
-			return "", fmt.Errorf("%s: no %s attribute (not a file on a famfs mount): %w", f.Name(), GrantXattr, err)
-		}
-		return string(buf[:n]), nil
+	var st unix.Stat_t
+	if err := ctrlErr(f, func(fd int) error { return unix.Fstat(fd, &st) }); err != nil {
+		return "", err
 	}
+	link := GrantLinkPath(st.Dev)
+	if _, err := os.Stat(link); err != nil {
+		return "", fmt.Errorf("%s: no grant socket %s (not a file on a famfs mount): %w", f.Name(), link, syscall.ENODATA)
+	}
+	return link, nil
 }
 
 func ctrlErr(f *os.File, fn func(fd int) error) error {

@@ -87,6 +87,13 @@ func (s *Server) serveGrants() (func(), error) {
 		ln.Close()
 		return nil, fmt.Errorf("grant socket %s: %w", path, err)
 	}
+	// The name programs find it by, from a file's st_dev alone.
+	link := control.GrantLinkPath(g.mntDev)
+	os.Remove(link)
+	if err := os.Symlink(path, link); err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("grant socket %s: %w", link, err)
+	}
 	g.limit = newConnLimiter()
 	lln := &limitedListener{Listener: ln, lim: g.limit}
 	g.path.Store(&path)
@@ -110,6 +117,9 @@ func (s *Server) serveGrants() (func(), error) {
 		g.path.Store(nil)
 		ln.Close()
 		<-done
+		if t, err := os.Readlink(link); err == nil && t == path {
+			os.Remove(link)
+		}
 		os.Remove(path)
 	}, nil
 }

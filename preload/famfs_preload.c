@@ -43,7 +43,6 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -284,10 +283,9 @@ static void recognise_fd(int fd, int flags, const char *path)
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
 		return;
 	char sock[256];
-	ssize_t n = fgetxattr(fd, GRANT_XATTR, sock, sizeof(sock) - 1);
-	if (n <= 0)
-		return; /* a FUSE file, not famfs */
-	sock[n] = 0;
+	snprintf(sock, sizeof(sock), GRANT_LINK_FMT, major(st.st_dev), minor(st.st_dev));
+	if (access(sock, F_OK) != 0)
+		return; /* a FUSE file, not famfs: no famfs daemon named its grant socket */
 	const char *name = path ? path : "";
 	int acc = flags & O_ACCMODE;
 	if (acc != O_RDONLY && acc != O_RDWR) {

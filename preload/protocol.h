@@ -7,7 +7,9 @@
 
 #include <stdint.h>
 
-#define GRANT_XATTR "user.famfs.grant" /* names the mount's grant socket */
+/* The grant socket of the famfs mount whose files have device number
+ * MAJOR:MINOR (st_dev): a link the mount's daemon (root) makes in /run/famfs. */
+#define GRANT_LINK_FMT "/run/famfs/dev-%u-%u.grant"
 #define GRANT_MAGIC 0x5a434d46u        /* "FMCZ" */
 #define GRANT_VERSION 1
 #define GRANT_OP 1
@@ -24,7 +26,7 @@
 #define GRANT_NONCOHERENT 2u  /* flush after stores, invalidate before loads */
 #define GRANT_DEVDAX 4u       /* devdax char device: mappings honour dev_align */
 
-/* the generic FUSE statfs magic: the cheap filter before asking the xattr */
+/* the generic FUSE statfs magic: the cheap filter before looking for the link */
 #define FUSE_SUPER_MAGIC_ 0x65735546
 
 /* famfs superblock: magic (u64 at offset 0) and file system UUID (offset 0x30) */
