@@ -298,7 +298,7 @@ func (e *mountEnv) visibility() ([]Figure, error) {
 	p := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
 	st, _ := control.NewClient(c).Status()
 	return []Figure{{ID: MountVisible, Name: "master create -> client visible, p99", Value: p(0.99), Unit: "ms", Target: "<= 20 ms", OK: p(0.99) <= 20,
-		Detail: fmt.Sprintf("%d creates through the library (no notification: the client's daemon polls every %s); p50 %.2f ms, max %.2f ms", len(lat), st.PollInterval, p(0.5), p(1))}}, nil
+		Detail: fmt.Sprintf("%d creates through the library (no notification: the client's daemon polls every %g ms); p50 %.2f ms, max %.2f ms", len(lat), st.PollInterval, p(0.5), p(1))}}, nil
 }
 
 // manyFiles: stat and ls -lR of many files on a client mount against tmpfs,
