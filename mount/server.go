@@ -97,9 +97,6 @@ func Serve(opts Options) (*Server, error) {
 		MaxReadAhead:      maxIO,
 		Debug:             opts.Debug,
 		DisableXAttrs:     true, // no attributes: the kernel then asks once, not per file (ls -l)
-		// HANDLE_KILLPRIV_V2: with xattrs on, the kernel would otherwise ask
-		// for security.capability before every cached write (the mount is
-		// nosuid: there is no privilege to kill).
 		ExtraCapabilities: fuse.CAP_DIRECT_IO_ALLOW_MMAP | fuse.CAP_AUTO_INVAL_DATA,
 		MaxBackground:     64,
 		// Read answers with a slice of the device mapping, never a file
