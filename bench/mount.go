@@ -195,19 +195,8 @@ func readAll(path string, buf []byte) (time.Duration, int64, error) {
 // the same bytes in a file on the same tmpfs.
 func (e *mountEnv) readThroughput() ([]Figure, error) {
 	e.logf("mount figures: cold read through a client mount vs tmpfs")
-	if err := e.newDevice("8g"); err != nil {
-		return nil, err
-	}
-	m, err := e.mount(mbMaster, "m")
+	m, c, size, err := e.masterClientBig()
 	if err != nil {
-		return nil, err
-	}
-	c, err := e.mount(mbClient, "c")
-	if err != nil {
-		return nil, err
-	}
-	size := e.o.ReadSize
-	if err := e.famfs(mbMaster, "creat", "-s", strconv.FormatInt(size, 10), "-r", "-S", "7", m+"/big"); err != nil {
 		return nil, err
 	}
 	base := filepath.Join(e.hp, "tmpfs.big")
@@ -486,4 +475,21 @@ func copyFile(from, to string) error {
 		return err
 	}
 	return out.Close()
+}
+
+// masterClientBig makes a new device with a master and a client mount and a
+// seeded file of ReadSize bytes, big, made on the master.
+func (e *mountEnv) masterClientBig() (m, c string, size int64, err error) {
+	if err := e.newDevice("8g"); err != nil {
+		return "", "", 0, err
+	}
+	if m, err = e.mount(mbMaster, "m"); err != nil {
+		return "", "", 0, err
+	}
+	if c, err = e.mount(mbClient, "c"); err != nil {
+		return "", "", 0, err
+	}
+	size = e.o.ReadSize
+	err = e.famfs(mbMaster, "creat", "-s", strconv.FormatInt(size, 10), "-r", "-S", "7", m+"/big")
+	return m, c, size, err
 }

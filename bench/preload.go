@@ -76,19 +76,8 @@ func (e *mountEnv) preloadFigures() ([]Figure, error) {
 		return nil, nil
 	}
 	e.logf("preload figures: an unmodified program through famfs run on a client mount")
-	if err := e.newDevice("8g"); err != nil {
-		return nil, err
-	}
-	m, err := e.mount(mbMaster, "m")
+	m, c, size, err := e.masterClientBig()
 	if err != nil {
-		return nil, err
-	}
-	c, err := e.mount(mbClient, "c")
-	if err != nil {
-		return nil, err
-	}
-	size := e.o.ReadSize
-	if err := e.famfs(mbMaster, "creat", "-s", strconv.FormatInt(size, 10), "-r", "-S", "7", m+"/big"); err != nil {
 		return nil, err
 	}
 	file := c + "/big"
