@@ -124,7 +124,7 @@ func (f *FS) init() error {
 	f.log = logOf(f.meta, &sb)
 	f.tree = namespace.New(sb.DevSize, sb.AllocUnit, sb.MetaSize())
 	f.alloc = alloc.New(f.opts.Rand)
-	if _, err := f.Refresh(); err != nil && !errors.Is(err, ErrLogDamaged) {
+	if _, err := f.refresh(false); err != nil && !errors.Is(err, ErrLogDamaged) {
 		f.meta.Unmap()
 		return err
 	}

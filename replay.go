@@ -21,31 +21,46 @@ type ReplayStatus struct {
 // Refresh applies the log entries appended since the last look. It stops at a
 // torn entry and tries it again on the next call; in that case it returns the
 // status and an error wrapping ErrLogDamaged.
-func (f *FS) Refresh() (ReplayStatus, error) {
+func (f *FS) Refresh() (ReplayStatus, error) { return f.refresh(true) }
+
+// refresh is Refresh; without added it leaves ReplayStatus.Added empty (Open
+// and a writer catching up have no use for a node list as long as the log).
+func (f *FS) refresh(added bool) (ReplayStatus, error) {
 	h, err := f.log.Header()
 	if err != nil {
 		return ReplayStatus{}, fmt.Errorf("device %s: %w", f.dev.Path, err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.replayLocked(h)
+	return f.replayLocked(h, added)
 }
 
-func (f *FS) replayLocked(h omf.LogHeader) (ReplayStatus, error) {
+// replayInto applies log entries [from, to) to t, sized for them first, and
+// calls added (if set) with each node an entry made. It is every replay's
+// loop: Open's, a refresh's and Rescan's.
+func (f *FS) replayInto(t *namespace.Tree, from, to uint64, added func(*namespace.Node)) (next uint64, err error) {
+	if limit := omf.EntriesFor(f.sb.LogLen); from < limit && to > from {
+		t.Grow(int(min(to, limit) - from))
+	}
+	var dec omf.EntryDecoder
+	return f.log.ReplayRaw(from, to, func(i uint64, raw []byte, _ error) {
+		if n := t.ApplyRaw(i, raw, &dec); n != nil && added != nil {
+			added(n)
+		}
+	})
+}
+
+func (f *FS) replayLocked(h omf.LogHeader, added bool) (ReplayStatus, error) {
 	st := ReplayStatus{LogNext: h.NextIndex, Capacity: h.Capacity()}
 	f.logCap = h.Capacity()
 	nprob := len(f.tree.Problems())
 	from := f.next
 	if h.NextIndex > f.next {
-		if limit := omf.EntriesFor(f.sb.LogLen); f.next < limit {
-			f.tree.Grow(int(min(h.NextIndex, limit) - f.next))
+		var collect func(*namespace.Node)
+		if added {
+			collect = func(n *namespace.Node) { st.Added = append(st.Added, Node{fs: f, n: n}) }
 		}
-		var dec omf.EntryDecoder
-		next, err := f.log.ReplayRaw(f.next, h.NextIndex, func(i uint64, raw []byte, _ error) {
-			if n := f.tree.ApplyRaw(i, raw, &dec); n != nil {
-				st.Added = append(st.Added, Node{fs: f, n: n})
-			}
-		})
+		next, err := f.replayInto(f.tree, f.next, h.NextIndex, collect)
 		f.next = next
 		f.stuck, err = badEntryOf(err)
 		if err != nil {
@@ -164,11 +179,7 @@ func (f *FS) Rescan() (Counts, []Problem, error) {
 		return Counts{}, nil, fmt.Errorf("device %s: %w", f.dev.Path, err)
 	}
 	t := namespace.New(f.sb.DevSize, f.sb.AllocUnit, f.sb.MetaSize())
-	if limit := omf.EntriesFor(f.sb.LogLen); h.NextIndex > 0 {
-		t.Grow(int(min(h.NextIndex, limit)))
-	}
-	var dec omf.EntryDecoder
-	_, err = f.log.ReplayRaw(0, h.NextIndex, func(i uint64, raw []byte, _ error) { t.ApplyRaw(i, raw, &dec) })
+	_, err = f.replayInto(t, 0, h.NextIndex, nil)
 	bad, err := badEntryOf(err)
 	if bad != nil {
 		err = bad

@@ -86,7 +86,7 @@ func (f *FS) session(fn func(tx *Tx) error) error {
 // flight, so a torn entry below next_index is damage, not a race: refuse to
 // append after it, since no host could ever replay past it.
 func (f *FS) catchUp() error {
-	_, err := f.Refresh()
+	_, err := f.refresh(false)
 	if errors.Is(err, ErrLogDamaged) {
 		return fmt.Errorf("%w; refusing to append after it (run famfs fsck)", err)
 	}
