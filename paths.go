@@ -31,21 +31,26 @@ func infoOf(n *namespace.Node) Info { return infoAt(n, n.Path()) }
 // infoAt is infoOf for a node whose path p the caller already has (it saves
 // rebuilding the path from the node's ancestors).
 func infoAt(n *namespace.Node, p string) Info {
-	mode := fs.FileMode(n.Mode() & 0o777)
-	if n.Mode()&0o4000 != 0 {
+	return Info{Path: p, Name: n.Name(), Mode: fileMode(n.Mode(), n.IsDir()), UID: n.UID(), GID: n.GID(), Size: n.Size(),
+		Ino: n.Ino(), Index: n.Index(), FMap: n.FMap()}
+}
+
+// fileMode turns logged permission bits (07777) into an fs.FileMode.
+func fileMode(perm uint32, dir bool) fs.FileMode {
+	mode := fs.FileMode(perm & 0o777)
+	if perm&0o4000 != 0 {
 		mode |= fs.ModeSetuid
 	}
-	if n.Mode()&0o2000 != 0 {
+	if perm&0o2000 != 0 {
 		mode |= fs.ModeSetgid
 	}
-	if n.Mode()&0o1000 != 0 {
+	if perm&0o1000 != 0 {
 		mode |= fs.ModeSticky
 	}
-	if n.IsDir() {
+	if dir {
 		mode |= fs.ModeDir
 	}
-	return Info{Path: p, Name: n.Name(), Mode: mode, UID: n.UID(), GID: n.GID(), Size: n.Size(),
-		Ino: n.Ino(), Index: n.Index(), FMap: n.FMap()}
+	return mode
 }
 
 // CleanPath turns a path relative to the file system root into the form the

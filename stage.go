@@ -228,7 +228,7 @@ func (f *FS) allocLocked(o CreateOptions) (omf.FMap, error) {
 
 // stagedInfo describes a file that is not in the namespace yet.
 func stagedInfo(e *omf.Entry) Info {
-	return Info{Path: e.Path, Name: path.Base(e.Path), Mode: fs.FileMode(e.Mode & 0o777), UID: e.UID, GID: e.GID,
+	return Info{Path: e.Path, Name: path.Base(e.Path), Mode: fileMode(e.Mode, false), UID: e.UID, GID: e.GID,
 		Size: e.Size, Index: -1, FMap: e.FMap}
 }
 
