@@ -47,10 +47,7 @@ starting "__famfs_logplay: "), and -vv every file's extents.`,
 		if t.mount != nil && !dryrun {
 			return logplayMount(e, t, verbose, asJSON)
 		}
-		if asJSON {
-			return logplayListJSON(e, t.device, verbose)
-		}
-		return logplayList(e, t.device, verbose)
+		return logplayList(e, t.device, verbose, asJSON)
 	}
 	return cmd
 }
@@ -59,31 +56,54 @@ starting "__famfs_logplay: "), and -vv every file's extents.`,
 // every entry the way the reference's `logplay -n -v` does (its lines start
 // with "__famfs_logplay: "; scripts written for it parse them); more verbose
 // adds every file's extents. Output is buffered: a full log is one write.
-func logplayList(e *env, dev string, verbose int) error {
+// asJSON prints the same as one JSON object.
+func logplayList(e *env, dev string, verbose int, asJSON bool) error {
 	fsys, err := famfs.Open(dev, famfs.OpenOptions{ReadOnly: true})
 	if err != nil && !errors.Is(err, famfs.ErrLogDamaged) {
 		return err
 	}
 	defer fsys.Close()
-	w := bufio.NewWriterSize(e.stdout, 64<<10)
-	defer w.Flush()
-	next, slots, _ := fsys.LogStatus()
-	fmt.Fprintf(w, "famfs logplay: %s: log holds %d of %d entries (dry run)\n", dev, next, slots)
-	// What replay placed and refused (Open replayed the log already): a
-	// refused entry is marked as such and counted as a problem, not a file.
+	// What replay placed and refused, and where it stops (Open replayed the
+	// log already): a refused entry is counted as a problem, not a file.
+	next, slots, stuck := fsys.LogStatus()
 	problems := fsys.Problems()
 	counts := fsys.Stats().Counts
 	refused := refusedEntries(problems)
+	var entries []famfs.LogEntry
+	if verbose > 0 { // the listing reads the log again; the summary needs no more
+		if _, err := fsys.ScanLog(0, func(ent famfs.LogEntry) { entries = append(entries, ent) }); err != nil && !errors.As(err, new(*famfs.BadEntry)) {
+			return err
+		}
+	}
+	if asJSON {
+		err = writeLogplayJSON(e.stdout, dev, next, slots, counts, problems, refused, entries, stuck)
+	} else {
+		err = writeLogplayText(e.stdout, dev, next, slots, counts, problems, refused, entries, verbose)
+	}
+	switch {
+	case err != nil:
+		return err
+	case stuck != nil && !asJSON:
+		return fmt.Errorf("replay stops at log entry %d: %v", stuck.Index, stuck.Err)
+	case stuck != nil || len(problems) > 0:
+		return &ExitError{Code: ExitFailure}
+	}
+	return nil
+}
+
+// writeLogplayText prints logplayList's summary and, when entries holds
+// them, the listing.
+func writeLogplayText(out io.Writer, dev string, next, slots uint64, counts famfs.Counts, problems []famfs.Problem,
+	refused map[uint64]bool, entries []famfs.LogEntry, verbose int) error {
+	w := bufio.NewWriterSize(out, 64<<10)
+	fmt.Fprintf(w, "famfs logplay: %s: log holds %d of %d entries (dry run)\n", dev, next, slots)
 	mark := func(i uint64) string {
 		if refused[i] {
 			return "  [refused: see problems]"
 		}
 		return ""
 	}
-	_, serr := fsys.ScanLog(0, func(ent famfs.LogEntry) {
-		if verbose == 0 {
-			return
-		}
+	for _, ent := range entries {
 		i := ent.Index
 		switch {
 		case ent.Err != nil:
@@ -98,25 +118,12 @@ func logplayList(e *env, dev string, verbose int) error {
 		default:
 			fmt.Fprintf(w, "__famfs_logplay: %d %s (ignored)\n", i, ent.Type)
 		}
-	})
+	}
 	for _, p := range problems {
 		fmt.Fprintf(w, "problem: %s\n", p)
 	}
 	fmt.Fprintf(w, "famfs logplay: %d log entries; %d files; %d directories; %d problems\n", next, counts.Files, counts.Dirs, len(problems))
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	var bad *famfs.BadEntry
-	if errors.As(serr, &bad) {
-		return fmt.Errorf("replay stops at log entry %d: %v", bad.Index, bad.Err)
-	}
-	if serr != nil {
-		return serr
-	}
-	if len(problems) > 0 {
-		return &ExitError{Code: ExitFailure}
-	}
-	return nil
+	return w.Flush()
 }
 
 // refusedEntries are the log indexes of the entries replay refused (every
@@ -167,43 +174,23 @@ func writeJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// logplayListJSON is logplayList's --json form.
-func logplayListJSON(e *env, dev string, verbose int) error {
-	fsys, err := famfs.Open(dev, famfs.OpenOptions{ReadOnly: true})
-	if err != nil && !errors.Is(err, famfs.ErrLogDamaged) {
-		return err
-	}
-	defer fsys.Close()
-	next, slots, _ := fsys.LogStatus()
-	problems := fsys.Problems()
-	counts := fsys.Stats().Counts
-	refused := refusedEntries(problems)
+// writeLogplayJSON prints logplayList's result as JSON.
+func writeLogplayJSON(w io.Writer, dev string, next, slots uint64, counts famfs.Counts, problems []famfs.Problem,
+	refused map[uint64]bool, entries []famfs.LogEntry, stuck *famfs.BadEntry) error {
 	out := logplayJSON{Device: dev, DryRun: true, LogEntries: next, LogCapacity: slots,
 		Files: &counts.Files, Directories: &counts.Dirs, Problems: problems, NumProblems: len(problems)}
-	_, serr := fsys.ScanLog(0, func(ent famfs.LogEntry) {
-		if verbose == 0 {
-			return
-		}
+	for _, ent := range entries {
 		j := entryJSON{Index: ent.Index, Type: ent.Kind.String(), Path: ent.Path, Mode: ent.Mode, UID: ent.UID, GID: ent.GID,
 			Size: ent.Size, Refused: refused[ent.Index]}
 		if ent.Err != nil {
 			j.Error = ent.Err.Error()
 		}
 		out.Entries = append(out.Entries, j)
-	})
-	var bad *famfs.BadEntry
-	if errors.As(serr, &bad) {
-		out.StopsAt, out.Error = &bad.Index, bad.Error()
-	} else if serr != nil {
-		return serr
 	}
-	if err := writeJSON(e.stdout, out); err != nil {
-		return err
+	if stuck != nil {
+		out.StopsAt, out.Error = &stuck.Index, stuck.Error()
 	}
-	if out.StopsAt != nil || len(problems) > 0 {
-		return &ExitError{Code: ExitFailure}
-	}
-	return nil
+	return writeJSON(w, out)
 }
 
 // writeFMap prints an interleaved file's strips as the reference's verbose
