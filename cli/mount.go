@@ -217,9 +217,7 @@ func cleanDeadMount(mpt string) error {
 	if err := syscall.Unmount(mpt, syscall.MNT_DETACH); err != nil {
 		return fmt.Errorf("mount point %s: a dead famfs mount (its daemon is gone) is in the way and could not be removed: %w", mpt, err)
 	}
-	os.Remove(control.SocketPath(mpt))
-	os.Remove(control.GrantSocketPath(mpt))
-	control.RemoveGrantLinks(mpt)
+	control.RemoveSockets(mpt)
 	return nil
 }
 

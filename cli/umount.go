@@ -74,9 +74,7 @@ func umount(mpt, arg string, lazy bool) error {
 		if err := syscall.Unmount(mpt, syscall.MNT_DETACH); err != nil {
 			return fmt.Errorf("%s: its daemon is gone, and detaching it failed: %w", arg, err)
 		}
-		os.Remove(control.SocketPath(mpt))
-		os.Remove(control.GrantSocketPath(mpt))
-		control.RemoveGrantLinks(mpt)
+		control.RemoveSockets(mpt)
 		return nil
 	}
 	pid := 0
@@ -96,8 +94,7 @@ func umount(mpt, arg string, lazy bool) error {
 	if pid > 0 {
 		waitGone(pid, 10*time.Second)
 	}
-	os.Remove(control.SocketPath(mpt))
-	os.Remove(control.GrantSocketPath(mpt))
+	control.RemoveSockets(mpt)
 	return nil
 }
 

@@ -73,10 +73,13 @@ func GrantLinkPath(dev uint64) string {
 	return fmt.Sprintf("%s/dev-%d-%d.grant", filepath.Dir(SocketPath("/")), unix.Major(dev), unix.Minor(dev))
 }
 
-// RemoveGrantLinks removes the links that name mountpoint's grant socket
-// (a daemon killed with SIGKILL leaves its link behind).
-func RemoveGrantLinks(mountpoint string) {
+// RemoveSockets removes what a mount's daemon leaves in /run/famfs when it
+// cannot clean up itself (killed with SIGKILL): the control socket, the grant
+// socket and the links that name the grant socket.
+func RemoveSockets(mountpoint string) {
+	os.Remove(SocketPath(mountpoint))
 	sock := GrantSocketPath(mountpoint)
+	os.Remove(sock)
 	links, _ := filepath.Glob(filepath.Join(filepath.Dir(sock), "dev-*.grant"))
 	for _, l := range links {
 		if t, err := os.Readlink(l); err == nil && t == sock {

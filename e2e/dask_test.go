@@ -421,8 +421,7 @@ func daskCleanup(t *testing.T, dir string) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 		if famfsMounts[mpt] {
-			os.Remove(control.SocketPath(mpt))
-			os.Remove(control.GrantSocketPath(mpt))
+			control.RemoveSockets(mpt)
 			os.Remove(control.LogPath(mpt))
 		}
 	}

@@ -181,8 +181,7 @@ func (c *cluster) cleanup() {
 			waitExit(pid, 5*time.Second)
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
-		os.Remove(control.SocketPath(m.Point))
-		os.Remove(control.GrantSocketPath(m.Point))
+		control.RemoveSockets(m.Point)
 	}
 	// The daemons' logs (kept after unmount for debugging) of this cluster's
 	// mount points go too; only mount points under c.dir are ours.
