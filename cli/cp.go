@@ -280,29 +280,23 @@ func copyJobs(e *env, jobs []*cpJob, threads, verbose int) bool {
 func copyJobsShowing(e *env, jobs []*cpJob, threads, verbose int, prog *cpProgress) bool {
 	var mu sync.Mutex
 	failed := false
-	sem := make(chan struct{}, threads)
-	var wg sync.WaitGroup
+	var ready []*cpJob
 	for _, j := range jobs {
-		if !j.ready() {
-			continue
+		if j.ready() {
+			ready = append(ready, j)
 		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(j *cpJob) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := copyOne(j, prog.add)
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				prog.println(e.stderr, fmt.Sprintf("famfs cp: %s: %v", j.src, unwrapPathErr(err)))
-				failed = true
-			} else if verbose > 0 {
-				prog.println(e.stdout, fmt.Sprintf("famfs cp: %s -> %s (%d bytes)", j.src, j.shown, j.size))
-			}
-		}(j)
 	}
-	wg.Wait()
+	inParallel(threads, ready, func(j *cpJob) {
+		err := copyOne(j, prog.add)
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			prog.println(e.stderr, fmt.Sprintf("famfs cp: %s: %v", j.src, unwrapPathErr(err)))
+			failed = true
+		} else if verbose > 0 {
+			prog.println(e.stdout, fmt.Sprintf("famfs cp: %s -> %s (%d bytes)", j.src, j.shown, j.size))
+		}
+	})
 	prog.wait()
 	return failed
 }

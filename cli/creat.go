@@ -236,33 +236,27 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 			return nil // nothing is logged
 		}
 		// Fill seeded files, nthreads at a time, before any is logged.
-		var mu sync.Mutex
-		sem := make(chan struct{}, nthreads)
-		var wg sync.WaitGroup
+		var seeded []*job
 		for _, j := range jobs {
-			if j.spec.seed == 0 {
-				continue
+			if j.spec.seed != 0 {
+				seeded = append(seeded, j)
 			}
-			wg.Add(1)
-			sem <- struct{}{}
-			go func(j *job) {
-				defer wg.Done()
-				defer func() { <-sem }()
-				var err error
-				if j.staged != nil {
-					err = j.staged.Fill(j.spec.seed)
-				} else {
-					err = j.file.Fill(j.spec.seed)
-				}
-				if err != nil {
-					mu.Lock()
-					fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", j.spec.arg, unwrapPathErr(err))
-					failed = true
-					mu.Unlock()
-				}
-			}(j)
 		}
-		wg.Wait()
+		var mu sync.Mutex
+		inParallel(nthreads, seeded, func(j *job) {
+			var err error
+			if j.staged != nil {
+				err = j.staged.Fill(j.spec.seed)
+			} else {
+				err = j.file.Fill(j.spec.seed)
+			}
+			if err != nil {
+				mu.Lock()
+				fmt.Fprintf(e.stderr, "famfs creat: %s: %v\n", j.spec.arg, unwrapPathErr(err))
+				failed = true
+				mu.Unlock()
+			}
+		})
 		if failed {
 			return nil
 		}

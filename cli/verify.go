@@ -157,35 +157,26 @@ func verify(e *env, specs []multiSpec, threads int, quiet, asJSON bool) int {
 		results[i].Size = file.Size()
 		jobs = append(jobs, job{i, s, file})
 	}
-	sem := make(chan struct{}, threads)
-	var wg sync.WaitGroup
-	for _, j := range jobs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func(j job) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := j.file.Verify(j.spec.seed)
-			var ve *famfs.VerifyError
-			switch {
-			case errors.As(err, &ve):
-				off := ve.Offset
-				mu.Lock()
-				results[j.i].BadOffset = &off
-				mu.Unlock()
-				fail(j.i, "Verify fail: %s at offset %d of %d bytes", j.spec.arg, ve.Offset, ve.Size)
-			case err != nil:
-				fail(j.i, "famfs verify: %s: %v", j.spec.arg, unwrapPathErr(err))
-			default:
-				mu.Lock()
-				results[j.i].OK = true
-				if !quiet && !asJSON {
-					fmt.Fprintf(e.stdout, "Success: verified %d bytes in file %s\n", j.file.Size(), j.spec.arg)
-				}
-				mu.Unlock()
+	inParallel(threads, jobs, func(j job) {
+		err := j.file.Verify(j.spec.seed)
+		var ve *famfs.VerifyError
+		switch {
+		case errors.As(err, &ve):
+			off := ve.Offset
+			mu.Lock()
+			results[j.i].BadOffset = &off
+			mu.Unlock()
+			fail(j.i, "Verify fail: %s at offset %d of %d bytes", j.spec.arg, ve.Offset, ve.Size)
+		case err != nil:
+			fail(j.i, "famfs verify: %s: %v", j.spec.arg, unwrapPathErr(err))
+		default:
+			mu.Lock()
+			results[j.i].OK = true
+			if !quiet && !asJSON {
+				fmt.Fprintf(e.stdout, "Success: verified %d bytes in file %s\n", j.file.Size(), j.spec.arg)
 			}
-		}(j)
-	}
-	wg.Wait()
+			mu.Unlock()
+		}
+	})
 	return bad
 }
