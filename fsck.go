@@ -1,7 +1,6 @@
 package famfs
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -113,7 +112,7 @@ func FsckImage(name string, superblock, log []byte, o FsckOptions) (*FsckReport,
 		r.LogErr = fmt.Sprintf("%s: the log image holds %d bytes; the superblock says %d", name, len(log), sb.LogLen)
 		return r, nil
 	}
-	fsckLog(r, sb, o, metalog.New(imageMedia(log[:sb.LogLen]), sb.LogLen))
+	fsckLog(r, sb, o, metalog.New(metalog.Image(log[:sb.LogLen]), sb.LogLen))
 	return r, nil
 }
 
@@ -143,41 +142,6 @@ func hostOr(id uuid.UUID) (uuid.UUID, error) {
 		return uuid.Nil, err
 	}
 	return id, nil
-}
-
-// imageMedia is a log held in ordinary memory, read-only.
-type imageMedia []byte
-
-func (m imageMedia) ReadAt(p []byte, off uint64) error {
-	if off > uint64(len(m)) || uint64(len(p)) > uint64(len(m))-off {
-		return fmt.Errorf("log image: read of %d bytes at %d past its end (%d)", len(p), off, len(m))
-	}
-	copy(p, m[off:])
-	return nil
-}
-func (m imageMedia) WriteAt(p []byte, off uint64) error {
-	return fmt.Errorf("log image: %w", ErrReadOnly)
-}
-func (m imageMedia) LoadU64(off uint64) (uint64, error) {
-	var b [8]byte
-	if err := m.ReadAt(b[:], off); err != nil {
-		return 0, err
-	}
-	return binary.LittleEndian.Uint64(b[:]), nil
-}
-func (m imageMedia) StoreU64(off uint64, v uint64) error {
-	return fmt.Errorf("log image: %w", ErrReadOnly)
-}
-func (m imageMedia) Flush(off, n uint64)      {}
-func (m imageMedia) Invalidate(off, n uint64) {}
-
-// View lets replay read the image in place.
-func (m imageMedia) View(off, n uint64, fn func(b []byte)) error {
-	if off > uint64(len(m)) || n > uint64(len(m))-off {
-		return fmt.Errorf("log image: %d bytes at %d past its end (%d)", n, off, len(m))
-	}
-	fn(m[off : off+n])
-	return nil
 }
 
 // Fsck checks the open file system by scanning its whole log afresh.
