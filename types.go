@@ -83,14 +83,20 @@ type Problem struct {
 	Path   string `json:"path,omitempty"` // when known
 	Reason string `json:"reason"`
 	text   string
+	placed bool
 }
 
 func (p Problem) String() string { return p.text }
 
+// LeftOut reports whether the entry is missing from the namespace: true for
+// every problem but an allocation collision, whose file is still placed.
+func (p Problem) LeftOut() bool { return !p.placed }
+
 func problemsOf(ps []namespace.Problem) []Problem {
 	out := make([]Problem, len(ps))
 	for i, p := range ps {
-		out[i] = Problem{Index: p.Index, Kind: p.Kind.String(), Path: p.Path, Reason: p.Reason, text: p.String()}
+		out[i] = Problem{Index: p.Index, Kind: p.Kind.String(), Path: p.Path, Reason: p.Reason, text: p.String(),
+			placed: p.Kind == namespace.Collision}
 	}
 	return out
 }

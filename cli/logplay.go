@@ -126,12 +126,11 @@ func writeLogplayText(out io.Writer, dev string, next, slots uint64, counts famf
 	return w.Flush()
 }
 
-// refusedEntries are the log indexes of the entries replay refused (every
-// problem but a cross-link, whose file is still placed).
+// refusedEntries are the log indexes of the entries replay left out.
 func refusedEntries(problems []famfs.Problem) map[uint64]bool {
 	refused := map[uint64]bool{}
 	for _, p := range problems {
-		if p.Kind != "allocation collision" {
+		if p.LeftOut() {
 			refused[p.Index] = true
 		}
 	}
