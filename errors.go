@@ -25,6 +25,10 @@ var (
 	ErrLogFull       = errors.New("log full")
 	ErrNoSpace       = errors.New("no space left on the famfs device")
 	ErrBadInterleave = errors.New("invalid interleave parameters")
+	ErrDeleted       = errors.New("the file was deleted")
+	ErrNoReclaim     = errors.New("this file system was made without delete (mkfs.famfs --reclaim makes one that has it)")
+	ErrEvicted       = errors.New("this participant was evicted from the file system's participant table; it serves no data until it registers again")
+	ErrTableFull     = errors.New("participant table full")
 	ErrExist         = fs.ErrExist
 	ErrNotExist      = fs.ErrNotExist
 )
