@@ -8,7 +8,6 @@ import (
 
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/metalog"
-	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )
@@ -168,7 +167,7 @@ func fsckLog(r *FsckReport, sb omf.Superblock, o FsckOptions, log *metalog.Log) 
 	li := logInfoOf(&h)
 	r.Log = &li
 	r.EntriesUsed, r.EntrySlots = h.NextIndex, h.Capacity()
-	t := namespace.New(sb.DevSize, sb.AllocUnit, sb.MetaSize())
+	t := newTree(&sb)
 	t.Grow(int(min(h.NextIndex, omf.EntriesFor(sb.LogLen))))
 	var dec omf.EntryDecoder
 	err = log.ScanRaw(0, h.NextIndex, func(i uint64, raw []byte, err error) {

@@ -30,6 +30,14 @@ type MkfsOptions struct {
 	SystemUUID uuid.UUID
 	// UUID and DevUUID are the file system and device ids; default random.
 	UUID, DevUUID uuid.UUID
+	// Reclaim makes a file system that takes deletions (docs/delete.md):
+	// superblock version 49, which the reference's tools refuse, and a
+	// participant table in the superblock region.
+	Reclaim bool
+	// ForceParticipants lets Force replace a file system made for delete
+	// while participants are registered in its table (they would go on
+	// mapping memory that new files get).
+	ForceParticipants bool
 	// DevPath is what the superblock records as the device path (dd_daxdev,
 	// at most 64 bytes); default the path given to Mkfs.
 	DevPath string
@@ -107,7 +115,15 @@ func Mkfs(path string, o MkfsOptions) (_ *Superblock, err error) {
 	if dev.Size < omf.MinDeviceSize {
 		return nil, fmt.Errorf("device %s: %d bytes is smaller than the 4 GiB famfs needs", path, dev.Size)
 	}
+	if exists && oldErr == nil && old.Reclaim() && !o.ForceParticipants {
+		if err := refuseLiveParticipants(dev, &old); err != nil {
+			return nil, err
+		}
+	}
 	sb := omf.NewSuperblock()
+	if o.Reclaim {
+		sb.Version = omf.ReclaimVersion
+	}
 	sb.LogLen = o.LogLen
 	sb.DevSize = dev.Size
 	sb.UUID, sb.DevUUID, sb.SystemUUID = o.UUID, o.DevUUID, o.SystemUUID
@@ -142,6 +158,11 @@ func Mkfs(path string, o MkfsOptions) (_ *Superblock, err error) {
 	defer meta.Unmap()
 	if err := metalog.Format(metalog.Sub(meta, sb.LogOffset), sb.LogLen); err != nil {
 		return nil, fmt.Errorf("device %s: %w", path, err)
+	}
+	if o.Reclaim {
+		if err := formatParticipants(meta); err != nil {
+			return nil, fmt.Errorf("device %s: participant table: %w", path, err)
+		}
 	}
 	var b [omf.SuperblockSize]byte
 	sb.Encode(b[:])

@@ -5,11 +5,13 @@ import "github.com/famfs-go/famfs/internal/namespace"
 // Node is a file or directory of the namespace, as replaying the log made it.
 //
 // A node never changes and never moves: its name, parent, size, mode, owner
-// and map are those its log entry gave it, and the log is append-only, so
-// nothing that made the node can be undone while its FS is open. A Node may
-// therefore be kept, copied and used from any goroutine for the life of its
-// FS; only a directory's list of children grows, and Children returns a
-// snapshot of it. The zero Node is not a node (IsValid reports false).
+// and map are those its log entry gave it. A Node may therefore be kept,
+// copied and used from any goroutine for the life of its FS; only a
+// directory's list of children changes, and Children returns a snapshot of
+// it. On a file system made for delete a node may be deleted (Deleted); it
+// keeps its attributes, but it is out of its directory, and its file can no
+// longer be opened, held or mapped. The zero Node is not a node (IsValid
+// reports false).
 type Node struct {
 	fs *FS
 	n  *namespace.Node
@@ -47,6 +49,14 @@ func (f *FS) NodeByIno(ino uint64) (Node, bool) {
 	defer f.mu.RUnlock()
 	n := f.tree.ByIno(ino)
 	return f.node(n), n != nil
+}
+
+// Deleted reports whether a DELETE entry this FS has replayed removed n.
+func (n Node) Deleted() bool {
+	n.fs.mu.RLock()
+	defer n.fs.mu.RUnlock()
+	_, del := n.n.Deleted()
+	return del
 }
 
 // IsValid reports whether n is a node (not the zero Node).

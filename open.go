@@ -122,7 +122,7 @@ func (f *FS) init() error {
 		return err
 	}
 	f.log = logOf(f.meta, &sb)
-	f.tree = namespace.New(sb.DevSize, sb.AllocUnit, sb.MetaSize())
+	f.tree = newTree(&sb)
 	f.alloc = alloc.New(f.opts.Rand)
 	if _, err := f.refresh(false); err != nil && !errors.Is(err, ErrLogDamaged) {
 		f.meta.Unmap()
@@ -205,3 +205,11 @@ func (f *FS) DeviceKind() DeviceKind { return DeviceKind(f.dev.Kind) }
 // DeviceAlign is the alignment the device's mappings honour (2 MiB, or a
 // dax device's align).
 func (f *FS) DeviceAlign() uint64 { return f.dev.Align }
+
+// newTree returns an empty namespace for the file system sb: DELETE entries
+// are applied on one made for delete.
+func newTree(sb *omf.Superblock) *namespace.Tree {
+	t := namespace.New(sb.DevSize, sb.AllocUnit, sb.MetaSize())
+	t.SetReclaim(sb.Reclaim())
+	return t
+}

@@ -16,6 +16,7 @@ type ReplayStatus struct {
 	Stuck    *BadEntry // replay waits at this entry (torn or not yet visible)
 	Problems []Problem // problems found by this call
 	Added    []Node    // nodes this call added to the namespace, in log order
+	Removed  []Node    // nodes this call deleted, in log order
 }
 
 // Refresh applies the log entries appended since the last look. It stops at a
@@ -65,6 +66,11 @@ func (f *FS) replayLocked(h omf.LogHeader, added bool) (ReplayStatus, error) {
 		f.stuck, err = badEntryOf(err)
 		if err != nil {
 			return st, fmt.Errorf("device %s: replay: %w", f.dev.Path, err)
+		}
+	}
+	if gone := f.tree.TakeRemoved(); added {
+		for _, n := range gone {
+			st.Removed = append(st.Removed, Node{fs: f, n: n})
 		}
 	}
 	st.Applied = f.next - from
@@ -178,7 +184,7 @@ func (f *FS) Rescan() (Counts, []Problem, error) {
 	if err != nil {
 		return Counts{}, nil, fmt.Errorf("device %s: %w", f.dev.Path, err)
 	}
-	t := namespace.New(f.sb.DevSize, f.sb.AllocUnit, f.sb.MetaSize())
+	t := newTree(&f.sb)
 	_, err = f.replayInto(t, 0, h.NextIndex, nil)
 	bad, err := badEntryOf(err)
 	if bad != nil {

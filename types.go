@@ -27,6 +27,8 @@ type Superblock struct {
 	LogLen     uint64    `json:"log_len_bytes"`
 	DevSize    uint64    `json:"device_size_bytes"` // the file system's size (dd_size)
 	DevPath    string    `json:"device_path"`       // the device as named at mkfs
+	// Reclaim: made for delete (mkfs --reclaim; superblock version 49).
+	Reclaim bool `json:"reclaim"`
 }
 
 // MetaSize is the size of the superblock region and the log together: the
@@ -36,7 +38,7 @@ func (s Superblock) MetaSize() uint64 { return s.LogOffset + s.LogLen }
 func superblockOf(sb *omf.Superblock) Superblock {
 	return Superblock{UUID: sb.UUID, DeviceUUID: sb.DevUUID, SystemUUID: sb.SystemUUID,
 		OMFMajor: sb.OMFMajor, OMFMinor: sb.OMFMinor, AllocUnit: sb.AllocUnit,
-		LogOffset: sb.LogOffset, LogLen: sb.LogLen, DevSize: sb.DevSize, DevPath: sb.DevPath}
+		LogOffset: sb.LogOffset, LogLen: sb.LogLen, DevSize: sb.DevSize, DevPath: sb.DevPath, Reclaim: sb.Reclaim()}
 }
 
 // LogInfo summarises the log header.

@@ -11,6 +11,7 @@ func commands(e *env) []*cobra.Command {
 		newMountCmd(e),
 		newUmountCmd(e),
 		newMkdirCmd(e),
+		newRmCmd(e),
 		newCreatCmd(e),
 		newCpCmd(e),
 		newVerifyCmd(e),

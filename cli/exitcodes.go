@@ -53,6 +53,7 @@ var exitCodes = map[string]string{
 	"bench":      "0 measured (whether or not targets were met), 1 failure, 16 usage",
 	"creat":      "0 success, 1 failure, 16 usage",
 	"mkdir":      "0 success, 1 failure, 16 usage",
+	"rm":         "0 removed, 1 failure (nothing was removed), 16 usage",
 	"clone":      "0 success, 1 failure, 16 usage",
 	"mkmeta":     "0 success, 1 failure, 16 usage",
 	"status":     "0 success, 1 failure, 16 usage",

@@ -11,13 +11,13 @@ import (
 
 func newMkfsCmd(e *env, use string) *cobra.Command {
 	var (
-		force, kill bool
+		force, kill, reclaim, forceLive bool
 		loglen      uint64
 		size        uint64
 		verbose     int
 	)
 	cmd := newCommand(&cobra.Command{
-		Use:   use + " [-f] [-k] [-l loglen] [--size N] <device>",
+		Use:   use + " [-f] [-k] [--reclaim] [-l loglen] [--size N] <device>",
 		Short: "Make a famfs file system on a device",
 		Long: fmt.Sprintf(`Make a famfs file system: write the superblock and an empty metadata log.
 The host that runs mkfs becomes the master: its system UUID is stored in the
@@ -25,12 +25,22 @@ superblock. A host's system UUID is $FAMFS_SYSTEM_UUID when set, else the
 one in /opt/famfs/system_uuid (created on first use).
 
 The device is a devdax character device, a pmem block device or a regular
-file (sparse is fine; --size creates or resizes one), of at least %d GiB.`, omf.MinDeviceSize>>30),
+file (sparse is fine; --size creates or resizes one), of at least %d GiB.
+
+--reclaim makes a file system that takes deletions (famfs rm): its
+superblock has version %d, which the reference's tools refuse (they would
+ignore the deletions, show deleted files and serve reused memory as them).
+Without it the file system is the reference's, byte for byte, and famfs rm
+refuses. Replacing a file system made with --reclaim (-f) is refused while
+hosts are registered in its participant table (famfs hosts lists them)
+unless --force-participants.`, omf.MinDeviceSize>>30, omf.ReclaimVersion),
 		Args: exactArgs(1),
 	})
 	f := cmd.Flags()
 	f.BoolVarP(&force, "force", "f", false, "replace an existing file system, even one another host is the master of")
 	f.BoolVarP(&kill, "kill", "k", false, "with -f: only invalidate the existing superblock (zero its magic)")
+	f.BoolVar(&reclaim, "reclaim", false, "make a file system that takes deletions (superblock version 49; the reference's tools refuse it)")
+	f.BoolVar(&forceLive, "force-participants", false, "with -f: replace a file system even while hosts are registered in its participant table")
 	loglen = famfs.DefaultLogLen
 	f.VarP(newSize(&loglen), "loglen", "l", "log length: a power of two of at least 8m (k, m, g suffixes)")
 	f.Var(newSize(&size), "size", "create the device as a sparse regular file of this size (or resize an existing regular file)")
@@ -41,7 +51,7 @@ file (sparse is fine; --size creates or resizes one), of at least %d GiB.`, omf.
 		verbosity(e, verbose)
 		noted(e)
 		dev := args[0]
-		sb, err := famfs.Mkfs(dev, famfs.MkfsOptions{LogLen: loglen, Force: force, Kill: kill, Size: size})
+		sb, err := famfs.Mkfs(dev, famfs.MkfsOptions{LogLen: loglen, Force: force, Kill: kill, Size: size, Reclaim: reclaim, ForceParticipants: forceLive})
 		if err != nil {
 			return &ExitError{Code: mkfsFailed, Err: err}
 		}

@@ -149,10 +149,10 @@ func (x *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	return nil, x.srv.refuse("symlink", join(x.n, name))
 }
 func (x *node) Unlink(ctx context.Context, name string) syscall.Errno {
-	return x.srv.refuse("unlink", join(x.n, name))
+	return x.srv.remove(ctx, x, name, false)
 }
 func (x *node) Rmdir(ctx context.Context, name string) syscall.Errno {
-	return x.srv.refuse("rmdir", join(x.n, name))
+	return x.srv.remove(ctx, x, name, true)
 }
 func (x *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
 	return x.srv.refuse("rename", join(x.n, name))
@@ -295,11 +295,39 @@ func (f *fileNode) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint3
 	if flags&syscall.O_ACCMODE != syscall.O_RDONLY && !s.fsys.DataWritable() {
 		return nil, 0, syscall.EROFS
 	}
-	if _, err := f.handle(); err != nil {
+	file, err := f.handle()
+	if err != nil {
 		s.lg.Warn("open", "path", f.n.Path(), "err", err)
 		return nil, 0, syscall.EIO
 	}
-	return nil, s.openFlags(), 0
+	// The handle holds the file: were it deleted, its space waits for the
+	// release (docs/delete.md, "Holds").
+	h, err := file.Hold()
+	if err != nil {
+		return nil, 0, holdErrno(err)
+	}
+	return &openFile{hold: h}, s.openFlags(), 0
+}
+
+// openFile is an open handle of a file: it holds the file until the kernel
+// releases the handle (the last close, after the last mapping through the
+// mount is gone).
+type openFile struct{ hold *famfs.Hold }
+
+func (h *openFile) Release(ctx context.Context) syscall.Errno {
+	h.hold.Release()
+	return 0
+}
+
+var _ fs.FileReleaser = (*openFile)(nil)
+
+// holdErrno is the errno for a hold refused: the file is deleted, or this
+// daemon was evicted from the participant table and serves no data.
+func holdErrno(err error) syscall.Errno {
+	if errors.Is(err, famfs.ErrDeleted) {
+		return syscall.ENOENT
+	}
+	return syscall.EIO
 }
 
 func (f *fileNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off int64) (fuse.ReadResult, syscall.Errno) {

@@ -44,6 +44,7 @@ type Server struct {
 type counters struct {
 	lookup, getattr, readdir, open, read, readBytes, write, writeBytes atomic.Uint64
 	refused, polls, replays, applied, notifies, problems               atomic.Uint64
+	removed                                                            atomic.Uint64
 }
 
 type replayResult struct {
@@ -286,8 +287,8 @@ func (s *Server) replay() (famfs.ReplayStatus, error) {
 		s.add(&s.stats.applied, st.Applied)
 	}
 	s.add(&s.stats.problems, uint64(len(st.Problems)))
-	if len(st.Added) > 0 {
-		s.notify(st.Added)
+	if len(st.Added) > 0 || len(st.Removed) > 0 {
+		s.notify(append(st.Added, st.Removed...))
 	}
 	if slots := st.Capacity; st.Applied > 0 {
 		before, after := st.LogNext-st.Applied, st.LogNext
@@ -301,8 +302,8 @@ func (s *Server) replay() (famfs.ReplayStatus, error) {
 	return st, err
 }
 
-// notify drops the kernel's negative entries and cached listings that the
-// new nodes make stale. Only directories the kernel knows need telling.
+// notify drops the kernel's entries and cached listings that the new (and
+// deleted) nodes make stale. Only directories the kernel knows need telling.
 func (s *Server) notify(added []famfs.Node) {
 	dirs := map[*fs.Inode]bool{}
 	for _, n := range added {
@@ -377,6 +378,6 @@ func (s *Server) statusCounters() map[string]uint64 {
 		"open": c.open.Load(), "read": c.read.Load(), "read_bytes": c.readBytes.Load(),
 		"write": c.write.Load(), "write_bytes": c.writeBytes.Load(), "refused": c.refused.Load(),
 		"polls": c.polls.Load(), "replays": c.replays.Load(), "entries_applied": c.applied.Load(),
-		"notifications": c.notifies.Load(), "problems": c.problems.Load(),
+		"notifications": c.notifies.Load(), "problems": c.problems.Load(), "removed": c.removed.Load(),
 	}
 }

@@ -3,10 +3,14 @@ package omf
 // Fixed numbers of the format (spec/omf.md §0).
 const (
 	SuperblockMagic   = 0x87B282FF // ts_magic
-	SuperblockVersion = 48         // ts_version; readers require exactly this
-	OMFMajor          = 2
-	OMFMinor          = 2
-	LogMagic          = 0x00000BADCAFEF00D
+	SuperblockVersion = 48         // ts_version the reference writes and requires exactly
+	// ReclaimVersion is the ts_version of a file system made for delete
+	// (mkfs.famfs --reclaim; docs/delete.md): the reference's tools refuse
+	// it, so no reference host serves reused space as a deleted file.
+	ReclaimVersion = 49
+	OMFMajor       = 2
+	OMFMinor       = 2
+	LogMagic       = 0x00000BADCAFEF00D
 
 	SuperblockSize   = 200      // bytes the superblock struct uses
 	SuperblockRegion = 0x200000 // device bytes reserved for the superblock

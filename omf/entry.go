@@ -13,7 +13,7 @@ type EntryType uint32
 const (
 	EntryFile      EntryType = 0
 	EntryMkdir     EntryType = 1
-	EntryDelete    EntryType = 2 // defined, never written; ignored when read
+	EntryDelete    EntryType = 2 // written only on a file system made for delete (docs/delete.md)
 	EntryAddDaxdev EntryType = 3 // OMF 2.2
 	EntryInvalid   EntryType = 4 // defined, never written; ignored when read
 )
@@ -41,9 +41,17 @@ type Daxdev struct {
 	Index uint32
 }
 
+// Delete is the payload of a DELETE entry (docs/delete.md): the node at the
+// entry's Path, made by log entry Target, a directory when Dir, of Size bytes.
+type Delete struct {
+	Target uint64
+	Dir    bool
+	Size   uint64
+}
+
 // Entry is a decoded log entry. Which fields mean something depends on Type:
 // FILE uses Size, Flags, UID, GID, Mode, Path and FMap; MKDIR uses UID, GID,
-// Mode and Path; ADD_DAXDEV uses Daxdev.
+// Mode and Path; ADD_DAXDEV uses Daxdev; DELETE uses Path and Delete.
 type Entry struct {
 	Seqnum uint64
 	Type   EntryType
@@ -57,6 +65,7 @@ type Entry struct {
 	FMap  FMap
 
 	Daxdev Daxdev
+	Delete Delete
 
 	CRC uint64 // as stored (decoding) or computed (encoding)
 }
@@ -84,6 +93,17 @@ const (
 	ddSize  = 0x010
 	ddUUID  = 0x018
 	ddIndex = 0x028
+
+	delTarget = 0x010
+	delKind   = 0x018
+	delSize   = 0x020
+	delPath   = 0x028 // where fm_relpath is
+)
+
+// del_kind values.
+const (
+	DeleteFile = 0
+	DeleteDir  = 1
 )
 
 // Encode builds the entry image in b[0:544]: all bytes zeroed, fields set, CRC
@@ -124,7 +144,17 @@ func (e *Entry) Encode(b []byte) error {
 		le.PutUint64(b[ddSize:], e.Daxdev.Size)
 		copy(b[ddUUID:], e.Daxdev.UUID[:])
 		le.PutUint32(b[ddIndex:], e.Daxdev.Index)
-	case EntryDelete, EntryInvalid:
+	case EntryDelete:
+		if err := CheckRelPath(e.Path, true); err != nil {
+			return err
+		}
+		le.PutUint64(b[delTarget:], e.Delete.Target)
+		if e.Delete.Dir {
+			le.PutUint32(b[delKind:], DeleteDir)
+		}
+		le.PutUint64(b[delSize:], e.Delete.Size)
+		copy(b[delPath:delPath+RelPathField], e.Path)
+	case EntryInvalid:
 		// no payload
 	default:
 		return fieldErr(ErrBadField, "log entry", "famfs_log_entry_type", uint64(e.Type), "unknown entry type %d", uint32(e.Type))
@@ -192,7 +222,19 @@ func (e *Entry) decodePayload(b []byte, d *EntryDecoder) error {
 		e.Daxdev.Size = le.Uint64(b[ddSize:])
 		copy(e.Daxdev.UUID[:], b[ddUUID:])
 		e.Daxdev.Index = le.Uint32(b[ddIndex:])
-	case EntryDelete, EntryInvalid:
+	case EntryDelete:
+		e.Delete.Target = le.Uint64(b[delTarget:])
+		e.Delete.Size = le.Uint64(b[delSize:])
+		switch k := le.Uint32(b[delKind:]); k {
+		case DeleteFile:
+		case DeleteDir:
+			e.Delete.Dir = true
+		default:
+			return fieldErr(ErrBadField, "log entry", "del_kind", uint64(k), "delete kind %d is neither 0 (file) nor 1 (directory)", k)
+		}
+		e.Path, err = decodePath(b[delPath:], "del_relpath", d)
+		return err
+	case EntryInvalid:
 	default:
 		return fieldErr(ErrBadField, "log entry", "famfs_log_entry_type", uint64(e.Type), "unknown entry type %d", uint32(e.Type))
 	}

@@ -291,6 +291,10 @@ func careMask(b []byte) []bool {
 		path(dirPath)
 	case EntryAddDaxdev:
 		set(ddSize, ddIndex+4)
+	case EntryDelete:
+		set(delTarget, delKind+4)
+		set(delSize, delSize+8)
+		path(delPath)
 	}
 	return m
 }
@@ -335,7 +339,8 @@ func seedEntries() []Entry {
 		Entry{Seqnum: 6, Type: EntryFile, Size: 64 * AllocUnit, Flags: 2, Mode: 0o600, Path: "a/b/c/wide",
 			FMap: FMap{Type: ExtInterleave, Interleaved: []Interleave{{ChunkSize: AllocUnit, Strips: strips}}}},
 		Entry{Seqnum: 7, Type: EntryMkdir, UID: 1, GID: 2, Mode: 0o7777, Path: "a/b/c"},
-		Entry{Seqnum: 8, Type: EntryDelete},
+		Entry{Seqnum: 8, Type: EntryDelete, Path: "a/b/c/wide", Delete: Delete{Target: 6, Size: 64 * AllocUnit}},
+		Entry{Seqnum: 11, Type: EntryDelete, Path: "a/b/c", Delete: Delete{Target: 7, Dir: true}},
 		Entry{Seqnum: 9, Type: EntryInvalid},
 		Entry{Seqnum: 10, Type: EntryFile, Size: 1, Path: "empty-map"},
 	)
@@ -435,7 +440,7 @@ func FuzzEntry(f *testing.F) {
 		c := e
 		canon := make([]byte, EntrySize)
 		if err := c.Encode(canon); err != nil {
-			if (e.Type == EntryFile || e.Type == EntryMkdir) && len(e.Path) > MaxRelPath {
+			if (e.Type == EntryFile || e.Type == EntryMkdir || e.Type == EntryDelete) && len(e.Path) > MaxRelPath {
 				checkErr(t, "re-encode", err, ErrBadPath)
 				return
 			}

@@ -131,8 +131,8 @@ func (s *Superblock) Validate(raw []byte) error {
 	if s.Magic != SuperblockMagic {
 		return fieldErr(ErrBadMagic, st, "ts_magic", s.Magic, "0x%x is not the famfs magic 0x%x (no famfs file system here)", s.Magic, uint64(SuperblockMagic))
 	}
-	if s.Version != SuperblockVersion {
-		return fieldErr(ErrWrongVersion, st, "ts_version", s.Version, "version %d, this implementation reads only %d", s.Version, SuperblockVersion)
+	if s.Version != SuperblockVersion && s.Version != ReclaimVersion {
+		return fieldErr(ErrWrongVersion, st, "ts_version", s.Version, "version %d, this implementation reads %d (and %d, made for delete)", s.Version, SuperblockVersion, ReclaimVersion)
 	}
 	var want uint64
 	if raw != nil && len(raw) >= SuperblockSize {
@@ -160,6 +160,11 @@ func (s *Superblock) Validate(raw []byte) error {
 	}
 	return nil
 }
+
+// Reclaim reports whether the file system was made for delete (version 49):
+// its log may hold DELETE entries and its superblock region the participant
+// table (docs/delete.md).
+func (s *Superblock) Reclaim() bool { return s.Version == ReclaimVersion }
 
 // MetaSize is the number of device bytes the superblock region and log take.
 func (s *Superblock) MetaSize() uint64 { return s.LogOffset + s.LogLen }

@@ -2,8 +2,10 @@ package omf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"hash/crc32"
 	"reflect"
 	"strings"
 	"testing"
@@ -267,5 +269,75 @@ func TestEntryEncodeRejects(t *testing.T) {
 	}
 	if err := (&Entry{Type: EntryMkdir, Path: strings.Repeat("a", MaxRelPath)}).Encode(buf); err != nil {
 		t.Errorf("78-byte path refused: %v", err)
+	}
+}
+
+// The DELETE entry's bytes at the offsets docs/delete.md gives.
+func TestDeleteEntryBytes(t *testing.T) {
+	e := Entry{Seqnum: 42, Type: EntryDelete, Path: "dir/file", Delete: Delete{Target: 7, Dir: false, Size: 3 << 20}}
+	var b [EntrySize]byte
+	if err := e.Encode(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	if got := le.Uint64(b[0x000:]); got != 42 {
+		t.Errorf("seqnum %d", got)
+	}
+	if got := le.Uint32(b[0x008:]); got != 2 {
+		t.Errorf("type %d, want 2", got)
+	}
+	if got := le.Uint64(b[0x010:]); got != 7 {
+		t.Errorf("del_target %d", got)
+	}
+	if got := le.Uint32(b[0x018:]); got != 0 {
+		t.Errorf("del_kind %d", got)
+	}
+	if got := le.Uint64(b[0x020:]); got != 3<<20 {
+		t.Errorf("del_size %d", got)
+	}
+	if got := string(b[0x028 : 0x028+8]); got != "dir/file" || b[0x030] != 0 {
+		t.Errorf("del_relpath %q", b[0x028:0x028+9])
+	}
+	for i, c := range b[0x030:EntryCRCOffset] {
+		if c != 0 {
+			t.Fatalf("byte 0x%x is 0x%x, want 0", 0x030+i, c)
+		}
+	}
+	if got, want := le.Uint64(b[EntryCRCOffset:]), uint64(crc32.ChecksumIEEE(b[:EntryCRCOffset])); got != want {
+		t.Errorf("crc 0x%x, want 0x%x", got, want)
+	}
+	d, err := ParseEntry(b[:], 42)
+	if err != nil || d.Path != e.Path || d.Delete != e.Delete {
+		t.Fatalf("decoded %+v, %v", d, err)
+	}
+	e.Delete.Dir = true
+	e.Encode(b[:])
+	if got := le.Uint32(b[0x018:]); got != 1 {
+		t.Errorf("directory del_kind %d, want 1", got)
+	}
+	le.PutUint32(b[0x018:], 5)
+	le.PutUint64(b[EntryCRCOffset:], uint64(crc32.ChecksumIEEE(b[:EntryCRCOffset])))
+	if _, err := ParseEntry(b[:], 42); err == nil || !strings.Contains(err.Error(), "del_kind") {
+		t.Errorf("a bad del_kind decoded: %v", err)
+	}
+}
+
+func TestReclaimVersion(t *testing.T) {
+	s := NewSuperblock()
+	s.Version = ReclaimVersion
+	s.DevSize = 8 << 30
+	var b [SuperblockSize]byte
+	s.Encode(b[:])
+	got, err := ParseSuperblock(b[:])
+	if err != nil || !got.Reclaim() {
+		t.Fatalf("version 49: %v, reclaim %v", err, got.Reclaim())
+	}
+	if binary.LittleEndian.Uint64(b[0x08:]) != 49 {
+		t.Fatal("ts_version is not at 0x08")
+	}
+	s.Version = 50
+	s.Encode(b[:])
+	if _, err := ParseSuperblock(b[:]); !errors.Is(err, ErrWrongVersion) {
+		t.Fatalf("version 50 accepted: %v", err)
 	}
 }

@@ -57,6 +57,41 @@ func (x *index) add(id uint32, h uint64) {
 	x.n++
 }
 
+// remove takes the node id, stored with hash h, out of the table. Linear
+// probing needs no tombstone: the slots after the hole that belong at or
+// before it (by the home position their tag gives) move back into it.
+func (x *index) remove(id uint32, h uint64) bool {
+	if x.n == 0 {
+		return false
+	}
+	mask := uint64(len(x.slots) - 1)
+	i := h & mask
+	for {
+		s := x.slots[i]
+		if s == 0 {
+			return false
+		}
+		if uint32(s) == id {
+			break
+		}
+		i = (i + 1) & mask
+	}
+	for j := (i + 1) & mask; ; j = (j + 1) & mask {
+		s := x.slots[j]
+		if s == 0 {
+			break
+		}
+		// s may fill the hole at i unless its home lies cyclically in (i, j].
+		if home := uint64(s>>32) & mask; (j-home)&mask >= (j-i)&mask {
+			x.slots[i] = s
+			i = j
+		}
+	}
+	x.slots[i] = 0
+	x.n--
+	return true
+}
+
 // put stores id with hash h (or the tag of its hash).
 func (x *index) put(id uint32, h uint64) {
 	mask := uint64(len(x.slots) - 1)

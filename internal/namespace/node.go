@@ -45,7 +45,8 @@ const (
 )
 
 // Node is a directory or file of the tree. Nothing about a node changes once
-// it is in the tree, except that a directory gains children.
+// it is in the tree, except that a directory gains and loses children and a
+// node may be deleted (it then stays where it is, out of its directory).
 type Node struct {
 	_                 noCopy
 	size              uint64
@@ -53,6 +54,8 @@ type Node struct {
 	ext               [1]omf.Extent // mapOne
 	id, parent        uint32        // parent is 0 for the root
 	first, last, next uint32        // children of a directory in log order, and the next sibling
+	prev              uint32        // the previous sibling (0: the first child)
+	delAt             int64         // log index of the DELETE that removed it; 0 while it is live
 	nkids             uint32
 	mode, uid, gid    uint32
 	flags             uint32
@@ -103,6 +106,10 @@ func (n *Node) Parent() *Node {
 	}
 	return n.chunk().t.node(n.parent)
 }
+
+// Deleted returns the log index of the DELETE entry that removed n, and
+// whether it was removed.
+func (n *Node) Deleted() (at uint64, ok bool) { return uint64(n.delAt), n.delAt > 0 }
 
 // Kind returns whether n is a directory or a file.
 func (n *Node) Kind() Kind { return n.kind }
@@ -273,10 +280,7 @@ func (n *Node) setMap(m omf.FMap) {
 	c.maps[n.id&(chunkNodes-1)], n.mapKind = m, mapSide
 }
 
-// ByIno returns the node whose inode number is ino (see Ino), or nil. Nodes
-// are made in log order, so their log indexes grow with their ids: a binary
-// search over the chunks, then within one, finds it without an index of its
-// own. Slots a chunk left unused (id 0) only ever follow its used ones.
+// ByIno returns the live node whose inode number is ino (see Ino), or nil.
 func (t *Tree) ByIno(ino uint64) *Node {
 	if ino == RootIno {
 		return t.root
@@ -284,7 +288,17 @@ func (t *Tree) ByIno(ino uint64) *Node {
 	if ino < InoBase || ino-InoBase > math.MaxInt64 {
 		return nil
 	}
-	want := int64(ino - InoBase)
+	if n := t.byIndex(int64(ino - InoBase)); n != nil && n.delAt == 0 {
+		return n
+	}
+	return nil
+}
+
+// byIndex returns the node log entry want made, deleted or not, or nil.
+// Nodes are made in log order, so their log indexes grow with their ids: a
+// binary search over the chunks, then within one, finds it without an index
+// of its own. Slots a chunk left unused (id 0) only ever follow its used ones.
+func (t *Tree) byIndex(want int64) *Node {
 	tab := *t.table.Load()
 	first := func(c int) int { // the chunk's first used slot (chunk 0: slot 0 is id 0)
 		if c == 0 {

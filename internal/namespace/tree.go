@@ -43,9 +43,14 @@ const (
 	Collision                        // extents overlap space already allocated
 	BadDaxdev                        // ADD_DAXDEV out of sequence, duplicate or beyond the table
 	Reserved                         // the path is MetaName at the root, which every mount serves itself
+	DoubleDelete                     // a DELETE of a node already deleted
+	UnknownDelete                    // a DELETE of a path that is not in the tree, or was made by another entry
+	NotEmpty                         // a DELETE of a directory that still has entries
+	BadDelete                        // a DELETE whose kind or size is not its target's
 )
 
-var problemNames = [...]string{"torn entry", "malformed entry", "bad file map", "missing parent", "not a directory", "duplicate path", "allocation collision", "bad add_daxdev", "reserved name"}
+var problemNames = [...]string{"torn entry", "malformed entry", "bad file map", "missing parent", "not a directory", "duplicate path", "allocation collision", "bad add_daxdev", "reserved name",
+	"double delete", "delete of unknown path", "delete of non-empty directory", "bad delete"}
 
 // MetaName is the directory at the root of every mount that holds the raw
 // superblock and log. An entry of that name at the root is refused: every
@@ -85,6 +90,19 @@ type Stats struct {
 	SumSizes    uint64 // fm_size summed over decodable FILE entries
 	Collisions  uint64 // allocation units claimed twice
 	Torn        uint64 // entries with a bad sequence number or CRC
+	DelEntries  uint64 // intact DELETE entries
+	Deleted     uint64 // nodes deleted
+	FreedBytes  uint64 // allocated bytes of the files deleted (pending frees)
+}
+
+// Pending is the space a DELETE freed: the allocator may hand it out again
+// only once every participant has released past Index (docs/delete.md).
+type Pending struct {
+	Index   uint64 // the DELETE entry
+	Target  uint64 // the entry that made the file
+	Path    string
+	Extents []omf.Extent
+	Bytes   uint64
 }
 
 // Tree is the namespace of one famfs file system.
@@ -97,6 +115,9 @@ type Tree struct {
 	stats    Stats
 	problems []Problem
 	daxdevs  []omf.Daxdev // slot 0: the primary device
+	reclaim  bool         // DELETE entries are applied (a version-49 file system)
+	pending  []Pending    // space deletes freed, in log order
+	removed  []*Node      // nodes deleted since the last TakeRemoved
 
 	// the last directory Apply resolved (see parent)
 	lastDir     []byte
@@ -141,6 +162,21 @@ func New(devSize, au, metaSize uint64) *Tree {
 	return t
 }
 
+// SetReclaim makes the tree apply DELETE entries, as on a file system made
+// for delete; otherwise they are reported and ignored.
+func (t *Tree) SetReclaim(on bool) { t.reclaim = on }
+
+// Pending returns the space deletes freed so far, in log order (the slice is
+// the tree's: read it under the tree's lock and do not change it).
+func (t *Tree) Pending() []Pending { return t.pending }
+
+// TakeRemoved returns the nodes deleted since the last call.
+func (t *Tree) TakeRemoved() []*Node {
+	r := t.removed
+	t.removed = nil
+	return r
+}
+
 // Root returns the root directory.
 func (t *Tree) Root() *Node { return t.root }
 
@@ -180,10 +216,29 @@ func (t *Tree) add(dir, c *Node, h uint64) {
 		dir.first = c.id
 	} else {
 		t.node(dir.last).next = c.id
+		c.prev = dir.last
 	}
 	dir.last = c.id
 	dir.nkids++
 	t.index.add(c.id, h)
+}
+
+// unlink takes n out of its directory's list and the index. Its own links
+// stay as they were, so a reader walking the list through n goes on.
+func (t *Tree) unlink(n *Node) {
+	dir := t.node(n.parent)
+	if n.prev == 0 {
+		dir.first = n.next
+	} else {
+		t.node(n.prev).next = n.next
+	}
+	if n.next == 0 {
+		dir.last = n.prev
+	} else {
+		t.node(n.next).prev = n.prev
+	}
+	dir.nkids--
+	t.index.remove(n.id, childHash(dir.id, n.Name()))
 }
 
 // Lookup returns the node at path (relative, '/'-separated, already clean;
@@ -224,8 +279,8 @@ func (t *Tree) Parent(path string) (parent *Node, name string, kind ProblemKind,
 }
 
 // parent is Parent for Apply, which runs of entries in one directory call
-// in a row: it remembers the last directory it resolved (a node never moves
-// or goes away, so the answer stays right). Apply holds the tree exclusively;
+// in a row: it remembers the last directory it resolved (a node never
+// moves, and the memory is dropped when a directory is deleted). Apply holds the tree exclusively;
 // Parent itself changes nothing, so readers may share the tree.
 func (t *Tree) parent(path string) (parent *Node, name string, kind ProblemKind, reason string) {
 	k := strings.LastIndexByte(path, '/')
@@ -260,6 +315,8 @@ func (t *Tree) Apply(i uint64, e *omf.Entry, decodeErr error) *Node {
 		t.stats.FileEntries++
 	case omf.EntryMkdir:
 		t.stats.DirEntries++
+	case omf.EntryDelete:
+		t.stats.DelEntries++
 	}
 	if decodeErr != nil {
 		t.refuse(i, Malformed, e.Path, "%v", decodeErr)
@@ -272,10 +329,76 @@ func (t *Tree) Apply(i uint64, e *omf.Entry, decodeErr error) *Node {
 		return t.applyDir(i, e)
 	case omf.EntryAddDaxdev:
 		t.applyDaxdev(i, e)
+	case omf.EntryDelete:
+		t.applyDelete(i, e)
 	}
-	// DELETE and INVALID are defined but never written: ignored, as the
-	// reference does.
+	// INVALID is defined but never written: ignored, as the reference does.
 	return nil
+}
+
+// applyDelete removes the node a DELETE entry names, when it is exactly its
+// target (docs/delete.md, "The DELETE entry"), and records the space it frees.
+func (t *Tree) applyDelete(i uint64, e *omf.Entry) {
+	if !t.reclaim {
+		return // the reference ignores DELETE entries; so does a version-48 file system
+	}
+	d := e.Delete
+	n := t.Lookup(e.Path)
+	if n == nil || n.index != int64(d.Target) {
+		if old := t.byIndex(int64(d.Target)); old != nil && old.delAt > 0 && d.Target < i {
+			t.refuse(i, DoubleDelete, e.Path, "log entry %d was already deleted by entry %d", d.Target, old.delAt)
+			return
+		}
+		if n == nil {
+			t.refuse(i, UnknownDelete, e.Path, "no such file or directory")
+		} else {
+			t.refuse(i, UnknownDelete, e.Path, "made by log entry %d, not %d", n.index, d.Target)
+		}
+		return
+	}
+	switch {
+	case n == t.root:
+		t.refuse(i, BadDelete, e.Path, "the root cannot be deleted")
+		return
+	case d.Dir != (n.kind == Dir):
+		t.refuse(i, BadDelete, e.Path, "the entry deletes a %s, the path is a %s", map[bool]string{true: "directory", false: "file"}[d.Dir], kindName(n))
+		return
+	case n.kind == Dir && n.nkids > 0:
+		t.refuse(i, NotEmpty, e.Path, "%d entries left in it", n.nkids)
+		return
+	case n.kind == File && d.Size != n.size:
+		t.refuse(i, BadDelete, e.Path, "the entry deletes %d bytes, the file has %d", d.Size, n.size)
+		return
+	}
+	t.unlink(n)
+	n.delAt = int64(i)
+	if n.kind == Dir {
+		t.stats.Dirs--
+		t.lastDirNode = nil
+	} else {
+		t.stats.Files--
+		t.free(i, n)
+	}
+	t.stats.Deleted++
+	t.removed = append(t.removed, n)
+}
+
+// free gives a deleted file's units back to the bitmap and records them as a
+// pending free. With cross-links in the log, a unit may also be another live
+// file's: nothing is freed then (fsck reports the collision).
+func (t *Tree) free(i uint64, n *Node) {
+	if t.stats.Collisions > 0 {
+		return
+	}
+	m := n.FMap()
+	exts := append([]omf.Extent(nil), m.AllExtents()...)
+	var bytes uint64
+	for _, x := range exts {
+		t.bm.Clear(x.Offset, x.Len)
+		bytes += x.Len
+	}
+	t.stats.FreedBytes += bytes
+	t.pending = append(t.pending, Pending{Index: i, Target: uint64(n.index), Path: n.Path(), Extents: exts, Bytes: bytes})
 }
 
 func (t *Tree) applyFile(i uint64, e *omf.Entry) *Node {
