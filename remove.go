@@ -122,4 +122,3 @@ func appendDeletes(entries []omf.Entry, n *namespace.Node, seen map[*namespace.N
 	return append(entries, omf.Entry{Type: omf.EntryDelete, Path: n.Path(),
 		Delete: omf.Delete{Target: uint64(n.Index()), Dir: n.IsDir(), Size: n.Size()}})
 }
-
