@@ -83,7 +83,7 @@ func (fl *File) CopyFrom(r io.Reader) error {
 func (tx *Tx) CreateOrReuse(p string, o CreateOptions) (file *File, existed bool, err error) {
 	file, err = tx.Create(p, o)
 	if ee, ok := asExist(err); ok && !ee.Info.IsDir() && ee.Info.Size == o.Size {
-		return &File{fs: tx.f, info: ee.Info}, true, nil
+		return &File{fs: tx.f, info: ee.Info, node: tx.f.tree.Lookup(ee.Info.Path)}, true, nil
 	}
 	return file, false, err
 }

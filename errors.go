@@ -61,3 +61,13 @@ func asExist(err error) (*ExistError, bool) {
 	ok := errors.As(err, &ee)
 	return ee, ok
 }
+
+// unwrapPath returns the error inside a *fs.PathError (for a caller that
+// wraps it in its own), or err.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

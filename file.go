@@ -6,6 +6,7 @@ import (
 	"io/fs"
 
 	"github.com/famfs-go/famfs/internal/device"
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 )
 
@@ -13,18 +14,21 @@ import (
 type File struct {
 	fs   *FS
 	info Info
+	node *namespace.Node // nil for a file still staged
 }
 
 // OpenFile returns the regular file at path.
 func (f *FS) OpenFile(p string) (*File, error) {
-	info, err := f.Stat(p)
+	f.mu.RLock()
+	n, c, err := f.findLocked("open", p)
+	f.mu.RUnlock()
 	if err != nil {
 		return nil, err
 	}
-	if info.IsDir() {
+	if n.IsDir() {
 		return nil, pathErr("open", p, ErrIsDir)
 	}
-	return &File{fs: f, info: info}, nil
+	return &File{fs: f, info: infoAt(n, c), node: n}, nil
 }
 
 // Info describes the file.
@@ -61,7 +65,17 @@ func (f *FS) dataWritable() bool {
 
 // each calls fn for the device runs behind file bytes [off, off+n), n already
 // clipped to the file size.
+//
+// On a file system made for delete the file is held for the call (a deleted
+// file that nothing holds fails with ErrDeleted).
 func (fl *File) each(off, n uint64, fn func(p, dev []byte) error, buf []byte) error {
+	if fl.node != nil && fl.fs.part.table != nil {
+		h, err := fl.Hold()
+		if err != nil {
+			return unwrapPath(err)
+		}
+		defer h.Release()
+	}
 	data, err := fl.fs.dataMap()
 	if err != nil {
 		return err

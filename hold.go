@@ -7,6 +7,8 @@ package famfs
 //
 // On a file system made without delete, holds cost nothing and do nothing.
 type Hold struct {
+	fs      *FS
+	epoch   uint64
 	release func()
 }
 
@@ -28,7 +30,8 @@ func (h *Hold) Release() {
 	r()
 }
 
-// hold is File.Hold; the participant machinery fills it in (participant.go).
-func (f *FS) hold(fl *File) (*Hold, error) {
-	return &Hold{}, nil
-}
+// Valid reports whether the hold still protects its file: false once this
+// FS was evicted from the participant table (docs/delete.md), when the file's
+// memory may already belong to another file. A reader that kept a hold from
+// before must then stop (the mount answers EIO).
+func (h *Hold) Valid() bool { return h == nil || h.fs == nil || h.fs.validHold(h.epoch) }

@@ -26,6 +26,7 @@ type MapOptions struct {
 type Mapping struct {
 	m    *device.Mapping
 	file *File
+	hold *Hold // on a file system made for delete: until Unmap
 }
 
 // Map maps the whole file into one contiguous slice: a virtual range aligned
@@ -58,11 +59,21 @@ func (fl *File) Map(o MapOptions) (*Mapping, error) {
 	if covered < fl.info.Size {
 		return nil, pathErr("map", fl.info.Path, fmt.Errorf("its map covers %d of %d bytes", covered, fl.info.Size))
 	}
+	var h *Hold
+	if fl.node != nil && f.part.table != nil {
+		var err error
+		if h, err = fl.Hold(); err != nil {
+			return nil, pathErr("map", fl.info.Path, unwrapPath(err))
+		}
+	}
 	m, err := f.dev.MapRuns(runs, length, fl.info.Size, write)
 	if err != nil {
+		h.Release()
 		return nil, pathErr("map", fl.info.Path, err)
 	}
-	return &Mapping{m: m, file: fl}, nil
+	mp := &Mapping{m: m, file: fl, hold: h}
+	f.trackMapping(mp, true)
+	return mp, nil
 }
 
 // Bytes is the mapped file: Size bytes of shared memory.
@@ -83,5 +94,14 @@ func (m *Mapping) Invalidate() { device.Invalidate(m.m.Bytes()) }
 // InvalidateRange drops the cache lines of bytes [off, off+n).
 func (m *Mapping) InvalidateRange(off, n uint64) { m.m.Invalidate(off, n) }
 
-// Unmap releases the mapping; Bytes must not be used afterwards.
-func (m *Mapping) Unmap() error { return m.m.Unmap() }
+// Unmap releases the mapping; Bytes must not be used afterwards. On a file
+// system made for delete it ends the mapping's hold on its file.
+func (m *Mapping) Unmap() error {
+	err := m.m.Unmap()
+	if m.hold != nil {
+		m.file.fs.trackMapping(m, false)
+		m.hold.Release()
+		m.hold = nil
+	}
+	return err
+}

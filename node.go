@@ -143,5 +143,5 @@ func (n Node) Open() (*File, error) {
 	if n.n.IsDir() {
 		return nil, pathErr("open", n.n.Path(), ErrIsDir)
 	}
-	return &File{fs: n.fs, info: infoOf(n.n)}, nil
+	return &File{fs: n.fs, info: infoOf(n.n), node: n.n}, nil
 }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/device"
@@ -46,6 +47,15 @@ type OpenOptions struct {
 	Logger *slog.Logger
 	// Rand shuffles buckets for interleaved allocation. Default: random.
 	Rand *rand.Rand
+
+	// On a file system made for delete (docs/delete.md): what this FS
+	// registers as in the participant table, the name shown for it (default
+	// the program's), and an optional lease after which a silent FS is
+	// left out of the master's reckoning (zero: never; accept the risk
+	// the design describes before setting one).
+	Participant     ParticipantKind
+	ParticipantName string
+	Lease           time.Duration
 }
 
 // FS is an open famfs file system. Its methods are safe for concurrent use.
@@ -70,6 +80,8 @@ type FS struct {
 
 	dataMu sync.Mutex
 	data   *device.Mapping // the whole device, mapped on first data access
+
+	part participation // participant.go
 }
 
 // Open opens the famfs file system on the device at path and replays its log.
@@ -124,7 +136,13 @@ func (f *FS) init() error {
 	f.log = logOf(f.meta, &sb)
 	f.tree = newTree(&sb)
 	f.alloc = alloc.New(f.opts.Rand)
+	// A daemon registers before its first replay (docs/delete.md, "Claim").
+	if err := f.initParticipation(); err != nil {
+		f.meta.Unmap()
+		return err
+	}
 	if _, err := f.refresh(false); err != nil && !errors.Is(err, ErrLogDamaged) {
+		f.leave()
 		f.meta.Unmap()
 		return err
 	}
@@ -176,6 +194,7 @@ func readSuperblock(dev *device.Device) (omf.Superblock, error) {
 // Close unmaps and closes the device. Files and mappings obtained from the FS
 // must not be used afterwards, except Mappings, which stay valid until Unmap.
 func (f *FS) Close() error {
+	f.leave()
 	f.dataMu.Lock()
 	if f.data != nil {
 		f.data.Unmap()

@@ -32,8 +32,12 @@ func (f *FS) refresh(added bool) (ReplayStatus, error) {
 		return ReplayStatus{}, fmt.Errorf("device %s: %w", f.dev.Path, err)
 	}
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.replayLocked(h, added)
+	st, err := f.replayLocked(h, added)
+	f.mu.Unlock()
+	if st.Applied > 0 {
+		f.afterReplay()
+	}
+	return st, err
 }
 
 // replayInto applies log entries [from, to) to t, sized for them first, and

@@ -288,7 +288,7 @@ func (s *Stage) Commit() ([]*File, error) {
 		if nodes[i] == nil {
 			return out, pathErr("create", sf.Path(), fmt.Errorf("the entry was logged but not placed (see the replay problems)"))
 		}
-		out = append(out, &File{fs: f, info: infoAt(nodes[i], s.entries[i].Path)})
+		out = append(out, &File{fs: f, info: infoAt(nodes[i], s.entries[i].Path), node: nodes[i]})
 	}
 	return out, nil
 }

@@ -66,7 +66,9 @@ func (f *FS) Update(fn func(tx *Tx) error) error {
 		return err
 	}
 	defer f.dev.Unlock()
-	return f.session(fn)
+	err := f.session(fn)
+	f.afterReplay() // what this FS logged itself is replayed too: publish it
+	return err
 }
 
 // session runs fn as one transaction. The caller holds the log lock (wmu and
@@ -78,7 +80,11 @@ func (f *FS) session(fn func(tx *Tx) error) error {
 	}
 	f.mu.Lock()
 	f.alloc.StartSession(f.tree.Bitmap())
+	err := f.reservePendingLocked()
 	f.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	return fn(&Tx{f: f})
 }
 
@@ -345,5 +351,5 @@ func (tx *Tx) Clone(src, dst string) (*File, error) {
 	if nodes[0] == nil {
 		return nil, pathErr("clone", dst, fmt.Errorf("the entry was logged but not placed"))
 	}
-	return &File{fs: f, info: infoOf(nodes[0])}, nil
+	return &File{fs: f, info: infoOf(nodes[0]), node: nodes[0]}, nil
 }

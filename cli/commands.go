@@ -12,6 +12,8 @@ func commands(e *env) []*cobra.Command {
 		newUmountCmd(e),
 		newMkdirCmd(e),
 		newRmCmd(e),
+		newHostsCmd(e),
+		newEvictCmd(e),
 		newCreatCmd(e),
 		newCpCmd(e),
 		newVerifyCmd(e),

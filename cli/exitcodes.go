@@ -54,6 +54,8 @@ var exitCodes = map[string]string{
 	"creat":      "0 success, 1 failure, 16 usage",
 	"mkdir":      "0 success, 1 failure, 16 usage",
 	"rm":         "0 removed, 1 failure (nothing was removed), 16 usage",
+	"hosts":      "0 listed, 1 failure, 16 usage",
+	"evict":      "0 evicted, 1 failure, 16 usage",
 	"clone":      "0 success, 1 failure, 16 usage",
 	"mkmeta":     "0 success, 1 failure, 16 usage",
 	"status":     "0 success, 1 failure, 16 usage",

@@ -72,6 +72,19 @@ type Status struct {
 
 	Grants  *GrantStats `json:"grants,omitempty"`  // the grant socket
 	Control *ConnStats  `json:"control,omitempty"` // the control socket
+
+	// Space is set on a file system made for delete (docs/delete.md).
+	Space *SpaceStatus `json:"space,omitempty"`
+}
+
+// SpaceStatus is how the file system's memory is used, as a daemon sees it.
+type SpaceStatus struct {
+	CapacityBytes uint64   `json:"capacity_bytes"`
+	InUseBytes    uint64   `json:"in_use_bytes"`
+	FreeBytes     uint64   `json:"free_bytes"`
+	WaitingBytes  uint64   `json:"waiting_bytes"` // freed by deletes, waiting for participants to let go
+	Holders       []string `json:"holders"`       // the participants that hold the waiting space
+	Evicted       bool     `json:"evicted"`       // this daemon was evicted and serves no data
 }
 
 // GrantStats counts what the grant socket handed out and refused.

@@ -133,8 +133,8 @@ type cluster struct {
 }
 
 // newCluster makes a device file in /dev/shm with a file system owned by
-// masterID. Nothing is mounted yet.
-func newCluster(t testing.TB) *cluster {
+// masterID (mkfs.famfs with mkfsArgs, e.g. --reclaim). Nothing is mounted yet.
+func newCluster(t testing.TB, mkfsArgs ...string) *cluster {
 	t.Helper()
 	dir, err := os.MkdirTemp("/dev/shm", "famfs-e2e-")
 	if err != nil {
@@ -145,7 +145,7 @@ func newCluster(t testing.TB) *cluster {
 	scratchMu.Unlock()
 	c := &cluster{t: t, dir: dir, dev: filepath.Join(dir, "dax.img"), mounts: map[string]string{}}
 	t.Cleanup(func() { c.cleanup() })
-	must(t, masterID, "mkfs.famfs", "--size", "8g", c.dev)
+	must(t, masterID, append(append([]string{"mkfs.famfs", "--size", "8g"}, mkfsArgs...), c.dev)...)
 	return c
 }
 

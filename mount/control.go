@@ -87,6 +87,16 @@ func (s *Server) Status() control.Status {
 		st.ReplayStuck = stuck.Error()
 	}
 	st.Problems = s.fsys.NumProblems()
+	if sb.Reclaim {
+		sp := &control.SpaceStatus{Holders: []string{}, Evicted: s.fsys.Evicted()}
+		if x, err := s.fsys.Space(); err == nil {
+			sp.CapacityBytes, sp.InUseBytes, sp.FreeBytes, sp.WaitingBytes = x.Capacity, x.InUse, x.Free, x.Waiting
+			for _, h := range x.Holders {
+				sp.Holders = append(sp.Holders, h.String())
+			}
+		}
+		st.Space = sp
+	}
 	if d := s.dead.Load(); d != nil {
 		st.FSChanged = *d
 	}

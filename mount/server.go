@@ -234,7 +234,15 @@ func (s *Server) statfs(out *fuse.StatfsOut) syscall.Errno {
 	const bsize = 4096
 	out.Bsize, out.Frsize = bsize, bsize
 	out.Blocks = u.Capacity / bsize
-	out.Bfree = u.Free / bsize
+	free := u.Free
+	if s.fsys.Superblock().Reclaim {
+		// Space a delete freed that a participant may still reach is not
+		// free yet (docs/delete.md, "Reporting").
+		if sp, err := s.fsys.Space(); err == nil {
+			free -= min(sp.Waiting, free)
+		}
+	}
+	out.Bfree = free / bsize
 	out.Bavail = out.Bfree
 	out.Files = slots
 	out.Ffree = slots - min(next, slots)

@@ -51,6 +51,10 @@ func (a *Allocator) StartSession(from *Bitmap) {
 	a.cur = 0
 }
 
+// Reserve marks [off, off+length) in use for this session: space a delete
+// freed that a participant may still reach (docs/delete.md, "Reuse").
+func (a *Allocator) Reserve(off, length uint64) { a.bm.Mark(off, length) }
+
 // FirstFit makes the next allocation search from the start of the device.
 func (a *Allocator) FirstFit() { a.cur = 0 }
 

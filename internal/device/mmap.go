@@ -263,3 +263,13 @@ func roundUp(n, a uint64) uint64 { return (n + a - 1) / a * a }
 // Guard runs fn, turning a memory fault inside it into an error wrapping
 // ErrFault (for code that touches mapped memory directly).
 func Guard(fn func()) error { return guard(fn) }
+
+// Revoke makes the whole mapping inaccessible (PROT_NONE) without unmapping
+// it: a load or store through it then faults instead of reaching memory that
+// may belong to another file by now. Unmap still releases it.
+func (m *Mapping) Revoke() error {
+	if m.base == nil {
+		return nil
+	}
+	return unix.Mprotect(unsafe.Slice((*byte)(m.base), m.total), unix.PROT_NONE)
+}

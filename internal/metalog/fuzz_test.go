@@ -220,7 +220,7 @@ func FuzzReplay(f *testing.F) {
 		{Type: omf.EntryAddDaxdev, Daxdev: omf.Daxdev{Size: 1 << 34, UUID: uuid.UUID{0xab}, Index: 1}},
 		fuzzDir("dir1/sub"),
 		fuzzFile("dir1/sub/two-extents", 4*mb, omf.Extent{Offset: 10 * mb, Len: 2 * mb}, omf.Extent{Offset: 20 * mb, Len: 2 * mb}),
-		{Type: omf.EntryDelete},
+		{Type: omf.EntryDelete, Path: "d", Delete: omf.Delete{Target: 0, Dir: true}},
 		{Type: omf.EntryInvalid},
 	}
 	troubled := []omf.Entry{
