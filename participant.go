@@ -99,10 +99,14 @@ func runDir() string {
 // tableMedia is the part of the superblock region the table lives in.
 type tableMedia struct{ m *device.Mapping }
 
-func (t tableMedia) ReadAt(p []byte, off uint64) error  { return t.m.ReadAt(p, omf.ParticipantTableOffset+off) }
-func (t tableMedia) WriteAt(p []byte, off uint64) error { return t.m.WriteAt(p, omf.ParticipantTableOffset+off) }
-func (t tableMedia) Flush(off, n uint64)                { t.m.Flush(omf.ParticipantTableOffset+off, n) }
-func (t tableMedia) Invalidate(off, n uint64)           { t.m.Invalidate(omf.ParticipantTableOffset+off, n) }
+func (t tableMedia) ReadAt(p []byte, off uint64) error {
+	return t.m.ReadAt(p, omf.ParticipantTableOffset+off)
+}
+func (t tableMedia) WriteAt(p []byte, off uint64) error {
+	return t.m.WriteAt(p, omf.ParticipantTableOffset+off)
+}
+func (t tableMedia) Flush(off, n uint64)      { t.m.Flush(omf.ParticipantTableOffset+off, n) }
+func (t tableMedia) Invalidate(off, n uint64) { t.m.Invalidate(omf.ParticipantTableOffset+off, n) }
 
 // registerLocked claims a slot and starts the heartbeat. The caller holds
 // p.mu. What this FS already replayed may be stale: the deletes logged since
@@ -178,7 +182,9 @@ func (f *FS) scanDeletesLocked() error {
 	return nil
 }
 
-func le32(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24 }
+func le32(b []byte) uint32 {
+	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+}
 
 // deletedAtLocked reports the DELETE that removed n, replayed or scanned.
 func (f *FS) deletedAtLocked(n *namespace.Node) (uint64, bool) {
