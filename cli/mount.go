@@ -37,7 +37,7 @@ type mountFlags struct {
 }
 
 func (m *mountFlags) add(f *pflag.FlagSet) {
-	f.StringArrayVarP(&m.opts, "options", "o", nil, "comma-separated `options`: rw, ro, cache=direct|open|keep, coherence=auto|on|off, poll=MS, timeout=S, allow_other, default_permissions, zerocopy_group=NAME (device descriptors for this group), debug (defaults, nofail, _netdev ... are ignored)")
+	f.StringArrayVarP(&m.opts, "options", "o", nil, "comma-separated `options`: rw, ro, cache=direct|open|keep, coherence=auto|on|off, poll=MS, timeout=S, allow_other, default_permissions, zerocopy_group=NAME (device descriptors for this group), lease=SECONDS (on a file system made for delete: how long a silent daemon counts; default never), debug (defaults, nofail, _netdev ... are ignored)")
 	f.BoolVar(&m.foreground, "foreground", false, "stay attached: serve in this process until unmounted")
 	f.IntVar(&m.readyFD, "ready-fd", -1, "internal: report readiness on this descriptor")
 	f.MarkHidden("ready-fd")

@@ -321,6 +321,13 @@ func (h *openFile) Release(ctx context.Context) syscall.Errno {
 
 var _ fs.FileReleaser = (*openFile)(nil)
 
+// validHandle reports whether a handle's hold still protects its file: after
+// an eviction its file's memory may be another file's (docs/delete.md).
+func validHandle(fh fs.FileHandle) bool {
+	h, ok := fh.(*openFile)
+	return !ok || h.hold.Valid()
+}
+
 // holdErrno is the errno for a hold refused: the file is deleted, or this
 // daemon was evicted from the participant table and serves no data.
 func holdErrno(err error) syscall.Errno {
@@ -336,7 +343,7 @@ func (f *fileNode) Read(ctx context.Context, fh fs.FileHandle, dest []byte, off 
 		return nil, err
 	}
 	file, err := f.handle()
-	if err != nil || off < 0 {
+	if err != nil || off < 0 || !validHandle(fh) {
 		return nil, syscall.EIO
 	}
 	s.count(&s.stats.read)
@@ -372,7 +379,7 @@ func (f *fileNode) Write(ctx context.Context, fh fs.FileHandle, data []byte, off
 		return 0, err
 	}
 	file, err := f.handle()
-	if err != nil || off < 0 {
+	if err != nil || off < 0 || !validHandle(fh) {
 		return 0, syscall.EIO
 	}
 	s.count(&s.stats.write)

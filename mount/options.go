@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	famfs "github.com/famfs-go/famfs"
 	"github.com/google/uuid"
 )
 
@@ -56,6 +57,11 @@ type Options struct {
 	Coherence    Coherence
 	PollInterval time.Duration // log header poll; DefaultPollInterval (also when zero)
 	Timeout      time.Duration // kernel entry/attribute cache; DefaultTimeout (invalidated on change)
+	// Lease (-o lease=SECONDS), on a file system made for delete: the
+	// master leaves this daemon out of its reckoning when its heartbeat is
+	// older, and the daemon stops serving data when it finds it was not
+	// running for that long (docs/delete.md). Zero: never expires.
+	Lease time.Duration
 
 	// ZeroCopyGroup names a group whose members get device descriptors
 	// from the grant socket (-o zerocopy_group=NAME); empty: only users who
@@ -133,6 +139,8 @@ func (o *Options) ParseOptions(list string) error {
 			err = parseDuration(&o.PollInterval, key, val, time.Millisecond, MinPollInterval, MaxPollInterval)
 		case "timeout":
 			err = parseDuration(&o.Timeout, key, val, time.Second, 0, MaxTimeout)
+		case "lease":
+			err = parseDuration(&o.Lease, key, val, time.Second, MinLease, MaxTimeout)
 		case "zerocopy_group":
 			o.ZeroCopyGroup = val
 			if !hasVal || val == "" {
@@ -152,6 +160,8 @@ func (o *Options) ParseOptions(list string) error {
 
 // Bounds of the numeric options, inclusive.
 const (
+	// MinLease: a lease must outlast several heartbeats.
+	MinLease = 5 * famfs.HeartbeatInterval
 	// DefaultPollInterval is how often the daemon looks at the log header.
 	DefaultPollInterval = 2 * time.Millisecond
 	MinPollInterval     = 100 * time.Microsecond // below, polling costs a core

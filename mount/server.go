@@ -67,6 +67,11 @@ func Serve(opts Options) (*Server, error) {
 		ReadOnly:     opts.ReadOnly,
 		WritableData: opts.ReadWrite,
 		Logger:       lg,
+		// Registers at once on a file system made for delete: this daemon
+		// holds files for its handles and the preload's leases.
+		Participant:     famfs.DaemonParticipant,
+		ParticipantName: opts.Mountpoint,
+		Lease:           opts.Lease,
 	})
 	if err != nil && !errors.Is(err, famfs.ErrLogDamaged) {
 		return nil, err
