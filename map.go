@@ -24,8 +24,9 @@ type MapOptions struct {
 
 // Mapping is a file mapped into memory: Bytes is the shared memory itself.
 type Mapping struct {
-	m    *device.Mapping
-	file *File
+	m     *device.Mapping
+	file  *File
+	unpin func() // lets go of the FS's grant lease (OpenMounted)
 }
 
 // Map maps the whole file into one contiguous slice: a virtual range aligned
@@ -62,7 +63,7 @@ func (fl *File) Map(o MapOptions) (*Mapping, error) {
 	if err != nil {
 		return nil, pathErr("map", fl.info.Path, err)
 	}
-	return &Mapping{m: m, file: fl}, nil
+	return &Mapping{m: m, file: fl, unpin: f.lease.pin()}, nil
 }
 
 // Bytes is the mapped file: Size bytes of shared memory.
@@ -84,4 +85,10 @@ func (m *Mapping) Invalidate() { device.Invalidate(m.m.Bytes()) }
 func (m *Mapping) InvalidateRange(off, n uint64) { m.m.Invalidate(off, n) }
 
 // Unmap releases the mapping; Bytes must not be used afterwards.
-func (m *Mapping) Unmap() error { return m.m.Unmap() }
+func (m *Mapping) Unmap() error {
+	err := m.m.Unmap()
+	if m.unpin != nil {
+		m.unpin()
+	}
+	return err
+}

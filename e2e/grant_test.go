@@ -50,10 +50,15 @@ func tryGrant(path, mode string, flags uint32, sock string) grantOutcome {
 	}
 	defer f.Close()
 	var dev *os.File
+	var lease *control.Lease
 	if sock == "" {
-		out.Reply, dev, err = control.GrantWith(f, flags)
+		lease, dev, err = control.GrantWith(f, flags)
 	} else {
-		out.Reply, dev, err = control.GrantVia(sock, f, flags)
+		lease, dev, err = control.GrantVia(sock, f, flags)
+	}
+	if lease != nil {
+		out.Reply = lease.Reply
+		defer lease.Close()
 	}
 	var ge *control.GrantError
 	switch {
@@ -331,10 +336,11 @@ func TestGrantAfterRemake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, dev, err := control.Grant(f); err != nil {
+	if l, dev, err := control.Grant(f); err != nil {
 		t.Fatal(err)
 	} else {
 		dev.Close()
+		l.Close()
 	}
 	sock := control.GrantSocketPath(c1)
 	alias := c.dir + "/alias.img"
