@@ -30,6 +30,8 @@ func childMain() int {
 		return floodChild()
 	case "control":
 		return controlChild()
+	case "lease":
+		return leaseChild()
 	}
 	path := os.Getenv("FAMFS_E2E_PATH")
 	write := os.Getenv("FAMFS_E2E_WRITE") == "1"
