@@ -24,7 +24,9 @@
  * interposed so that mmap(fileno(f)) is served), statically linked programs,
  * Go programs (raw system calls; they have the famfs library's Map), and
  * calls made with syscall(2). sendfile, splice and copy_file_range go
- * through the mount. */
+ * through the mount. A lease socket takes a descriptor in the library's
+ * range (above fd_base): a process holds at most that many files through
+ * the library at once; the mount serves the others. */
 #include "internal.h"
 #include "cacheflush.h"
 
@@ -56,6 +58,9 @@
 #endif
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
+#endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
 #endif
 
 int famfs_debug;

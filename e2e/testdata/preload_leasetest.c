@@ -14,6 +14,7 @@
  *   remap-fixed   map anonymous memory MAP_FIXED over the whole mapping
  *   closeloop     close every descriptor from 3 up to the limit, as old daemons do
  *   closerange    close_range(3, ~0U, 0)
+ *   clobber       dup2 /dev/null over every socket descriptor, then close it
  *   fork          fork a child that keeps the mapping and waits; prints its pid
  *   exec          exec /bin/sleep 600 (the mapping goes, the lease must too)
  *   exit          exit(0) */
@@ -89,6 +90,20 @@ int main(int argc, char **argv)
 			if (close_range(3, ~0U, 0) != 0)
 				why = strerror(errno);
 			fd = fd2 = -1;
+		} else if (!strcmp(line, "clobber")) {
+			int null = open("/dev/null", O_RDONLY);
+			long max = sysconf(_SC_OPEN_MAX), n = 0;
+			for (long i = 3; i < max; i++) {
+				struct stat st;
+				if (i != null && fstat((int)i, &st) == 0 && S_ISSOCK(st.st_mode)) {
+					if (dup2(null, (int)i) != (int)i || close((int)i) != 0)
+						why = strerror(errno);
+					n++;
+				}
+			}
+			close(null);
+			if (n == 0)
+				why = "no socket descriptor to clobber";
 		} else if (!strcmp(line, "fork")) {
 			pid_t pid = fork();
 			if (pid == 0) {
