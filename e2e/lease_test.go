@@ -149,6 +149,23 @@ func TestPreloadLeaseLifetime(t *testing.T) {
 	p.do("close")
 	waitLeases(t, c1, 0, "the descriptor closed")
 
+	// mremap: a shrunk mapping and a moved part keep the lease.
+	p.do("open")
+	p.do("map")
+	p.do("close")
+	p.do("shrink")
+	keepsLeases(t, c1, 1, "the mapping shrunk in place")
+	p.do("unmap-head")
+	waitLeases(t, c1, 0, "the shrunk mapping unmapped")
+	p.do("open")
+	p.do("map")
+	p.do("close")
+	p.do("move-head")
+	p.do("unmap-rest")
+	keepsLeases(t, c1, 1, "the head moved elsewhere, the rest unmapped")
+	p.do("unmap-moved")
+	waitLeases(t, c1, 0, "the moved head unmapped")
+
 	// fork: the child shares the connection; the lease lasts until both let go.
 	p.do("open")
 	p.do("map")
@@ -273,4 +290,22 @@ func TestLibraryLease(t *testing.T) {
 	fmt.Fprintln(stdin, "unmap")
 	expect("unmapped")
 	waitLeases(t, c2, 0, "the FS closed and the Mapping unmapped")
+}
+
+// The preload library's mapping records (preload/lease.c), alone: random
+// adds and forgets against a page-by-page model, with the sanitizers when
+// the compiler has them.
+func TestPreloadLeaseRecords(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "records")
+	args := []string{"-O1", "-g", "-Wall", "-Wextra", "-Werror", "-o", bin, "testdata/preload_records.c"}
+	if out, err := exec.Command("gcc", append([]string{"-fsanitize=address,undefined"}, args...)...).CombinedOutput(); err != nil {
+		t.Logf("without the sanitizers (%v: %s)", err, out)
+		if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+			t.Fatalf("gcc: %v\n%s", err, out)
+		}
+	}
+	out, err := exec.Command(bin).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("%v\n%s", err, out)
+	}
 }

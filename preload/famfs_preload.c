@@ -69,6 +69,13 @@ static long pagesz = 4096;
 static int fd_base = 512; /* where the library's own descriptors go */
 static int lib_pid;       /* this process (a vfork child is another one, sharing our memory) */
 
+/* Not a vfork child (nor a clone(2) without fork's handlers): the
+ * descriptors the library's tables describe are this process's. */
+static int own_process(void)
+{
+	return lib_pid == 0 || (int)getpid() == lib_pid;
+}
+
 /* counters, kept only when debugging */
 static _Atomic uint64_t n_grants, n_refused, n_mmaps, n_reads, n_read_bytes, n_writes, n_write_bytes, n_mount;
 #define COUNT(c, v)                                                                                                    \
@@ -1152,7 +1159,7 @@ PUBLIC int dup(int fd)
  * memory is its parent's). */
 static void lease_make_room(int fd, int fd2)
 {
-	if (fd != fd2 && lease_fd_ours(fd2) && (int)getpid() == lib_pid)
+	if (fd != fd2 && lease_fd_ours(fd2) && own_process())
 		lease_relocate(fd2);
 }
 
@@ -1196,7 +1203,7 @@ PUBLIC int close(int fd)
 {
 	/* A lease socket: the program closes a descriptor it never opened
 	 * (closing "everything"); the lease must outlive that. As if closed. */
-	if (fd >= fd_base && lease_fd_ours(fd) && (int)getpid() == lib_pid) {
+	if (fd >= fd_base && lease_fd_ours(fd) && own_process()) {
 		dbg("close(%d): the library's lease socket: kept", fd);
 		return 0;
 	}
@@ -1220,7 +1227,7 @@ static int close_range_keep(unsigned lo, unsigned hi, int flags)
 			int t = mine[j];
 			mine[j] = mine[j - 1], mine[j - 1] = t;
 		}
-	int leases = (int)getpid() == lib_pid; /* a vfork child's descriptors are its own */
+	int leases = own_process(); /* a vfork child's descriptors are its own */
 	unsigned at = lo;
 	int rc = 0, i = 0;
 	for (;;) {

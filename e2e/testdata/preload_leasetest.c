@@ -12,6 +12,10 @@
  *   unmap-head    unmap [0, 2 MiB)
  *   unmap-tail    unmap [4 MiB, end)
  *   remap-fixed   map anonymous memory MAP_FIXED over the whole mapping
+ *   shrink        mremap the mapping to its first 2 MiB, in place
+ *   move-head     mremap [0, 2 MiB) of the mapping to another address
+ *   unmap-rest    unmap [2 MiB, end) of the mapping
+ *   unmap-moved   unmap the moved head
  *   closeloop     close every descriptor from 3 up to the limit, as old daemons do
  *   closerange    close_range(3, ~0U, 0)
  *   clobber       dup2 /dev/null over every socket descriptor, then close it
@@ -39,7 +43,7 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	int fd = -1, fd2 = -1;
-	uint8_t *m = NULL;
+	uint8_t *m = NULL, *moved = NULL;
 	size_t size = 0;
 	char line[256];
 	while (fgets(line, sizeof(line), stdin)) {
@@ -80,6 +84,23 @@ int main(int argc, char **argv)
 				why = strerror(errno);
 		} else if (!strcmp(line, "remap-fixed")) {
 			if (mmap(m, size, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != m)
+				why = strerror(errno);
+		} else if (!strcmp(line, "shrink")) {
+			if (mremap(m, size, 2 * MiB, 0) != m)
+				why = strerror(errno);
+		} else if (!strcmp(line, "move-head")) {
+			void *to = mmap(NULL, 4 * MiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			moved = to == MAP_FAILED ? MAP_FAILED
+						 : mremap(m, 2 * MiB, 2 * MiB, MREMAP_MAYMOVE | MREMAP_FIXED, (uint8_t *)to + 2 * MiB);
+			if (moved == MAP_FAILED)
+				why = strerror(errno);
+			else if (moved[0] != 0 && moved[0] == 0) /* touch it */
+				why = "impossible";
+		} else if (!strcmp(line, "unmap-rest")) {
+			if (munmap(m + 2 * MiB, size - 2 * MiB) != 0)
+				why = strerror(errno);
+		} else if (!strcmp(line, "unmap-moved")) {
+			if (munmap(moved, 2 * MiB) != 0)
 				why = strerror(errno);
 		} else if (!strcmp(line, "closeloop")) {
 			long max = sysconf(_SC_OPEN_MAX);
