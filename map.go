@@ -24,9 +24,10 @@ type MapOptions struct {
 
 // Mapping is a file mapped into memory: Bytes is the shared memory itself.
 type Mapping struct {
-	m    *device.Mapping
-	file *File
-	hold *Hold // on a file system made for delete: until Unmap
+	m     *device.Mapping
+	file  *File
+	hold  *Hold  // on a file system made for delete: until Unmap
+	unpin func() // lets go of the FS's grant lease (OpenMounted)
 }
 
 // Map maps the whole file into one contiguous slice: a virtual range aligned
@@ -71,7 +72,7 @@ func (fl *File) Map(o MapOptions) (*Mapping, error) {
 		h.Release()
 		return nil, pathErr("map", fl.info.Path, err)
 	}
-	mp := &Mapping{m: m, file: fl, hold: h}
+	mp := &Mapping{m: m, file: fl, hold: h, unpin: f.lease.pin()}
 	f.trackMapping(mp, true)
 	return mp, nil
 }
@@ -95,13 +96,18 @@ func (m *Mapping) Invalidate() { device.Invalidate(m.m.Bytes()) }
 func (m *Mapping) InvalidateRange(off, n uint64) { m.m.Invalidate(off, n) }
 
 // Unmap releases the mapping; Bytes must not be used afterwards. On a file
-// system made for delete it ends the mapping's hold on its file.
+// system made for delete it ends the mapping's hold on its file; a Mapping
+// of an FS from OpenMounted lets go of its part of the grant's lease.
 func (m *Mapping) Unmap() error {
 	err := m.m.Unmap()
 	if m.hold != nil {
 		m.file.fs.trackMapping(m, false)
 		m.hold.Release()
 		m.hold = nil
+	}
+	if m.unpin != nil {
+		m.unpin()
+		m.unpin = nil
 	}
 	return err
 }

@@ -25,6 +25,10 @@ import (
 // through the mount. With write the file can be written and mapped writable
 // (on a client mount only if it was mounted -o rw).
 //
+// A grant is a lease (control.Lease): the mount's daemon holds the file for
+// this process, so that its space is not reused should it be deleted, until
+// the FS is closed and every Mapping made through it is unmapped.
+//
 // The returned FS holds the device; close it when done with the file.
 func OpenMounted(path string, write bool, opts OpenOptions) (*FS, *File, error) {
 	m, rel, ok := mounts.Containing(path)
@@ -38,12 +42,10 @@ func OpenMounted(path string, write bool, opts OpenOptions) (*FS, *File, error) 
 	if write {
 		flags = os.O_RDWR
 	}
-	var grant *control.GrantReply
+	var lease *control.Lease
 	f, err := os.OpenFile(m.Source, flags|syscall.O_CLOEXEC, 0)
 	if errors.Is(err, fs.ErrPermission) {
-		var r control.GrantReply
-		r, f, err = grantFor(path, flags, m.Source)
-		grant = &r
+		lease, f, err = grantFor(path, flags, m.Source)
 	}
 	if err != nil {
 		return nil, nil, pathErr("open", path, err)
@@ -51,43 +53,50 @@ func OpenMounted(path string, write bool, opts OpenOptions) (*FS, *File, error) 
 	dev, err := device.FromFile(f, m.Source, write)
 	if err != nil {
 		f.Close()
+		lease.Close()
 		return nil, nil, pathErr("open", path, fmt.Errorf("device %s: %w", m.Source, err))
 	}
 	fsys, err := openDevice(dev, opts)
 	if err != nil && !errors.Is(err, ErrLogDamaged) {
+		lease.Close()
 		return nil, nil, err
+	}
+	if lease != nil {
+		fsys.lease = &grantLease{lease: lease}
 	}
 	file, err := fsys.OpenFile(rel)
 	if err != nil {
 		fsys.Close()
 		return nil, nil, err
 	}
-	if grant != nil && (grant.FSUUID != fsys.Superblock().UUID || grant.Ino != file.Info().Ino) {
+	if g := lease; g != nil && (g.Reply.FSUUID != fsys.Superblock().UUID || g.Reply.Ino != file.Info().Ino) {
 		fsys.Close()
 		return nil, nil, pathErr("open", path, fmt.Errorf("%w: the mount's daemon granted inode %d of file system %s, the device holds inode %d of %s",
-			ErrFSChanged, grant.Ino, grant.FSUUID, file.Info().Ino, fsys.Superblock().UUID))
+			ErrFSChanged, g.Reply.Ino, g.Reply.FSUUID, file.Info().Ino, fsys.Superblock().UUID))
 	}
 	return fsys, file, nil
 }
 
 // grantFor opens path through the mount with flags and asks the mount's
-// daemon for a device descriptor of the same access mode.
-func grantFor(path string, flags int, devPath string) (control.GrantReply, *os.File, error) {
+// daemon for a device descriptor of the same access mode; the lease is the
+// caller's to close.
+func grantFor(path string, flags int, devPath string) (*control.Lease, *os.File, error) {
 	mf, err := os.OpenFile(path, flags|syscall.O_CLOEXEC, 0)
 	if err != nil {
-		return control.GrantReply{}, nil, err // the kernel's verdict on the file (EACCES, EROFS, ...)
+		return nil, nil, err // the kernel's verdict on the file (EACCES, EROFS, ...)
 	}
 	defer mf.Close()
-	r, dev, err := control.Grant(mf)
+	l, dev, err := control.Grant(mf)
 	if errors.Is(err, syscall.EACCES) {
-		return r, nil, fmt.Errorf("device %s: this user may not open it and the mount's daemon trusts it only to users who may (or to the mount's -o zerocopy_group): read the file through the mount instead: %w", devPath, err)
+		return nil, nil, fmt.Errorf("device %s: this user may not open it and the mount's daemon trusts it only to users who may (or to the mount's -o zerocopy_group): read the file through the mount instead: %w", devPath, err)
 	}
 	if err != nil {
-		return r, nil, fmt.Errorf("device %s: %w", devPath, err)
+		return nil, nil, fmt.Errorf("device %s: %w", devPath, err)
 	}
-	if flags&os.O_RDWR != 0 && !r.Writable() {
+	if flags&os.O_RDWR != 0 && !l.Reply.Writable() {
 		dev.Close()
-		return r, nil, fmt.Errorf("device %s: the mount's daemon granted read-only access (a client mount is writable only with -o rw): %w", devPath, ErrReadOnly)
+		l.Close()
+		return nil, nil, fmt.Errorf("device %s: the mount's daemon granted read-only access (a client mount is writable only with -o rw): %w", devPath, ErrReadOnly)
 	}
-	return r, dev, nil
+	return l, dev, nil
 }

@@ -81,7 +81,8 @@ type FS struct {
 	dataMu sync.Mutex
 	data   *device.Mapping // the whole device, mapped on first data access
 
-	part participation // participant.go
+	part  participation // participant.go
+	lease *grantLease   // OpenMounted's grant, if it made one (grantlease.go)
 }
 
 // Open opens the famfs file system on the device at path and replays its log.
@@ -192,7 +193,8 @@ func readSuperblock(dev *device.Device) (omf.Superblock, error) {
 }
 
 // Close unmaps and closes the device. Files and mappings obtained from the FS
-// must not be used afterwards, except Mappings, which stay valid until Unmap.
+// must not be used afterwards, except Mappings, which stay valid until Unmap
+// (an FS from OpenMounted keeps its grant's lease until then).
 func (f *FS) Close() error {
 	f.leave()
 	f.dataMu.Lock()
@@ -202,7 +204,9 @@ func (f *FS) Close() error {
 	}
 	f.dataMu.Unlock()
 	f.meta.Unmap()
-	return f.dev.Close()
+	err := f.dev.Close()
+	f.lease.close()
+	return err
 }
 
 // Superblock summarises the superblock read at Open.

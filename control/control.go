@@ -16,7 +16,9 @@
 // Requests other than GET and HEAD come only from root and users trusted
 // with the device (who may open it, or are in the mount's zerocopy_group);
 // others get 403. One unprivileged user holds at most 64 connections to each
-// socket; connections idle for 10 s are closed.
+// socket; connections idle for 10 s are closed, except grant connections
+// that hold leases (see Lease), which last until their client closes them
+// and have their own cap (MaxLeasesPerUID).
 package control
 
 import (
@@ -94,8 +96,11 @@ type GrantStats struct {
 	Refused       map[string]uint64 `json:"refused"`  // by reason
 	ZeroCopyGroup string            `json:"zerocopy_group,omitempty"`
 
-	Connections        uint64 `json:"connections"`         // open now
+	Connections        uint64 `json:"connections"`         // open now, holding no lease yet
 	ConnectionsRefused uint64 `json:"connections_refused"` // closed at once: per-uid or total cap
+
+	Leases     uint64 `json:"leases"`      // grants in force now: each holds its file until its connection closes
+	LeaseConns uint64 `json:"lease_conns"` // the connections that hold them
 }
 
 // ConnStats describes the control socket's connections.

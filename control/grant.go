@@ -16,7 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The zero-copy grant protocol (v1). A program that opened a famfs file
+// The zero-copy grant protocol (v2). A program that opened a famfs file
 // through a mount passes that descriptor (SCM_RIGHTS) to the mount's daemon
 // over a SOCK_SEQPACKET socket; the daemon answers with the file's map and,
 // for callers already trusted with the device, a descriptor of the device.
@@ -30,9 +30,38 @@ import (
 //	  nseg * {u64 file_off, u64 dev_off, u64 len}
 //
 // All integers are little-endian.
+//
+// Leases (version 2; the bytes are those of version 1). Every successful
+// grant, with a device descriptor or map only, is a lease: the daemon holds
+// the file (docs/delete.md, "Holds": a deleted file's space is not given to
+// another file while it is held) until the connection the grant was made on
+// closes. A client keeps the connection open for as long as it uses the map
+// or the descriptor, and closes it when done; the kernel closes it when the
+// client dies (kill -9 included) or execs (clients open it close-on-exec).
+// The client never needs to send anything more: the daemon sits in a read of
+// the connection and ends the lease at end of file.
+//
+//   - Before its first grant a connection is closed after GrantIdleTimeout
+//     without a request (as in version 1); a connection that holds a lease
+//     never times out.
+//   - A connection may carry further requests, one at a time; each granted
+//     one is one more lease, and all of them end when the connection closes.
+//     A refusal changes nothing.
+//   - Refusals new in version 2: ENOENT (the file was deleted), EIO also
+//     when the daemon was evicted from the participant table, EDQUOT (the
+//     user holds MaxLeasesPerUID leases of this mount already).
+//   - Pending connections (no lease yet) count against the per-user cap of
+//     64 connections; a connection holding leases counts against the lease
+//     cap instead (MaxLeasesPerUID leases per user, root exempt), so a
+//     program may map thousands of files.
+//
+// A version-1 client closes the connection as soon as it has its reply,
+// which would end the lease while it still maps the file; the daemon
+// refuses version-1 requests (EINVAL), and such a client reads through the
+// mount.
 const (
 	GrantMagic   = 0x5a434d46 // "FMCZ" in memory order
-	GrantVersion = 1
+	GrantVersion = 2          // 2: a grant is a lease held until its connection closes
 	GrantOp      = 1
 
 	GrantRequestSize = 16
@@ -52,8 +81,15 @@ const (
 	// more answers E2BIG and is served by the mount.
 	MaxGrantSegments = 1 << 22
 
-	// GrantIdleTimeout: the daemon closes a grant connection idle this long.
+	// GrantIdleTimeout: the daemon closes a grant connection that holds no
+	// lease and sends no request for this long.
 	GrantIdleTimeout = 10 * time.Second
+
+	// MaxLeasesPerUID is how many leases one unprivileged user may hold on
+	// one mount (root: no cap); MaxLeasesNonRoot all unprivileged users
+	// together. Past them a grant answers EDQUOT.
+	MaxLeasesPerUID  = 4096
+	MaxLeasesNonRoot = 32768
 )
 
 // GrantSocketPath returns the grant socket of the mount at mountpoint: the
@@ -115,7 +151,7 @@ func DecodeGrantRequest(b []byte) (GrantRequest, error) {
 		return GrantRequest{}, fmt.Errorf("%w: magic %#x", ErrGrantMalformed, m)
 	}
 	if v := binary.LittleEndian.Uint16(b[4:]); v != GrantVersion {
-		return GrantRequest{}, fmt.Errorf("%w: version %d, this daemon speaks %d", ErrGrantMalformed, v, GrantVersion)
+		return GrantRequest{}, fmt.Errorf("%w: version %d, this daemon speaks %d (grants are leases held by the connection)", ErrGrantMalformed, v, GrantVersion)
 	}
 	if op := binary.LittleEndian.Uint16(b[6:]); op != GrantOp {
 		return GrantRequest{}, fmt.Errorf("%w: unknown op %d", ErrGrantMalformed, op)
@@ -245,7 +281,11 @@ func (e *GrantError) Error() string {
 	case syscall.EBADF:
 		why = ": not a file of this mount"
 	case syscall.EIO:
-		why = ": the file system under the mount was re-made"
+		why = ": the file system under the mount was re-made, or the daemon was evicted from the participant table"
+	case syscall.ENOENT:
+		why = ": the file was deleted"
+	case syscall.EDQUOT:
+		why = fmt.Sprintf(": this user holds %d leases of the mount already (close some files)", MaxLeasesPerUID)
 	case syscall.EINVAL:
 		why = " (malformed request)"
 	case syscall.E2BIG:
@@ -284,43 +324,74 @@ func ctrlErr(f *os.File, fn func(fd int) error) error {
 	return ferr
 }
 
+// Lease is a grant in force: the daemon of the mount holds the file for the
+// caller (a deleted file's space is not reused while it is held) until Close.
+// Keep it open for as long as the map or the device descriptor is used for
+// this file; the connection it keeps is close-on-exec, and ends when the
+// process dies. Dropping a Lease without Close ends it when the garbage
+// collector finalises the connection.
+type Lease struct {
+	Reply GrantReply // what the daemon granted
+	sock  string
+	conn  *net.UnixConn
+}
+
+// Socket is the grant socket the lease was made on.
+func (l *Lease) Socket() string { return l.sock }
+
+// Close ends the lease. It does not close the device descriptor that came
+// with the grant. It is safe to call more than once.
+func (l *Lease) Close() error {
+	if l == nil || l.conn == nil {
+		return nil
+	}
+	c := l.conn
+	l.conn = nil
+	return c.Close()
+}
+
 // Grant asks the daemon of the famfs mount that f (a file opened through the
 // mount) lives on for the file's map and a descriptor of the device, opened
 // with f's access mode. The daemon hands the device only to callers already
 // trusted with it; others get a *GrantError wrapping syscall.EACCES and use
-// the mount. The returned descriptor, if any, is the caller's to close.
-func Grant(f *os.File) (GrantReply, *os.File, error) {
+// the mount. The returned descriptor, if any, is the caller's to close, and
+// so is the lease (Close it when done with the file; see Lease).
+func Grant(f *os.File) (*Lease, *os.File, error) {
 	return GrantWith(f, GrantWantDevice)
 }
 
-// GrantWith is Grant with explicit request flags: 0 asks for the map only.
-func GrantWith(f *os.File, flags uint32) (GrantReply, *os.File, error) {
+// GrantWith is Grant with explicit request flags: 0 asks for the map only
+// (still a lease).
+func GrantWith(f *os.File, flags uint32) (*Lease, *os.File, error) {
 	sock, err := GrantSocket(f)
 	if err != nil {
-		return GrantReply{}, nil, err
+		return nil, nil, err
 	}
 	return GrantVia(sock, f, flags)
 }
 
-// GrantVia sends the grant request for f to the grant socket at sock.
-func GrantVia(sock string, f *os.File, flags uint32) (GrantReply, *os.File, error) {
+// GrantVia sends the grant request for f to the grant socket at sock. On
+// success the connection stays open as the returned lease.
+func GrantVia(sock string, f *os.File, flags uint32) (*Lease, *os.File, error) {
 	conn, err := net.DialTimeout("unixpacket", sock, 10*time.Second)
 	if err != nil {
-		return GrantReply{}, nil, fmt.Errorf("grant socket %s: %w", sock, err)
+		return nil, nil, fmt.Errorf("grant socket %s: %w", sock, err)
 	}
-	defer conn.Close()
 	uc := conn.(*net.UnixConn)
 	uc.SetDeadline(time.Now().Add(30 * time.Second))
 	r, dev, err := grantOn(uc, f, flags)
 	if err != nil {
+		conn.Close()
 		var ge *GrantError
 		if errors.As(err, &ge) {
 			ge.Socket = sock
 		} else {
 			err = fmt.Errorf("grant socket %s: %w", sock, err)
 		}
+		return nil, nil, err
 	}
-	return r, dev, err
+	uc.SetDeadline(time.Time{})
+	return &Lease{Reply: r, sock: sock, conn: uc}, dev, nil
 }
 
 // grantOn sends one request on a connected grant socket and reads the reply.

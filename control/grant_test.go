@@ -7,8 +7,10 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
@@ -27,7 +29,7 @@ func TestGrantSocketPath(t *testing.T) {
 // The layout is the spec's, byte for byte.
 func TestGrantRequestLayout(t *testing.T) {
 	b := GrantRequest{Flags: GrantWantDevice}.Encode()
-	want := []byte{0x46, 0x4d, 0x43, 0x5a, 1, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0}
+	want := []byte{0x46, 0x4d, 0x43, 0x5a, 2, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0}
 	if !bytes.Equal(b, want) {
 		t.Fatalf("% x", b)
 	}
@@ -39,13 +41,14 @@ func TestGrantRequestLayout(t *testing.T) {
 		t.Fatal(r, err)
 	}
 	for name, mut := range map[string]func([]byte) []byte{
-		"short":    func(b []byte) []byte { return b[:15] },
-		"long":     func(b []byte) []byte { return append(b, 0) },
-		"magic":    func(b []byte) []byte { b[0]++; return b },
-		"version":  func(b []byte) []byte { b[4] = 2; return b },
-		"op":       func(b []byte) []byte { b[6] = 2; return b },
-		"flags":    func(b []byte) []byte { b[8] = 2; return b },
-		"reserved": func(b []byte) []byte { b[15] = 1; return b },
+		"short":     func(b []byte) []byte { return b[:15] },
+		"long":      func(b []byte) []byte { return append(b, 0) },
+		"magic":     func(b []byte) []byte { b[0]++; return b },
+		"version 1": func(b []byte) []byte { b[4] = 1; return b }, // its client would drop the lease at once
+		"version 3": func(b []byte) []byte { b[4] = 3; return b },
+		"op":        func(b []byte) []byte { b[6] = 2; return b },
+		"flags":     func(b []byte) []byte { b[8] = 2; return b },
+		"reserved":  func(b []byte) []byte { b[15] = 1; return b },
 	} {
 		if _, err := DecodeGrantRequest(mut(append([]byte(nil), b...))); !errors.Is(err, ErrGrantMalformed) {
 			t.Errorf("%s: %v", name, err)
@@ -68,7 +71,7 @@ func TestGrantReplyLayout(t *testing.T) {
 		t.Fatalf("%d bytes", len(b))
 	}
 	le := binary.LittleEndian
-	if le.Uint32(b) != GrantMagic || le.Uint16(b[4:]) != 1 || le.Uint16(b[6:]) != 0 || le.Uint32(b[8:]) != 3 ||
+	if le.Uint32(b) != GrantMagic || le.Uint16(b[4:]) != 2 || le.Uint16(b[6:]) != 0 || le.Uint32(b[8:]) != 3 ||
 		le.Uint32(b[12:]) != 2 || le.Uint64(b[16:]) != 5<<20 || le.Uint64(b[24:]) != 2<<20 || le.Uint64(b[32:]) != 2<<20 ||
 		le.Uint64(b[40:]) != 17 || !bytes.Equal(b[48:64], r.FSUUID[:]) ||
 		le.Uint64(b[64:]) != 0 || le.Uint64(b[72:]) != 0x1000000 || le.Uint64(b[80:]) != 4<<20 ||
@@ -255,5 +258,99 @@ func TestGrantNotFamfs(t *testing.T) {
 	defer f.Close()
 	if _, _, err := Grant(f); err == nil {
 		t.Fatal("granted a file outside famfs")
+	}
+}
+
+// fakeGrantSocket listens on a SOCK_SEQPACKET socket in a temporary
+// directory and answers each connection's requests with reply (attaching
+// dev when given); each connection's end (EOF seen) is reported on ended.
+func fakeGrantSocket(t *testing.T, reply GrantReply, dev *os.File) (sock string, ended chan int) {
+	t.Helper()
+	sock = filepath.Join(t.TempDir(), "g.grant")
+	ln, err := net.ListenUnix("unixpacket", &net.UnixAddr{Name: sock, Net: "unixpacket"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	ended = make(chan int, 16)
+	go func() {
+		for {
+			c, err := ln.AcceptUnix()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				requests := 0
+				for {
+					buf, oob := make([]byte, 64), make([]byte, 64)
+					n, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+					if err != nil || n == 0 && oobn == 0 {
+						ended <- requests
+						return
+					}
+					requests++
+					if msgs, err := syscall.ParseSocketControlMessage(oob[:oobn]); err == nil && len(msgs) > 0 {
+						if fds, err := syscall.ParseUnixRights(&msgs[0]); err == nil {
+							for _, fd := range fds {
+								syscall.Close(fd)
+							}
+						}
+					}
+					var rights []byte
+					if dev != nil && reply.Status == 0 {
+						rights = syscall.UnixRights(int(dev.Fd()))
+					}
+					c.WriteMsgUnix(reply.Encode(), rights, nil)
+				}
+			}()
+		}
+	}()
+	return sock, ended
+}
+
+// A granted lease keeps its connection open until Close, however long the
+// client waits; a refusal closes the connection at once.
+func TestGrantLeaseKeepsConnection(t *testing.T) {
+	proof, _ := os.Open(os.Args[0])
+	defer proof.Close()
+	dev, _ := os.Open(os.Args[0])
+	defer dev.Close()
+
+	sock, ended := fakeGrantSocket(t, sampleReply(), dev)
+	l, d, err := GrantVia(sock, proof, GrantWantDevice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if l.Reply.Ino != 17 || l.Socket() != sock {
+		t.Fatalf("lease %+v on %s", l.Reply, l.Socket())
+	}
+	select {
+	case n := <-ended:
+		t.Fatalf("the connection ended (after %d requests) while the lease was held", n)
+	case <-time.After(100 * time.Millisecond):
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l.Close() // again: nothing
+	select {
+	case n := <-ended:
+		if n != 1 {
+			t.Fatalf("%d requests on the lease's connection", n)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the daemon side never saw the lease end")
+	}
+
+	sock, ended = fakeGrantSocket(t, GrantReply{Status: syscall.ENOENT}, nil)
+	if l, _, err := GrantVia(sock, proof, 0); l != nil || !errors.Is(err, syscall.ENOENT) || !strings.Contains(err.Error(), "deleted") {
+		t.Fatalf("refusal: %v %v", l, err)
+	}
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("a refused grant left its connection open")
 	}
 }

@@ -50,10 +50,15 @@ func tryGrant(path, mode string, flags uint32, sock string) grantOutcome {
 	}
 	defer f.Close()
 	var dev *os.File
+	var lease *control.Lease
 	if sock == "" {
-		out.Reply, dev, err = control.GrantWith(f, flags)
+		lease, dev, err = control.GrantWith(f, flags)
 	} else {
-		out.Reply, dev, err = control.GrantVia(sock, f, flags)
+		lease, dev, err = control.GrantVia(sock, f, flags)
+	}
+	if lease != nil {
+		out.Reply = lease.Reply
+		defer lease.Close()
 	}
 	var ge *control.GrantError
 	switch {
@@ -231,7 +236,10 @@ func TestGrant(t *testing.T) {
 		good := control.GrantRequest{Flags: control.GrantWantDevice}.Encode()
 		bad := append([]byte(nil), good...)
 		bad[0] ^= 1
+		v1 := append([]byte(nil), good...)
+		v1[4] = 1 // a version-1 client would drop its lease with the reply
 		for what, r := range map[string]control.GrantReply{
+			"version 1":        rawGrant(t, sock, v1, int(f.Fd())),
 			"no descriptor":    rawGrant(t, sock, good),
 			"two descriptors":  rawGrant(t, sock, good, int(f.Fd()), int(f.Fd())),
 			"bad magic":        rawGrant(t, sock, bad, int(f.Fd())),
@@ -262,6 +270,14 @@ func TestGrant(t *testing.T) {
 				syscall.Close(fd)
 			}
 		}
+		// Each grant is a lease, all three held by the one connection
+		// until it closes.
+		waitLeases(t, c1, 3, "three grants on one open connection")
+		if g := daemonAlive(t, c1).Grants; g.LeaseConns != 1 {
+			t.Errorf("lease connections: %+v", g)
+		}
+		conn.Close()
+		waitLeases(t, c1, 0, "the connection closed")
 	})
 
 	t.Run("unprivileged", func(t *testing.T) {
@@ -296,10 +312,11 @@ func TestGrant(t *testing.T) {
 		}
 	})
 
+	waitLeases(t, c1, 0, "every granting program done") // their leases end with them
 	st := daemonAlive(t, c1)
 	g := st.Grants
 	if g == nil || g.Made < 2 || g.MapOnly < 2 || g.Refused["untrusted"] < 1 || g.Refused["not_famfs"] < 5 ||
-		g.Refused["directory"] < 1 || g.Refused["malformed"] < 5 {
+		g.Refused["directory"] < 1 || g.Refused["malformed"] < 6 {
 		t.Errorf("status of %s: grants %+v", c1, g)
 	}
 	if st2 := daemonAlive(t, c2); st2.Grants == nil || st2.Grants.ZeroCopyGroup != group {
@@ -331,10 +348,11 @@ func TestGrantAfterRemake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, dev, err := control.Grant(f); err != nil {
+	if l, dev, err := control.Grant(f); err != nil {
 		t.Fatal(err)
 	} else {
 		dev.Close()
+		l.Close()
 	}
 	sock := control.GrantSocketPath(c1)
 	alias := c.dir + "/alias.img"

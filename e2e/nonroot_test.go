@@ -32,6 +32,8 @@ func childMain() int {
 		return controlChild()
 	case "holdmap":
 		return holdMapChild()
+	case "lease":
+		return leaseChild()
 	}
 	path := os.Getenv("FAMFS_E2E_PATH")
 	write := os.Getenv("FAMFS_E2E_WRITE") == "1"

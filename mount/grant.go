@@ -20,29 +20,55 @@ import (
 // that prove, with a descriptor they opened through this mount, which file
 // they may use (control.Grant, and the C preload library). See
 // control/grant.go for the wire format.
+//
+// Every grant is a lease: it takes a hold on the file (File.Hold,
+// docs/delete.md "Holds") that the connection keeps until it closes. The
+// connection's goroutine sits in a read of it, so the peer's close (or
+// death) ends the holds at once.
 
 // Refusal reasons, as GET /status counts them.
 const (
-	refMalformed = "malformed"    // EINVAL
-	refNotFamfs  = "not_famfs"    // EBADF: not a file of this mount, or an O_PATH descriptor
-	refDir       = "directory"    // EISDIR
-	refRemade    = "remade"       // EIO: the file system was re-made
-	refWriteOnly = "write_only"   // EACCES: an O_WRONLY descriptor
-	refUntrusted = "untrusted"    // EACCES: the caller may not open the device
-	refTooBig    = "too_big"      // E2BIG: more segments than one reply holds
-	refDevice    = "device_error" // the daemon could not open the device
+	refMalformed = "malformed"       // EINVAL
+	refNotFamfs  = "not_famfs"       // EBADF: not a file of this mount, or an O_PATH descriptor
+	refDir       = "directory"       // EISDIR
+	refRemade    = "remade"          // EIO: the file system was re-made
+	refWriteOnly = "write_only"      // EACCES: an O_WRONLY descriptor
+	refDeleted   = "deleted"         // ENOENT: the file was deleted
+	refEvicted   = "evicted"         // EIO: this daemon's participant slot was evicted
+	refHold      = "hold_error"      // EIO: the hold failed otherwise (logged)
+	refTooBig    = "too_big"         // E2BIG: more segments than one reply holds
+	refUntrusted = "untrusted"       // EACCES: the caller may not open the device
+	refDevice    = "device_error"    // the daemon could not open the device
+	refLeases    = "too_many_leases" // EDQUOT: the user holds control.MaxLeasesPerUID leases
 )
 
-var refusalNames = []string{refMalformed, refNotFamfs, refDir, refRemade, refWriteOnly, refUntrusted, refTooBig, refDevice}
+var refusalNames = []string{refMalformed, refNotFamfs, refDir, refRemade, refWriteOnly, refDeleted, refEvicted, refHold,
+	refTooBig, refUntrusted, refDevice, refLeases}
+
+// releaser is a hold (*famfs.Hold; tests use their own).
+type releaser interface{ Release() }
+
+// grantAnswer is the outcome of one request: the reply, the device
+// descriptor to attach, and on success the hold the lease keeps.
+type grantAnswer struct {
+	reply control.GrantReply
+	dev   *os.File
+	hold  releaser
+}
 
 // grantState is the grant socket's part of a Server.
 type grantState struct {
-	path    atomic.Pointer[string] // the socket, once it serves
-	mntDev  uint64                 // st_dev of the mount
-	zcGroup int64                  // gid of -o zerocopy_group, or -1
-	align   uint64                 // mapping alignment of the device
-	devDax  bool                   // the device is a devdax char device
-	limit   *connLimiter           // grant socket connections
+	path       atomic.Pointer[string] // the socket, once it serves
+	mntDev     uint64                 // st_dev of the mount
+	zcGroup    int64                  // gid of -o zerocopy_group, or -1
+	align      uint64                 // mapping alignment of the device
+	devDax     bool                   // the device is a devdax char device
+	limit      *connLimiter           // grant socket connections without a lease
+	leases     *connLimiter           // leases in force, by uid
+	leaseConns atomic.Int64           // connections holding leases
+
+	idle   time.Duration                                   // control.GrantIdleTimeout (tests shorten it)
+	answer func(req []byte, fds []int, p peer) grantAnswer // Server.grant (tests stub it)
 
 	ctlLimit   *connLimiter  // control socket connections
 	ctlRefused atomic.Uint64 // control requests refused for want of trust
@@ -55,11 +81,7 @@ type grantState struct {
 // mount's st_dev from a stat of the mount point).
 func (s *Server) serveGrants() (func(), error) {
 	g := &s.grants
-	g.refused = map[string]*atomic.Uint64{}
-	for _, r := range refusalNames {
-		g.refused[r] = new(atomic.Uint64)
-	}
-	g.zcGroup = -1
+	g.init(s.grant)
 	if s.opts.ZeroCopyGroup != "" {
 		gid, err := lookupGroup(s.opts.ZeroCopyGroup)
 		if err != nil {
@@ -94,7 +116,6 @@ func (s *Server) serveGrants() (func(), error) {
 		ln.Close()
 		return nil, fmt.Errorf("grant socket %s: %w", link, err)
 	}
-	g.limit = newConnLimiter()
 	lln := &limitedListener{Listener: ln, lim: g.limit}
 	g.path.Store(&path)
 	done := make(chan struct{})
@@ -117,6 +138,11 @@ func (s *Server) serveGrants() (func(), error) {
 		g.path.Store(nil)
 		ln.Close()
 		<-done
+		if n := g.leases.open(); n > 0 {
+			// The programs keep their mappings; their connections (and
+			// holds) stay until this process exits.
+			s.lg.Warn("grant socket: stopping with leases in force: programs still map files of this mount", "leases", n)
+		}
 		if t, err := os.Readlink(link); err == nil && t == path {
 			os.Remove(link)
 		}
@@ -124,15 +150,49 @@ func (s *Server) serveGrants() (func(), error) {
 	}, nil
 }
 
+// init readies the grant state; answer decides each request.
+func (g *grantState) init(answer func(req []byte, fds []int, p peer) grantAnswer) {
+	g.refused = map[string]*atomic.Uint64{}
+	for _, r := range refusalNames {
+		g.refused[r] = new(atomic.Uint64)
+	}
+	g.zcGroup = -1
+	g.limit = newConnLimiter()
+	g.leases = newLeaseLimiter()
+	if g.idle == 0 {
+		g.idle = control.GrantIdleTimeout
+	}
+	if g.answer == nil {
+		g.answer = answer
+	}
+}
+
 // grantConn answers requests on one connection, one at a time, until the
-// peer closes it or stays idle for control.GrantIdleTimeout.
+// peer closes it, or, while it holds no lease, stays idle for g.idle. Each
+// granted request is a lease: its hold lasts until the connection closes.
 func (s *Server) grantConn(c *limitedConn) {
-	defer c.Close()
+	g := &s.grants
+	var holds []releaser
+	defer func() {
+		c.Close()
+		for _, h := range holds {
+			h.Release()
+			g.leases.release(c.peer.uid)
+		}
+		if len(holds) > 0 {
+			g.leaseConns.Add(-1)
+			s.lg.Debug("grant: leases ended", "uid", c.peer.uid, "pid", c.peer.pid, "leases", len(holds))
+		}
+	}()
 	uc := c.Conn.(*net.UnixConn)
 	buf := make([]byte, 64)
 	oob := make([]byte, syscall.CmsgSpace(8*4))
 	for {
-		uc.SetReadDeadline(time.Now().Add(control.GrantIdleTimeout))
+		if len(holds) == 0 {
+			uc.SetReadDeadline(time.Now().Add(g.idle))
+		} else {
+			uc.SetReadDeadline(time.Time{}) // a lease lasts as long as its connection
+		}
 		n, oobn, flags, _, err := uc.ReadMsgUnix(buf, oob)
 		if err != nil || n == 0 && oobn == 0 {
 			return // closed, idle or broken
@@ -149,17 +209,39 @@ func (s *Server) grantConn(c *limitedConn) {
 		if flags&(syscall.MSG_TRUNC|syscall.MSG_CTRUNC) == 0 {
 			req = buf[:n]
 		}
-		reply, dev := s.grant(req, fds, c.peer)
+		a := g.answer(req, fds, c.peer)
 		for _, fd := range fds {
 			syscall.Close(fd)
 		}
-		err = s.sendGrant(uc, reply, dev)
-		if dev != nil {
-			dev.Close()
+		if a.hold != nil {
+			if !g.leases.take(c.peer.uid) {
+				a.hold.Release()
+				if a.dev != nil {
+					a.dev.Close()
+				}
+				g.refused[refLeases].Add(1)
+				s.lg.Debug("grant refused", "uid", c.peer.uid, "pid", c.peer.pid, "reason", refLeases)
+				a = grantAnswer{reply: control.GrantReply{Status: syscall.EDQUOT}}
+			} else {
+				holds = append(holds, a.hold)
+				if len(holds) == 1 {
+					c.freeSlot() // counted as leases from now on
+					g.leaseConns.Add(1)
+				}
+				if a.dev != nil {
+					g.made.Add(1)
+				} else {
+					g.mapOnly.Add(1)
+				}
+			}
+		}
+		err = s.sendGrant(uc, a.reply, a.dev)
+		if a.dev != nil {
+			a.dev.Close()
 		}
 		if err != nil {
 			s.lg.Debug("grant socket: reply", "err", err)
-			return
+			return // the peer did not take it: its holds end with the connection
 		}
 	}
 }
@@ -181,18 +263,19 @@ func (s *Server) sendGrant(uc *net.UnixConn, reply control.GrantReply, dev *os.F
 	if dev != nil {
 		rights = syscall.UnixRights(int(dev.Fd()))
 	}
-	uc.SetWriteDeadline(time.Now().Add(control.GrantIdleTimeout))
+	uc.SetWriteDeadline(time.Now().Add(s.grants.idle))
 	_, _, err := uc.WriteMsgUnix(msg, rights, nil)
 	return err
 }
 
-// grant applies the protocol's checks, in its order, to one request.
-func (s *Server) grant(req []byte, fds []int, p peer) (control.GrantReply, *os.File) {
+// grant applies the protocol's checks, in its order, to one request. On
+// success the answer carries the hold the lease is to keep.
+func (s *Server) grant(req []byte, fds []int, p peer) grantAnswer {
 	g := &s.grants
-	refuse := func(reason string, errno syscall.Errno) (control.GrantReply, *os.File) {
+	refuse := func(reason string, errno syscall.Errno) grantAnswer {
 		g.refused[reason].Add(1)
 		s.lg.Debug("grant refused", "uid", p.uid, "pid", p.pid, "reason", reason)
-		return control.GrantReply{Status: errno}, nil
+		return grantAnswer{reply: control.GrantReply{Status: errno}}
 	}
 	// 1. Well formed, exactly one descriptor.
 	r, err := control.DecodeGrantRequest(req)
@@ -241,15 +324,32 @@ func (s *Server) grant(req []byte, fds []int, p peer) (control.GrantReply, *os.F
 	default:
 		return refuse(refWriteOnly, syscall.EACCES)
 	}
+	// 5. The lease's hold, before the map is read: a file deleted since
+	// (in a DELETE entry this daemon has not replayed yet, too) is not
+	// handed out.
+	hold, err := file.Hold()
+	if err != nil {
+		reason, errno := holdRefusal(err)
+		if reason == refHold {
+			s.lg.Warn("grant: holding the file", "ino", st.Ino, "err", err)
+		}
+		return refuse(reason, errno)
+	}
+	held := false
+	defer func() {
+		if !held {
+			hold.Release()
+		}
+	}()
 	reply := control.GrantReply{Ino: st.Ino}
 	if err := s.describe(&reply, file); err != nil {
 		return refuse(refTooBig, syscall.E2BIG)
 	}
 	if r.Flags&control.GrantWantDevice == 0 {
-		g.mapOnly.Add(1)
-		return reply, nil
+		held = true
+		return grantAnswer{reply: reply, hold: hold}
 	}
-	// 5. Trust: only callers who may open the device themselves, or the
+	// 6. Trust: only callers who may open the device themselves, or the
 	// zerocopy_group, get a descriptor of it.
 	if !s.trusted(p, write) {
 		return refuse(refUntrusted, syscall.EACCES)
@@ -268,9 +368,20 @@ func (s *Server) grant(req []byte, fds []int, p peer) (control.GrantReply, *os.F
 		}
 		return refuse(refDevice, errno)
 	}
-	g.made.Add(1)
 	s.lg.Debug("grant", "uid", p.uid, "pid", p.pid, "ino", st.Ino, "write", write)
-	return reply, dev
+	held = true
+	return grantAnswer{reply: reply, dev: dev, hold: hold}
+}
+
+// holdRefusal is the answer to a grant whose hold failed with err.
+func holdRefusal(err error) (reason string, errno syscall.Errno) {
+	switch {
+	case errors.Is(err, famfs.ErrDeleted):
+		return refDeleted, syscall.ENOENT
+	case errors.Is(err, famfs.ErrEvicted):
+		return refEvicted, syscall.EIO
+	}
+	return refHold, syscall.EIO
 }
 
 // describe fills the reply's map and device facts for file.
@@ -321,7 +432,8 @@ func (s *Server) grantStatus() *control.GrantStats {
 		return nil
 	}
 	out := &control.GrantStats{Made: g.made.Load(), MapOnly: g.mapOnly.Load(), Refused: map[string]uint64{},
-		Connections: g.limit.open(), ConnectionsRefused: g.limit.refused.Load()}
+		Connections: g.limit.open(), ConnectionsRefused: g.limit.refused.Load(),
+		Leases: g.leases.open(), LeaseConns: uint64(max(g.leaseConns.Load(), 0))}
 	for r, c := range g.refused {
 		out.Refused[r] = c.Load()
 	}

@@ -193,22 +193,32 @@ func lookupGroup(name string) (uint32, error) {
 	return 0, fmt.Errorf("zerocopy_group=%s: no such group", name)
 }
 
-// connLimiter counts one socket's open connections by uid.
+// connLimiter counts one socket's open connections by uid (or, as the lease
+// limiter, the grants in force).
 type connLimiter struct {
-	mu      sync.Mutex
-	byUID   map[uint32]int
-	nonRoot int
-	total   int
-	refused atomic.Uint64
+	mu         sync.Mutex
+	byUID      map[uint32]int
+	nonRoot    int
+	total      int
+	refused    atomic.Uint64
+	perUID     int // caps for unprivileged users: each one, all together
+	nonRootCap int
 }
 
-func newConnLimiter() *connLimiter { return &connLimiter{byUID: map[uint32]int{}} }
+func newConnLimiter() *connLimiter {
+	return &connLimiter{byUID: map[uint32]int{}, perUID: maxConnsPerUID, nonRootCap: maxConnsNonRoot}
+}
+
+// newLeaseLimiter counts the grant socket's leases, with their larger caps.
+func newLeaseLimiter() *connLimiter {
+	return &connLimiter{byUID: map[uint32]int{}, perUID: control.MaxLeasesPerUID, nonRootCap: control.MaxLeasesNonRoot}
+}
 
 func (l *connLimiter) take(uid uint32) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if uid != 0 {
-		if l.byUID[uid] >= maxConnsPerUID || l.nonRoot >= maxConnsNonRoot {
+		if l.byUID[uid] >= l.perUID || l.nonRoot >= l.nonRootCap {
 			l.refused.Add(1)
 			return false
 		}
@@ -273,9 +283,13 @@ type limitedConn struct {
 
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(func() { c.lim.release(c.peer.uid) })
+	c.freeSlot()
 	return err
 }
+
+// freeSlot gives the connection's slot back before it closes: a grant
+// connection that holds a lease is counted by the lease limiter instead.
+func (c *limitedConn) freeSlot() { c.once.Do(func() { c.lim.release(c.peer.uid) }) }
 
 type peerKey struct{}
 

@@ -9,7 +9,10 @@
  *   - read/pread/readv/preadv(2) and write/pwrite/writev/pwritev(2) by
  *     copying from or to such a mapping made once per open file,
  *
- * keeping the file offset in the kernel's open file description. Whatever
+ * keeping the file offset in the kernel's open file description. Each grant
+ * is a lease (lease.c): the grant's connection stays open, and the daemon
+ * holds the file, while the process has a descriptor the library serves
+ * for it or any part of a mapping the library made of it. Whatever
  * cannot be served this way (a refused grant, an unusual flag, a descriptor
  * that is no longer the file the library saw) goes to the mount, unchanged:
  * the library never makes a call fail that the mount would have served.
@@ -21,7 +24,9 @@
  * interposed so that mmap(fileno(f)) is served), statically linked programs,
  * Go programs (raw system calls; they have the famfs library's Map), and
  * calls made with syscall(2). sendfile, splice and copy_file_range go
- * through the mount. */
+ * through the mount. A lease socket takes a descriptor in the library's
+ * range (above fd_base): a process holds at most that many files through
+ * the library at once; the mount serves the others. */
 #include "internal.h"
 #include "cacheflush.h"
 
@@ -54,11 +59,22 @@
 #ifndef MAP_SHARED_VALIDATE
 #define MAP_SHARED_VALIDATE 0x03
 #endif
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
 
 int famfs_debug;
 static int debug_fd = 2; /* a copy of stderr: programs close theirs before exit */
 static long pagesz = 4096;
 static int fd_base = 512; /* where the library's own descriptors go */
+static int lib_pid;       /* this process (a vfork child is another one, sharing our memory) */
+
+/* Not a vfork child (nor a clone(2) without fork's handlers): the
+ * descriptors the library's tables describe are this process's. */
+static int own_process(void)
+{
+	return lib_pid == 0 || (int)getpid() == lib_pid;
+}
 
 /* counters, kept only when debugging */
 static _Atomic uint64_t n_grants, n_refused, n_mmaps, n_reads, n_read_bytes, n_writes, n_write_bytes, n_mount;
@@ -114,6 +130,8 @@ REAL(FILE *, freopen64, (const char *, const char *, FILE *))
 REAL(int, fclose, (FILE *))
 REAL(void *, mmap, (void *, size_t, int, int, int, off_t))
 REAL(void *, mmap64, (void *, size_t, int, int, int, off_t))
+REAL(int, munmap, (void *, size_t))
+REAL(void *, mremap, (void *, size_t, size_t, int, ...))
 REAL(ssize_t, read, (int, void *, size_t))
 REAL(ssize_t, __read_chk, (int, void *, size_t, size_t))
 REAL(ssize_t, pread, (int, void *, size_t, off_t))
@@ -172,9 +190,15 @@ static int devfd_valid(int fd, dev_t d, ino_t i, dev_t r)
 	return fd >= 0 && dev_identity(fd, &d2, &i2, &r2) == 0 && d2 == d && i2 == i && r2 == r;
 }
 
-static int move_high(int fd)
+int high_dup(int fd)
 {
 	int h = (int)sys_fcntl(fd, F_DUPFD_CLOEXEC, fd_base);
+	return h < 0 ? -1 : h;
+}
+
+static int move_high(int fd)
+{
+	int h = high_dup(fd);
 	if (h < 0)
 		return fd;
 	sys_close(fd);
@@ -201,7 +225,9 @@ static const char *errname(int e)
 	switch (e) {
 	case EACCES: return "EACCES (not trusted with the device)";
 	case EBADF: return "EBADF (not a file of this mount)";
-	case EIO: return "EIO (the file system was re-made)";
+	case EIO: return "EIO (the file system was re-made, or the daemon was evicted)";
+	case ENOENT: return "ENOENT (the file was deleted)";
+	case EDQUOT: return "EDQUOT (this user holds too many leases of the mount)";
 	case EINVAL: return "EINVAL (malformed request)";
 	case EISDIR: return "EISDIR";
 	case E2BIG: return "E2BIG (too many segments)";
@@ -328,6 +354,7 @@ static void recognise_fd(int fd, int flags, const char *path)
 		return;
 	}
 	struct ffile *e = NULL;
+	int lease = -1;
 	if (g.ino != (uint64_t)st.st_ino) {
 		dbg("fd %d %s: grant for inode %llu, the descriptor is inode %llu", fd, name,
 		    (unsigned long long)g.ino, (unsigned long long)st.st_ino);
@@ -342,6 +369,12 @@ static void recognise_fd(int fd, int flags, const char *path)
 	const volatile uint8_t *sb = adopt_grant(m, &g, &dd, &di, &dr);
 	if (!sb)
 		goto drop;
+	lease = lease_new(g.lease, g.ino);
+	if (lease < 0) {
+		dbg("fd %d %s: out of lease entries", fd, name);
+		goto drop;
+	}
+	g.lease = -1; /* the lease owns the socket now */
 	e = pool_get();
 	if (!e) {
 		dbg("fd %d %s: out of entries", fd, name);
@@ -367,6 +400,7 @@ static void recognise_fd(int fd, int flags, const char *path)
 	}
 	atomic_store_explicit(&e->data, NULL, memory_order_relaxed);
 	e->data_len = 0;
+	e->lease = lease; /* the entry takes the lease's reference */
 	atomic_store_explicit(&e->refs, 1, memory_order_release);
 	fd_publish(fd, e);
 	COUNT(n_grants, 1);
@@ -374,6 +408,10 @@ static void recognise_fd(int fd, int flags, const char *path)
 	    e->mode ? "writable" : "read-only", (g.flags & GRANT_NONCOHERENT) ? ", non-coherent" : "");
 	return;
 drop:
+	if (lease >= 0)
+		lease_put(lease); /* closes the lease: the daemon lets go */
+	if (g.lease >= 0)
+		sys_close(g.lease);
 	if (g.devfd >= 0)
 		sys_close(g.devfd);
 	grant_free_segs(&g);
@@ -647,9 +685,27 @@ static int serve_mmap(struct ffile *e, int fd, void *addr, size_t len, int prot,
 		*res = MAP_FAILED;
 		return 1;
 	}
+	/* The mapping holds the lease until the last of it is unmapped. */
+	int rec = -1;
+	if (maps_lock()) {
+		rec = maps_add((uintptr_t)base, (uintptr_t)base + L, e->lease);
+		maps_unlock();
+	}
+	if (rec != 0) {
+		sys_munmap(base, L);
+		dbg("fd %d: cannot record the mapping for its lease (table busy or no memory): the mount maps it", fd);
+		return 0;
+	}
 	COUNT(n_mmaps, 1);
 	*res = base;
 	return 1;
+}
+
+/* the end of the pages [addr, addr+len) covers */
+static uintptr_t range_end(const void *addr, size_t len)
+{
+	uintptr_t a = (uintptr_t)addr, L = ((uintptr_t)len + (uintptr_t)pagesz - 1) & ~(uintptr_t)(pagesz - 1);
+	return L < len || a + L < a ? UINTPTR_MAX : a + L;
 }
 
 static void *do_mmap(void *(*real)(void *, size_t, int, int, int, off_t), void *addr, size_t len, int prot,
@@ -668,7 +724,21 @@ static void *do_mmap(void *(*real)(void *, size_t, int, int, int, off_t), void *
 		errno = ENOSYS;
 		return MAP_FAILED;
 	}
-	return real(addr, len, prot, flags, fd, off);
+	if (!(flags & MAP_FIXED) || (flags & MAP_FIXED_NOREPLACE) || !maps_any())
+		return real(addr, len, prot, flags, fd, off);
+	/* MAP_FIXED replaces what was there: a mapping of ours no longer holds
+	 * its lease there */
+	int locked = maps_lock();
+	void *r = real(addr, len, prot, flags, fd, off);
+	if (locked) {
+		if (r != MAP_FAILED) {
+			int e = errno;
+			maps_forget((uintptr_t)r, range_end(r, len));
+			errno = e;
+		}
+		maps_unlock();
+	}
+	return r;
 }
 
 PUBLIC void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -679,6 +749,68 @@ PUBLIC void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 PUBLIC void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
 	return do_mmap(R(mmap64), addr, len, prot, flags, fd, off);
+}
+
+/* munmap and mremap keep the records of the library's mappings (lease.c):
+ * what is unmapped no longer holds its lease; what remains does. The
+ * system call and the change of the records happen under one lock, so that
+ * another thread's new mapping at the same addresses is never forgotten. */
+PUBLIC int munmap(void *addr, size_t len)
+{
+	NEED(munmap, -1);
+	if (!maps_any())
+		return real_munmap(addr, len);
+	int locked = maps_lock();
+	int r = real_munmap(addr, len);
+	if (locked) {
+		if (r == 0) {
+			int e = errno;
+			maps_forget((uintptr_t)addr, range_end(addr, len));
+			errno = e;
+		}
+		maps_unlock();
+	} else if (r == 0)
+		dbg("munmap %p: the mapping table is busy: a lease may stay open longer", addr);
+	return r;
+}
+
+PUBLIC void *mremap(void *old, size_t oldsz, size_t newsz, int flags, ...)
+{
+	void *want = NULL;
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+		va_start(ap, flags);
+		want = va_arg(ap, void *);
+		va_end(ap);
+	}
+	NEED(mremap, MAP_FAILED);
+	if (!maps_any())
+		return real_mremap(old, oldsz, newsz, flags, want);
+	int locked = maps_lock();
+	if (locked)
+		maps_reserve(4);
+	void *r = real_mremap(old, oldsz, newsz, flags, want);
+	if (!locked)
+		return r;
+	if (r != MAP_FAILED) {
+		int e = errno;
+		/* the pages move, shrink or grow: the new range holds the lease
+		 * the old one held (a temporary reference bridges the two) */
+		int id = maps_lease_at((uintptr_t)old);
+		if (id >= 0)
+			lease_get(id);
+		if (!(flags & MREMAP_DONTUNMAP))
+			maps_forget((uintptr_t)old, range_end(old, oldsz));
+		if (id >= 0) {
+			if (maps_add((uintptr_t)r, range_end(r, newsz), id) != 0)
+				dbg("mremap %p: no memory for the record: its lease may end early", old);
+			lease_put(id);
+		} else
+			maps_forget((uintptr_t)r, range_end(r, newsz));
+		errno = e;
+	}
+	maps_unlock();
+	return r;
 }
 
 /* ----------------------------- read and write ----------------------------- */
@@ -1022,9 +1154,19 @@ PUBLIC int dup(int fd)
 	return r;
 }
 
+/* The program takes a number the library's lease socket has: move the
+ * socket first (not in a vfork child: its descriptors are its own, our
+ * memory is its parent's). */
+static void lease_make_room(int fd, int fd2)
+{
+	if (fd != fd2 && lease_fd_ours(fd2) && own_process())
+		lease_relocate(fd2);
+}
+
 PUBLIC int dup2(int fd, int fd2)
 {
 	NEED(dup2, -1);
+	lease_make_room(fd, fd2);
 	int r = real_dup2(fd, fd2);
 	if (r >= 0)
 		fd_dup(fd, r);
@@ -1034,6 +1176,7 @@ PUBLIC int dup2(int fd, int fd2)
 PUBLIC int dup3(int fd, int fd2, int flags)
 {
 	NEED(dup3, -1);
+	lease_make_room(fd, fd2);
 	int r = real_dup3(fd, fd2, flags);
 	if (r >= 0)
 		fd_dup(fd, r);
@@ -1058,15 +1201,22 @@ FCNTL(fcntl64)
 
 PUBLIC int close(int fd)
 {
+	/* A lease socket: the program closes a descriptor it never opened
+	 * (closing "everything"); the lease must outlive that. As if closed. */
+	if (fd >= fd_base && lease_fd_ours(fd) && own_process()) {
+		dbg("close(%d): the library's lease socket: kept", fd);
+		return 0;
+	}
 	fd_forget(fd); /* before the number can be reused */
 	NEED(close, -1);
 	return real_close(fd);
 }
 
-/* The library's own descriptors (one or two per mount, far above the
- * program's) survive a close_range or closefrom over them: the program
- * does not know them, and a mapping already made does not need them, but
- * the next grant would. Ranges around them are closed as asked. */
+/* The library's own descriptors (one or two device descriptors per mount,
+ * one lease socket per file held, far above the program's) survive a
+ * close_range or closefrom over them: the program does not know them, a
+ * lease must last as long as its mappings, and the next grant needs the
+ * device descriptor. Ranges around them are closed as asked. */
 static int close_range_keep(unsigned lo, unsigned hi, int flags)
 {
 	int mine[129], n = mount_internal_fds(mine, 128);
@@ -1077,12 +1227,19 @@ static int close_range_keep(unsigned lo, unsigned hi, int flags)
 			int t = mine[j];
 			mine[j] = mine[j - 1], mine[j - 1] = t;
 		}
+	int leases = own_process(); /* a vfork child's descriptors are its own */
 	unsigned at = lo;
-	int rc = 0;
-	for (int i = 0; i < n; i++) {
-		unsigned f = (unsigned)mine[i];
-		if (f < at || f > hi)
-			continue;
+	int rc = 0, i = 0;
+	for (;;) {
+		while (i < n && (unsigned)mine[i] < at)
+			i++;
+		long k = i < n ? mine[i] : -1;
+		int lf = leases ? lease_next_fd(at) : -1;
+		if (lf >= 0 && (k < 0 || lf < k))
+			k = lf;
+		if (k < 0 || (unsigned long)k > hi)
+			break;
+		unsigned f = (unsigned)k;
 		if (f > at && real_close_range(at, f - 1, flags) < 0)
 			rc = -1;
 		if (f == hi)
@@ -1150,6 +1307,13 @@ static void scan_inherited(void)
 	}
 }
 
+static void atfork_child(void)
+{
+	lib_pid = (int)getpid();
+	fdtable_atfork_child();
+	lease_atfork_child();
+}
+
 __attribute__((constructor)) static void famfs_preload_init(void)
 {
 	const char *v = getenv("FAMFS_PRELOAD_DEBUG");
@@ -1168,7 +1332,8 @@ __attribute__((constructor)) static void famfs_preload_init(void)
 		if (d >= 0)
 			debug_fd = d;
 	}
-	pthread_atfork(NULL, NULL, fdtable_atfork_child);
+	lib_pid = (int)getpid();
+	pthread_atfork(lease_atfork_prepare, lease_atfork_parent, atfork_child);
 	scan_inherited();
 }
 
@@ -1177,8 +1342,8 @@ __attribute__((destructor)) static void famfs_preload_fini(void)
 	if (!famfs_debug)
 		return;
 	dbg("served: %llu grants, %llu refused, %llu mmaps, %llu reads (%llu bytes), %llu writes (%llu bytes); "
-	    "%llu calls passed to the mount",
+	    "%llu calls passed to the mount; %u leases held at exit",
 	    (unsigned long long)n_grants, (unsigned long long)n_refused, (unsigned long long)n_mmaps,
 	    (unsigned long long)n_reads, (unsigned long long)n_read_bytes, (unsigned long long)n_writes,
-	    (unsigned long long)n_write_bytes, (unsigned long long)n_mount);
+	    (unsigned long long)n_write_bytes, (unsigned long long)n_mount, lease_count());
 }

@@ -111,6 +111,9 @@ static void ffile_release(struct ffile *e)
 		sys_munmap(e->segs, e->segs_len);
 	e->segs = NULL;
 	e->segs_len = 0;
+	if (e->lease >= 0)
+		lease_put(e->lease); /* after the data mapping: the lease outlives what it holds */
+	e->lease = -1;
 	pool_push(e);
 }
 

@@ -1,8 +1,11 @@
 /* The client side of the grant protocol: pass the descriptor the program
  * opened through the mount to the mount's daemon (SCM_RIGHTS over a
  * SOCK_SEQPACKET socket), read back the file's map and, when granted, a
- * descriptor of the device. One connection per request: nothing to share
- * between threads or with a forked child. */
+ * descriptor of the device. One connection per grant: a granted connection
+ * is the grant's lease (protocol version 2) and goes back to the caller,
+ * which keeps it open while the process holds the file (lease.c); nothing
+ * more is ever sent on it. Nothing to share between threads; a forked
+ * child shares the connection, and with it the lease. */
 #include "internal.h"
 
 #include <errno.h>
@@ -39,15 +42,22 @@ void grant_request(int fd, const char *sockpath, int want_dev, struct grant *g)
 {
 	memset(g, 0, sizeof(*g));
 	g->devfd = -1;
+	g->lease = -1;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t plen = strlen(sockpath);
 	if (sockpath[0] != '/' || plen >= sizeof(sa.sun_path))
 		return fail(g, EINVAL, "the grant socket path is not absolute or too long");
 	memcpy(sa.sun_path, sockpath, plen + 1);
 
-	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (s < 0)
+	int s0 = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (s0 < 0)
 		return fail(g, errno, "socket");
+	/* The connection may stay open for the life of the process (the
+	 * lease): above the program's descriptors, or not at all. */
+	int s = high_dup(s0);
+	sys_close(s0);
+	if (s < 0)
+		return fail(g, EMFILE, "no descriptor free for the lease above the program's (RLIMIT_NOFILE)");
 	struct timeval tv = {.tv_sec = 5};
 	setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -195,7 +205,7 @@ void grant_request(int fd, const char *sockpath, int want_dev, struct grant *g)
 	g->segs = sg;
 	g->segs_len = blen;
 	g->devfd = got;
-	sys_close(s);
+	g->lease = s; /* the lease: the caller keeps it open */
 	return;
 bad:
 	if (got >= 0)

@@ -50,6 +50,7 @@ struct ffile {
 	struct seg inl[SEG_INLINE];
 	_Atomic(uint8_t *) data; /* the whole file mapped from the device, made on first read/write */
 	size_t data_len;
+	int lease;               /* the grant's lease (lease.c); the entry holds one reference */
 };
 
 /* ---- one famfs mount seen by this process (never freed) ---- */
@@ -92,10 +93,33 @@ struct grant {
 	struct seg *segs;        /* mapping of segs_len bytes, or NULL */
 	size_t segs_len;
 	int devfd;               /* -1 if none */
+	int lease;               /* the grant's connection on success, else -1 */
 	const char *why;         /* a local failure, for the debug output */
 };
 void grant_request(int fd, const char *sockpath, int want_dev, struct grant *g);
+/* On success g->lease is the connection the grant was made on, close-on-exec
+ * and above the program's descriptors: the lease, for the caller to keep. */
 void grant_free_segs(struct grant *g);
+
+/* lease.c: leases and the records of the mappings made from grants */
+int lease_new(int sock, uint64_t file_ino); /* a lease of 1 reference owning sock, or -1 */
+void lease_get(int id);
+void lease_put(int id);                     /* the last reference closes the socket */
+unsigned lease_count(void);
+int lease_fd_ours(int fd);                  /* fd is a live lease socket of the library */
+void lease_relocate(int fd);                /* move the lease socket at fd elsewhere (the program takes fd) */
+int lease_next_fd(unsigned from);           /* the lowest lease socket >= from, or -1 */
+int maps_lock(void);                        /* 1 if taken; bounded wait */
+void maps_unlock(void);
+int maps_any(void);                         /* any record at all (no lock) */
+/* with the lock held: */
+int maps_reserve(size_t extra);
+int maps_add(uintptr_t lo, uintptr_t hi, int lease); /* record [lo, hi) for lease: 0, or -1 (no memory) */
+void maps_forget(uintptr_t lo, uintptr_t hi);        /* [lo, hi) is no longer mapped */
+int maps_lease_at(uintptr_t a);                      /* the lease of the record holding a, or -1 */
+void lease_atfork_prepare(void);
+void lease_atfork_parent(void);
+void lease_atfork_child(void);
 
 /* famfs_preload.c */
 extern int famfs_debug;
@@ -104,5 +128,6 @@ void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int sys_munmap(void *addr, size_t len);
 int sys_close(int fd);
 long sys_fcntl(int fd, int cmd, long arg);
+int high_dup(int fd); /* a close-on-exec copy of fd at or above the library's base, or -1 */
 
 #endif

@@ -1,7 +1,12 @@
-/* The zero-copy grant protocol (v1), client side: constants and the decoded
- * reply. The wire format is described in the repository's grant protocol
- * spec and in control/grant.go (the daemon's side); both must agree byte for
- * byte. All integers on the wire are little-endian. */
+/* The zero-copy grant protocol (v2), client side: constants and the decoded
+ * reply. The wire format is described in control/grant.go (the daemon's
+ * side); both must agree byte for byte. All integers on the wire are
+ * little-endian.
+ *
+ * Version 2 has version 1's bytes and makes every grant a lease: the daemon
+ * holds the file until the connection the grant was made on closes, so the
+ * client keeps it open for as long as it uses the file (lease.c). A daemon
+ * refuses version-1 requests (EINVAL). */
 #ifndef FAMFS_PRELOAD_PROTOCOL_H
 #define FAMFS_PRELOAD_PROTOCOL_H
 
@@ -11,7 +16,7 @@
  * MAJOR:MINOR (st_dev): a link the mount's daemon (root) makes in /run/famfs. */
 #define GRANT_LINK_FMT "/run/famfs/dev-%u-%u.grant"
 #define GRANT_MAGIC 0x5a434d46u        /* "FMCZ" */
-#define GRANT_VERSION 1
+#define GRANT_VERSION 2 /* 2: a grant is a lease held until its connection closes */
 #define GRANT_OP 1
 
 #define GRANT_REQ_SIZE 16
