@@ -354,7 +354,7 @@ func corruptCases() []corruptCase {
 		{name: "sb re-encoded alloc_unit 1 MiB", mut: resb(func(s *omf.Superblock) { s.AllocUnit = 1 << 20 }),
 			open: noSB(omf.ErrBadField), msg: "ts_alloc_unit"},
 		{name: "sb re-encoded alloc_unit 4 KiB (readers accept it)", mut: resb(func(s *omf.Superblock) { s.AllocUnit = 4096 })},
-		{name: "sb re-encoded version", mut: resb(func(s *omf.Superblock) { s.Version = 49 }),
+		{name: "sb re-encoded version", mut: resb(func(s *omf.Superblock) { s.Version = 50 }), // 49 is a file system made for delete
 			open: noSB(omf.ErrWrongVersion), msg: "ts_version"},
 		{name: "sb re-encoded omf version (informational)", mut: resb(func(s *omf.Superblock) { s.OMFMajor, s.OMFMinor = 7, 7 })},
 		{name: "sb re-encoded other master", mut: resb(func(s *omf.Superblock) { s.SystemUUID = uuid.UUID{0xee} }),

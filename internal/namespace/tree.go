@@ -318,6 +318,9 @@ func (t *Tree) Apply(i uint64, e *omf.Entry, decodeErr error) *Node {
 	case omf.EntryDelete:
 		t.stats.DelEntries++
 	}
+	if e.Type == omf.EntryDelete && !t.reclaim {
+		return nil // the reference ignores DELETE entries, whatever they hold
+	}
 	if decodeErr != nil {
 		t.refuse(i, Malformed, e.Path, "%v", decodeErr)
 		return nil
