@@ -13,5 +13,5 @@ go test -count=1 ./...
 # module's dependencies), so ./... above does not reach it.
 (cd examples/arrow && go mod download && go vet ./... && go test -count=1 ./...)
 # The race detector on the core packages (the ones with shared state).
-go test -count=1 -race . ./internal/metalog ./internal/namespace ./internal/alloc ./internal/device ./omf
+go test -count=1 -race . ./internal/metalog ./internal/namespace ./internal/alloc ./internal/device ./internal/participants ./omf
 echo "all tests passed"
