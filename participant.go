@@ -1,6 +1,7 @@
 package famfs
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -168,7 +169,7 @@ func (f *FS) scanDeletesLocked() error {
 	var dec omf.EntryDecoder
 	var e omf.Entry
 	at, err := f.log.ReplayRaw(p.scanned, next, func(i uint64, raw []byte, _ error) {
-		if omf.EntryType(le32(raw[8:])) == omf.EntryDelete && dec.Decode(raw, &e) == nil {
+		if omf.EntryType(binary.LittleEndian.Uint32(raw[8:])) == omf.EntryDelete && dec.Decode(raw, &e) == nil {
 			p.pending[int64(e.Delete.Target)] = i
 		}
 	})
@@ -180,10 +181,6 @@ func (f *FS) scanDeletesLocked() error {
 		return err
 	}
 	return nil
-}
-
-func le32(b []byte) uint32 {
-	return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 }
 
 // deletedAtLocked reports the DELETE that removed n, replayed or scanned.
@@ -203,13 +200,12 @@ func (f *FS) releasedLocked() (released, holds, bytes uint64) {
 		if d, ok := f.deletedAtLocked(n); ok {
 			released = min(released, d)
 			holds++
-			bytes += allocated(n, f.sb.AllocUnit)
+			m := n.FMap()
+			bytes += m.Backing()
 		}
 	}
 	return released, holds, bytes
 }
-
-func allocated(n *namespace.Node, au uint64) uint64 { return (n.Size() + au - 1) / au * au }
 
 // publishLocked writes this participant's progress; an eviction found on the
 // way stops it serving data until it registers again.

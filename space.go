@@ -122,26 +122,16 @@ func (f *FS) participants() ([]Participant, []WaitingDelete, error) {
 		q.Blocking = len(q.Waiting) > 0
 		out = append(out, q)
 	}
-	w := f.watermarkOf(es)
+	f.mu.RLock()
+	next := f.next
+	f.mu.RUnlock()
+	w, _ := participants.Lowest(es, next)
 	for _, x := range all {
 		if x.Index >= w {
 			waiting = append(waiting, x)
 		}
 	}
 	return out, waiting, nil
-}
-
-// watermarkOf is the master's W for the listed slots (docs/delete.md).
-func (f *FS) watermarkOf(es []participants.Entry) uint64 {
-	f.mu.RLock()
-	w := f.next
-	f.mu.RUnlock()
-	for _, e := range es {
-		if e.Blocks() {
-			w = min(w, e.EffectiveReleased)
-		}
-	}
-	return w
 }
 
 // Space reports free, in-use and waiting space and who holds the waiting

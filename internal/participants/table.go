@@ -480,6 +480,13 @@ func (t *Table) Watermark(logNext uint64) (uint64, []Entry, error) {
 	if err != nil {
 		return 0, nil, err
 	}
+	w, holders := Lowest(es, logNext)
+	return w, holders, nil
+}
+
+// Lowest is the watermark of listed slots: the lowest released index of the
+// slots that count, logNext when none does, and the slots below logNext.
+func Lowest(es []Entry, logNext uint64) (uint64, []Entry) {
 	w := logNext
 	var holders []Entry
 	for _, e := range es {
@@ -490,7 +497,7 @@ func (t *Table) Watermark(logNext uint64) (uint64, []Entry, error) {
 			w = min(w, e.EffectiveReleased)
 		}
 	}
-	return w, holders, nil
+	return w, holders
 }
 
 // Evict marks slot evicted (docs/delete.md, "Dead participants"); gen, when
