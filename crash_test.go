@@ -393,7 +393,7 @@ func crashScenario(t testing.TB, states [][]string, crashAt int, keep func(uint6
 	// then replay as a client; it returns the namespace replay built.
 	view := func(name string, h metalog.Media, polled *FS) ([]string, error) {
 		r := &FsckReport{}
-		fsckLog(r, sb, FsckOptions{SystemUUID: clientID}, metalog.New(h, sb.LogLen))
+		fsckLog(r, sb, FsckOptions{SystemUUID: clientID}, metalog.New(h, sb.LogLen), nil)
 		if err := fsckClean(r); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}

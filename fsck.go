@@ -8,6 +8,7 @@ import (
 
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/metalog"
+	"github.com/famfs-go/famfs/internal/participants"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )
@@ -37,6 +38,10 @@ type FsckReport struct {
 	// Buckets is the allocation per bucket when FsckOptions.Buckets asked
 	// for it (the last one is the tail no bucket covers, if any).
 	Buckets []Bucket `json:"buckets,omitempty"`
+
+	// Reclaim is the participant table's check, on a file system made for
+	// delete only.
+	Reclaim *FsckReclaim `json:"reclaim,omitempty"`
 }
 
 // FsckOptions tune Fsck, FsckImage and FsckMount.
@@ -52,7 +57,8 @@ type FsckOptions struct {
 // Clean reports whether the file system is readable and has no problems of
 // any kind (torn or malformed entries, misplaced paths, cross-links).
 func (r *FsckReport) Clean() bool {
-	return r.Superblock != nil && r.Log != nil && r.LogErr == "" && len(r.Problems) == 0
+	return r.Superblock != nil && r.Log != nil && r.LogErr == "" && len(r.Problems) == 0 &&
+		(r.Reclaim == nil || r.Reclaim.TableErr == "" && len(r.Reclaim.Problems) == 0)
 }
 
 // BadEntries is the number of entries fsck counts as bad: torn ones and
@@ -83,7 +89,7 @@ func Fsck(path string, o FsckOptions) (*FsckReport, error) {
 		return nil, err
 	}
 	defer meta.Unmap()
-	fsckLog(r, sb, o, logOf(meta, &sb))
+	fsckLog(r, sb, o, logOf(meta, &sb), tableMedia{meta})
 	return r, nil
 }
 
@@ -111,7 +117,11 @@ func FsckImage(name string, superblock, log []byte, o FsckOptions) (*FsckReport,
 		r.LogErr = fmt.Sprintf("%s: the log image holds %d bytes; the superblock says %d", name, len(log), sb.LogLen)
 		return r, nil
 	}
-	fsckLog(r, sb, o, metalog.New(metalog.Image(log[:sb.LogLen]), sb.LogLen))
+	var table participants.Media
+	if end := omf.ParticipantTableOffset + omf.ParticipantTableSize; len(superblock) >= end {
+		table = imageMedia(superblock[omf.ParticipantTableOffset:end])
+	}
+	fsckLog(r, sb, o, metalog.New(metalog.Image(log[:sb.LogLen]), sb.LogLen), table)
 	return r, nil
 }
 
@@ -146,11 +156,17 @@ func hostOr(id uuid.UUID) (uuid.UUID, error) {
 // Fsck checks the open file system by scanning its whole log afresh.
 func (f *FS) Fsck() *FsckReport {
 	r := &FsckReport{Device: f.dev.Path, DeviceSize: f.dev.Size, Problems: []Problem{}}
-	fsckLog(r, f.sb, FsckOptions{SystemUUID: f.host}, f.log)
+	var table participants.Media
+	if f.part.mem != nil {
+		table = tableMedia{f.part.mem}
+	}
+	fsckLog(r, f.sb, FsckOptions{SystemUUID: f.host}, f.log, table)
 	return r
 }
 
-func fsckLog(r *FsckReport, sb omf.Superblock, o FsckOptions, log *metalog.Log) {
+// fsckLog fills r from the log; table is where the participant table is
+// (nil when not at hand), checked on a file system made for delete.
+func fsckLog(r *FsckReport, sb omf.Superblock, o FsckOptions, log *metalog.Log, table participants.Media) {
 	host := o.SystemUUID // resolved by the caller
 	sum := superblockOf(&sb)
 	r.Superblock = &sum
@@ -186,5 +202,8 @@ func fsckLog(r *FsckReport, sb omf.Superblock, o FsckOptions, log *metalog.Log) 
 	r.BitmapCapacity, r.Allocated, r.Free = bm.Capacity(), bm.UsedBytes(), bm.FreeBytes()
 	if o.Buckets > 0 {
 		r.Buckets = bucketsOf(bm.Buckets(o.Buckets))
+	}
+	if sb.Reclaim() {
+		r.Reclaim = fsckReclaim(table, &sb, t, h.NextIndex)
 	}
 }

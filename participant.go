@@ -40,6 +40,12 @@ const (
 // makes it publish.
 const HeartbeatInterval = time.Second
 
+// DeleteWatchInterval is how often a registered participant looks at the log
+// header for new DELETE entries, and publishes when it finds one, so that a
+// participant holding nothing does not keep a delete's space from reuse
+// until its next heartbeat. A look reads one cache line of the log header.
+const DeleteWatchInterval = 10 * time.Millisecond
+
 // participation is an FS's participant state. Its mutex is taken before f.mu
 // when both are needed, never after.
 type participation struct {
@@ -144,7 +150,7 @@ func (f *FS) registerLocked() error {
 	f.mu.RLock()
 	p.scanned = f.next
 	f.mu.RUnlock()
-	if err := f.scanDeletesLocked(); err != nil {
+	if _, err := f.scanDeletesLocked(); err != nil {
 		return err
 	}
 	if p.stop == nil {
@@ -155,32 +161,34 @@ func (f *FS) registerLocked() error {
 }
 
 // scanDeletesLocked reads the DELETE entries logged past what is known, up
-// to the log's next index, without applying anything. It stops at a torn
-// entry (replay waits there too). The caller holds p.mu.
-func (f *FS) scanDeletesLocked() error {
+// to the log's next index, without applying anything, and reports whether it
+// found any. It stops at a torn entry (replay waits there too). The caller
+// holds p.mu.
+func (f *FS) scanDeletesLocked() (found bool, err error) {
 	p := &f.part
 	next, err := f.log.NextIndex()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if next <= p.scanned {
-		return nil
+		return false, nil
 	}
 	var dec omf.EntryDecoder
 	var e omf.Entry
 	at, err := f.log.ReplayRaw(p.scanned, next, func(i uint64, raw []byte, _ error) {
 		if omf.EntryType(binary.LittleEndian.Uint32(raw[8:])) == omf.EntryDelete && dec.Decode(raw, &e) == nil {
 			p.pending[int64(e.Delete.Target)] = i
+			found = true
 		}
 	})
 	p.scanned = max(p.scanned, at)
 	if err != nil {
 		if _, e := badEntryOf(err); e == nil {
-			return nil // a torn entry: known up to it
+			return found, nil // a torn entry: known up to it
 		}
-		return err
+		return found, err
 	}
-	return nil
+	return found, nil
 }
 
 // deletedAtLocked reports the DELETE that removed n, replayed or scanned.
@@ -253,13 +261,24 @@ func (f *FS) heartbeat(stop, done chan struct{}) {
 	defer close(done)
 	t := time.NewTicker(HeartbeatInterval)
 	defer t.Stop()
+	w := time.NewTicker(DeleteWatchInterval)
+	defer w.Stop()
+	p := &f.part
 	for {
 		select {
 		case <-stop:
 			return
+		case <-w.C:
+			p.mu.Lock()
+			if p.self != nil {
+				if found, _ := f.scanDeletesLocked(); found {
+					f.publishLocked()
+				}
+			}
+			p.mu.Unlock()
+			continue
 		case <-t.C:
 		}
-		p := &f.part
 		p.mu.Lock()
 		if p.self != nil {
 			f.scanDeletesLocked()
@@ -302,7 +321,7 @@ func (f *FS) hold(fl *File) (*Hold, error) {
 			return nil, pathErr("hold", fl.info.Path, err)
 		}
 	}
-	if err := f.scanDeletesLocked(); err != nil {
+	if _, err := f.scanDeletesLocked(); err != nil {
 		return nil, pathErr("hold", fl.info.Path, err)
 	}
 	f.mu.RLock()
@@ -330,6 +349,10 @@ func (f *FS) unhold(n *namespace.Node, epoch uint64) {
 		return
 	}
 	delete(p.holds, n)
+	// Look for a delete of n logged since the last scan: a holder that
+	// releases a file the master has just deleted publishes at once rather
+	// than at its next heartbeat.
+	f.scanDeletesLocked()
 	f.mu.RLock()
 	_, deleted := f.deletedAtLocked(n)
 	f.mu.RUnlock()

@@ -2,8 +2,11 @@ package famfs
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/famfs-go/famfs/internal/alloc"
+	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/internal/participants"
 	"github.com/google/uuid"
 )
@@ -87,28 +90,50 @@ func (f *FS) participants() ([]Participant, []WaitingDelete, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("device %s: participant table: %w", f.dev.Path, err)
 	}
-	now := time.Now()
-	out := make([]Participant, 0, len(es))
 	f.mu.RLock()
-	pend := f.tree.Pending()
-	bm := f.tree.Bitmap()
+	rk := reckon(es, f.tree.Pending(), f.tree.Bitmap(), f.next, time.Now())
+	f.mu.RUnlock()
+	return rk.parts, rk.waiting, nil
+}
+
+// reckoning is the participant table matched against the pending frees of
+// a namespace: who holds what back, and what waits.
+type reckoning struct {
+	parts   []Participant
+	w       uint64          // the watermark
+	waiting []WaitingDelete // the pending frees at or above w, less what later files took
+	// reused lists the pending frees that later files already occupy in
+	// part although an intact slot has not released them: space reused
+	// while a participant may still reach it.
+	reused []WaitingDelete
+}
+
+func reckon(es []participants.Entry, pend []namespace.Pending, bm *alloc.Bitmap, next uint64, now time.Time) reckoning {
+	var rk reckoning
+	rk.w, _ = participants.Lowest(es, next)
+	// A slot torn now says nothing of when the space was reused.
+	wIntact, _ := participants.Lowest(slices.DeleteFunc(slices.Clone(es), func(e participants.Entry) bool { return e.Torn }), next)
 	var all []WaitingDelete
 	for _, x := range pend {
 		// Space already given to a later file no longer waits.
-		var bytes uint64
+		var free, taken uint64
 		for _, e := range x.Extents {
 			for u := e.Offset / bm.AllocUnit(); u < (e.Offset+e.Len)/bm.AllocUnit(); u++ {
-				if !bm.Test(u) {
-					bytes += bm.AllocUnit()
+				if bm.Test(u) {
+					taken += bm.AllocUnit()
+				} else {
+					free += bm.AllocUnit()
 				}
 			}
 		}
-		if bytes > 0 {
-			all = append(all, WaitingDelete{Index: x.Index, Path: x.Path, Bytes: bytes})
+		if free > 0 {
+			all = append(all, WaitingDelete{Index: x.Index, Path: x.Path, Bytes: free})
+		}
+		if taken > 0 && x.Index >= wIntact {
+			rk.reused = append(rk.reused, WaitingDelete{Index: x.Index, Path: x.Path, Bytes: taken})
 		}
 	}
-	f.mu.RUnlock()
-	var waiting []WaitingDelete
+	rk.parts = make([]Participant, 0, len(es))
 	for _, e := range es {
 		q := participantOf(e, now)
 		q.Waiting = []WaitingDelete{}
@@ -120,18 +145,15 @@ func (f *FS) participants() ([]Participant, []WaitingDelete, error) {
 			}
 		}
 		q.Blocking = len(q.Waiting) > 0
-		out = append(out, q)
+		rk.parts = append(rk.parts, q)
 	}
-	f.mu.RLock()
-	next := f.next
-	f.mu.RUnlock()
-	w, _ := participants.Lowest(es, next)
+	rk.waiting = []WaitingDelete{}
 	for _, x := range all {
-		if x.Index >= w {
-			waiting = append(waiting, x)
+		if x.Index >= rk.w {
+			rk.waiting = append(rk.waiting, x)
 		}
 	}
-	return out, waiting, nil
+	return rk
 }
 
 // Space reports free, in-use and waiting space and who holds the waiting

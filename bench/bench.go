@@ -54,7 +54,7 @@ const (
 )
 
 // AllFigures lists every figure in the order Run measures them.
-var AllFigures = []string{Replay, Create, Zero, MapRead, Memory}
+var AllFigures = []string{Replay, Create, Zero, MapRead, Memory, Remove, Reuse, Participate, HeldRead}
 
 // Options tune Run. The zero value measures everything with the defaults.
 type Options struct {
@@ -188,7 +188,8 @@ func Run(o Options) (Results, error) {
 	steps := []struct {
 		id string
 		fn func(*Options) (Figure, error)
-	}{{Replay, runReplay}, {Create, runCreate}, {Zero, runZero}, {MapRead, runMapRead}, {Memory, runMemory}}
+	}{{Replay, runReplay}, {Create, runCreate}, {Zero, runZero}, {MapRead, runMapRead}, {Memory, runMemory},
+		{Remove, runRemove}, {Reuse, runReuse}, {Participate, runParticipate}, {HeldRead, runHeldRead}}
 	for _, s := range steps {
 		if !o.want(s.id) {
 			continue

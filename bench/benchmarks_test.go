@@ -148,7 +148,7 @@ func BenchmarkCreateMany10k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		b.StopTimer()
-		f, err := batch.newFS(path)
+		f, err := batch.newFS(path, false)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -171,7 +171,7 @@ func BenchmarkCreateMany10k(b *testing.B) {
 // files one by one.
 func BenchmarkAppendBare10k(b *testing.B) {
 	batch, path := newCreateBatch(10000), benchDevice(b)
-	f, err := batch.newFS(path)
+	f, err := batch.newFS(path, false)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -207,7 +207,7 @@ func benchMapFile(b *testing.B) *mapFile {
 	if testing.Short() {
 		size = 64 << 20
 	}
-	mf, err := newMapFile(benchDevice(b), size)
+	mf, err := newMapFile(benchDevice(b), size, false)
 	if err != nil {
 		b.Fatal(err)
 	}

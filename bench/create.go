@@ -50,10 +50,16 @@ func newCreateBatch(n int) createBatch {
 	return b
 }
 
-// newFS makes a fresh file system sized for the batch at path and opens it as
-// the master, with the batch's directories made.
-func (b createBatch) newFS(path string) (*famfs.FS, error) {
-	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: DeviceSizeFor(omf.DefaultLogLen, len(b.Files)), Force: true, SystemUUID: masterUUID}); err != nil {
+// newFS makes a fresh file system sized for the batch at path (made for
+// delete, with a log twice the default, if reclaim) and opens it as the master, with the batch's directories
+// made.
+func (b createBatch) newFS(path string, reclaim bool) (*famfs.FS, error) {
+	logLen := uint64(omf.DefaultLogLen)
+	if reclaim { // room for a DELETE of every file too
+		logLen *= 2
+	}
+	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: DeviceSizeFor(logLen, len(b.Files)), LogLen: logLen, Force: true,
+		SystemUUID: masterUUID, Reclaim: reclaim}); err != nil {
 		return nil, err
 	}
 	f, err := famfs.Open(path, famfs.OpenOptions{SystemUUID: masterUUID})
@@ -145,7 +151,7 @@ func runCreate(o *Options) (Figure, error) {
 	b := newCreateBatch(o.Files)
 	var entries []omf.Entry
 	subject := func() (time.Duration, error) {
-		f, err := b.newFS(pf)
+		f, err := b.newFS(pf, false)
 		if err != nil {
 			return 0, err
 		}

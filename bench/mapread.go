@@ -31,9 +31,9 @@ type mapFile struct {
 // newMapFile makes a file system at path holding one contiguous file of size
 // bytes, fills it with a pattern (so every page is allocated and the reads
 // see real data) and records its checksum.
-func newMapFile(path string, size uint64) (*mapFile, error) {
+func newMapFile(path string, size uint64, reclaim bool) (*mapFile, error) {
 	devSize := max(omf.MinDeviceSize, (omf.LogOffset+omf.DefaultLogLen+size+(1<<30)-1)&^((1<<30)-1))
-	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: devSize, Force: true, SystemUUID: masterUUID}); err != nil {
+	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: devSize, Force: true, SystemUUID: masterUUID, Reclaim: reclaim}); err != nil {
 		return nil, err
 	}
 	f, err := famfs.Open(path, famfs.OpenOptions{SystemUUID: masterUUID})
@@ -158,7 +158,7 @@ func pmdMappedKiB(addr uintptr) uint64 {
 func runMapRead(o *Options) (Figure, error) {
 	path := tempPath(o.Dir, "map")
 	defer removeQuiet(path)
-	mf, err := newMapFile(path, o.MapSize)
+	mf, err := newMapFile(path, o.MapSize, false)
 	if err != nil {
 		return Figure{}, err
 	}
@@ -186,13 +186,7 @@ func runMapRead(o *Options) (Figure, error) {
 	if err != nil {
 		return Figure{}, err
 	}
-	gbs := func(ds []time.Duration) []float64 {
-		out := make([]float64, len(ds))
-		for i, d := range ds {
-			out[i] = float64(o.MapSize) / d.Seconds() / 1e9
-		}
-		return out
-	}
+	gbs := func(ds []time.Duration) []float64 { return gbPerSec(o.MapSize, ds) }
 	sg, bg := gbs(s), gbs(b)
 	best, base := slices.Max(sg), slices.Max(bg)
 	f := Figure{ID: MapRead, Name: fmt.Sprintf("File.Map read (%s)", sizeName(o.MapSize)),
@@ -214,4 +208,13 @@ func sizeName(n uint64) string {
 		return fmt.Sprintf("%d MiB", n>>20)
 	}
 	return fmt.Sprintf("%d bytes", n)
+}
+
+// gbPerSec converts the times of reading size bytes into GB/s.
+func gbPerSec(size uint64, ds []time.Duration) []float64 {
+	out := make([]float64, len(ds))
+	for i, d := range ds {
+		out[i] = float64(size) / d.Seconds() / 1e9
+	}
+	return out
 }

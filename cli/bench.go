@@ -30,6 +30,12 @@ run (absolute times on shared machines are noise):
   create   a 10,000-file batch creation vs 10,000 bare log appends
   map      File.Map sequential read of 1 GiB vs a raw mmap of the same region
   memory   heap held by the namespace of a full log
+  rm       removing the 10,000 files (one famfs rm) vs creating them
+  reuse    p99 time from the last holder's release of a deleted file to the
+           master reusing its space, vs delete-then-create with no holder
+  participate  replay in 256-entry polls by a registered participant vs the
+           same on a plain file system
+  heldmap  File.Map read of a held mapping (a participant) vs a raw mmap (as map)
   mount-*  (root only) cold FUSE read vs tmpfs, master-create to client-visible
            latency, warm stat and ls -lR of 10,000 files vs tmpfs, mount time
            and daemon memory with 15,000 files

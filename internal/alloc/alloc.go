@@ -24,9 +24,10 @@ var ErrBadInterleave = errors.New("invalid interleave parameters")
 // not safe for concurrent use; the famfs package serialises allocation under
 // the log lock.
 type Allocator struct {
-	bm   *Bitmap // the working copy
-	cur  uint64  // next-fit cursor, in units
-	rand *rand.Rand
+	bm      *Bitmap // the working copy
+	cur     uint64  // next-fit cursor, in units
+	rand    *rand.Rand
+	waiting uint64 // bytes Reserve held back this session
 }
 
 // New returns an allocator. rng shuffles buckets for interleaved allocation;
@@ -49,11 +50,15 @@ func (a *Allocator) StartSession(from *Bitmap) {
 	copy(a.bm.words, from.words)
 	a.bm.used = from.used
 	a.cur = 0
+	a.waiting = 0
 }
 
 // Reserve marks [off, off+length) in use for this session: space a delete
 // freed that a participant may still reach (docs/delete.md, "Reuse").
-func (a *Allocator) Reserve(off, length uint64) { a.bm.Mark(off, length) }
+func (a *Allocator) Reserve(off, length uint64) {
+	a.bm.Mark(off, length)
+	a.waiting += length
+}
 
 // FirstFit makes the next allocation search from the start of the device.
 func (a *Allocator) FirstFit() { a.cur = 0 }
@@ -88,8 +93,12 @@ func (a *Allocator) noSpace(size uint64) error {
 	need := (size + au - 1) / au * au
 	free := a.bm.FreeBytes()
 	if free < need {
-		return fmt.Errorf("%w: the device is full: %d bytes requested (%d allocated), %d of %d bytes free",
-			ErrNoSpace, size, need, free, a.bm.Capacity())
+		var wait string
+		if a.waiting > 0 {
+			wait = fmt.Sprintf("; %d bytes more are freed by deletes but wait for participants that may still reach them (see famfs hosts)", a.waiting)
+		}
+		return fmt.Errorf("%w: the device is full: %d bytes requested (%d allocated), %d of %d bytes free%s",
+			ErrNoSpace, size, need, free, a.bm.Capacity(), wait)
 	}
 	return fmt.Errorf("%w: the device is too fragmented: %d bytes free of %d, but no contiguous run of %d bytes (the largest is %d); a striped file (-N/-B/-C) can use smaller pieces",
 		ErrNoSpace, free, a.bm.Capacity(), need, a.bm.largestFree()*au)

@@ -262,3 +262,30 @@ func TestNoSpaceSaysWhy(t *testing.T) {
 		t.Errorf("fragmented device: %v", err)
 	}
 }
+
+// A full device whose deleted space waits for participants says how much
+// waits, and a new session starts the count afresh.
+func TestNoSpaceNamesWaitingSpace(t *testing.T) {
+	a := fresh(1 << 30)
+	base := *a.bm
+	base.words = slices.Clone(a.bm.words)
+	a.Reserve(0, 4*au)
+	for {
+		if _, err := a.Contiguous(au); err != nil {
+			break
+		}
+	}
+	_, err := a.Contiguous(au)
+	if !errors.Is(err, ErrNoSpace) || !strings.Contains(err.Error(), "8388608 bytes more are freed by deletes but wait for participants") {
+		t.Errorf("full device with waiting space: %v", err)
+	}
+	a.StartSession(&base)
+	for {
+		if _, err = a.Contiguous(au); err != nil {
+			break
+		}
+	}
+	if strings.Contains(err.Error(), "wait for participants") {
+		t.Errorf("a new session still counts the last one's waiting space: %v", err)
+	}
+}

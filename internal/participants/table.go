@@ -312,7 +312,7 @@ func (s *Self) Publish(p Progress) error {
 		return fmt.Errorf("%w: slot %d: the lease of %v ran out %v ago while this participant did not run", ErrEvicted, s.slot, lease, now.Sub(s.lastPub)-lease)
 	}
 	s.seq++
-	pg := omf.SlotProgress{Gen: s.id.Gen, Replayed: p.Replayed, Released: min(p.Released, p.Replayed), HeartbeatNs: uint64(now.UnixNano()),
+	pg := omf.SlotProgress{Gen: s.id.Gen, Replayed: p.Replayed, Released: p.Released, HeartbeatNs: uint64(now.UnixNano()),
 		Seq: s.seq, Holds: p.Holds, HeldBytes: p.HeldBytes}
 	if err := t.writeProgress(s.slot, &pg); err != nil {
 		return err
