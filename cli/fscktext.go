@@ -42,7 +42,9 @@ const (
 // and "directories" are what was placed — a refused entry is a problem,
 // never a file. On a clean log both tallies agree. A report without a valid
 // superblock or log header prints what could be read and the reason the rest
-// could not.
+// could not. On a file system made for delete, a "Participants" block (the
+// waiting space, every registered participant and what it holds back) comes
+// before Problems, which then also lists the participant table's problems.
 //
 // The verbose block's single log_len line is parsed by scripts (its second
 // field is the log length in bytes).
@@ -130,7 +132,15 @@ func fsckText(b *strings.Builder, r *famfs.FsckReport, human, verbose bool) {
 		p("\n")
 	}
 
-	if len(r.Problems) > 0 || r.LogErr != "" {
+	var tableProblems []string
+	if rc := r.Reclaim; rc != nil {
+		fsckReclaimText(p, rc)
+		tableProblems = rc.Problems
+		if rc.TableErr != "" {
+			tableProblems = append([]string{rc.TableErr}, tableProblems...)
+		}
+	}
+	if len(r.Problems) > 0 || r.LogErr != "" || len(tableProblems) > 0 {
 		p("Problems:\n")
 		for _, pr := range r.Problems {
 			p("  %s\n", pr)
@@ -138,8 +148,35 @@ func fsckText(b *strings.Builder, r *famfs.FsckReport, human, verbose bool) {
 		if r.LogErr != "" {
 			p("  %s\n", r.LogErr)
 		}
+		for _, pr := range tableProblems {
+			p("  %s\n", pr)
+		}
 		p("\n")
 	}
+}
+
+// fsckReclaimText is the "Participants" block of a file system made for
+// delete: the waiting space and every registered participant.
+func fsckReclaimText(p func(string, ...any), rc *famfs.FsckReclaim) {
+	p("Participants (made for delete):\n")
+	if rc.TableErr != "" {
+		p("  table unreadable (see Problems)\n\n")
+		return
+	}
+	p("  %d registered; reuse watermark at log index %d\n", len(rc.Participants), rc.Watermark)
+	p("  Waiting space:          %d (%s, %d deletes)\n", rc.Waiting, humanBytes(rc.Waiting), len(rc.Deletes))
+	for _, q := range rc.Participants {
+		p("  %s: replayed %d, released %d, holds %d", q, q.Replayed, q.Released, q.Holds)
+		if q.Blocking {
+			var b uint64
+			for _, w := range q.Waiting {
+				b += w.Bytes
+			}
+			p(", holds back %s", humanBytes(b))
+		}
+		p("\n")
+	}
+	p("\n")
 }
 
 // gib converts bytes to GiB in single precision, as the reference does.

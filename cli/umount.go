@@ -24,6 +24,11 @@ daemon died (killed with SIGKILL: every request fails with ENOTCONN) is
 detached and its stale control socket removed.
 Plain umount(8) works too.
 
+Programs under famfs run map files through leases the daemon granted; the
+mapping outlives the mount. On a file system made for delete the daemon then
+stays, registered as a participant, until the last such program lets go (or
+exits), so no space they map is reused; umount says so and does not wait.
+
 As with umount(8), the argument is the mount point or the device; a device
 mounted more than once on this machine (several hosts played on one) is
 unmounted from its most recent mount point.`,
@@ -77,9 +82,12 @@ func umount(mpt, arg string, lazy bool) error {
 		control.RemoveSockets(mpt)
 		return nil
 	}
-	pid := 0
+	pid, leases := 0, uint64(0)
 	if st, err := control.NewClient(mpt).Status(); err == nil {
 		pid = st.PID
+		if st.Grants != nil && st.Space != nil { // Space: made for delete
+			leases = st.Grants.Leases
+		}
 	}
 	flags := 0
 	if lazy || pid == 0 {
@@ -91,7 +99,10 @@ func umount(mpt, arg string, lazy bool) error {
 		}
 		return fmt.Errorf("%s: %w", arg, err)
 	}
-	if pid > 0 {
+	if pid > 0 && leases > 0 {
+		// Its daemon stays until the programs it granted let go.
+		fmt.Fprintf(os.Stderr, "famfs umount: %s: %d preload leases still map its files; daemon %d stays registered until they end\n", arg, leases, pid)
+	} else if pid > 0 {
 		waitGone(pid, 10*time.Second)
 	}
 	control.RemoveSockets(mpt)

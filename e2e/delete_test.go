@@ -24,8 +24,9 @@ import (
 // lets go, the space is reused within moments.
 
 // holderScript holds a famfs file open (mode "read": a descriptor it preads
-// from; "map": a mapping, its descriptor closed) and prints the file's
-// SHA-256 for every line it reads on stdin, until stdin closes.
+// from; "map": a Python mmap, which keeps a duplicate of the descriptor;
+// "cmap": libc's mmap, every descriptor closed) and prints the file's SHA-256
+// for every line it reads on stdin, until stdin closes.
 const holderScript = `
 import hashlib, mmap, os, sys
 path, mode = sys.argv[1], sys.argv[2]
@@ -35,6 +36,17 @@ if mode == "map":
     m = mmap.mmap(fd, size, prot=mmap.PROT_READ)
     os.close(fd)
     get = lambda: hashlib.sha256(m).hexdigest()
+elif mode == "cmap":
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    addr = libc.mmap(None, size, 1, 1, fd, 0)  # PROT_READ, MAP_SHARED
+    if addr is None or addr == ctypes.c_void_p(-1).value:
+        raise OSError(ctypes.get_errno(), "mmap")
+    os.close(fd)
+    buf = (ctypes.c_char * size).from_address(addr)
+    get = lambda: hashlib.sha256(buf).hexdigest()
 else:
     get = lambda: hashlib.sha256(os.pread(fd, size, 0)).hexdigest()
 print("sum", get(), flush=True)
@@ -502,4 +514,39 @@ func TestDeleteMkfsRefusesLiveParticipants(t *testing.T) {
 	}
 	must(t, masterID, "mkfs.famfs", "-f", "--force-participants", c.dev)
 	in.Close()
+}
+
+// A program under famfs run keeps mapping a file after its mount is
+// unmounted (the mapping is of the device): the daemon stays registered
+// until the program lets go, so the file's space is not reused under it;
+// then the daemon leaves and the space is reused.
+func TestDeleteHeldAfterUnmount(t *testing.T) {
+	debianPython(t)
+	c, m, c1, fsys, aUnits, aSum := deleteCluster(t)
+	h := startHolder(t, c1+"/a", "cmap", true)
+	if got := h.sum(t, true); got != aSum {
+		t.Fatalf("holder read %s, want %s", got, aSum)
+	}
+	pid := daemonAlive(t, c1).PID
+	// No descriptor is open: the mount is not busy and goes at once.
+	r := must(t, client1ID, "umount", c1)
+	c.forget(client1ID)
+	if !strings.Contains(r.stderr, "preload leases still map its files") {
+		t.Errorf("umount with a lease in force said nothing of it: %v", r)
+	}
+	if waitExit(pid, 300*time.Millisecond) {
+		t.Fatal("the daemon left while a program it granted still maps a file")
+	}
+	must(t, masterID, "rm", m+"/a")
+	fsys.Refresh()
+	fill(t, fsys, aUnits, "fill", nil)
+	if got := h.sum(t, false); got != aSum {
+		t.Fatalf("the holder's bytes changed after its mount went: %s", got)
+	}
+	h.exit(t, false)
+	if !waitExit(pid, 10*time.Second) {
+		t.Fatal("the daemon did not exit after its last lease ended")
+	}
+	d := reusedWithin(t, fsys, aUnits, "after", 10*time.Second)
+	t.Logf("space reused %v after the last lease ended", d)
 }

@@ -197,6 +197,7 @@ func lookupGroup(name string) (uint32, error) {
 // limiter, the grants in force).
 type connLimiter struct {
 	mu         sync.Mutex
+	idle       *sync.Cond // broadcast when total falls to zero (lease limiter only)
 	byUID      map[uint32]int
 	nonRoot    int
 	total      int
@@ -211,7 +212,9 @@ func newConnLimiter() *connLimiter {
 
 // newLeaseLimiter counts the grant socket's leases, with their larger caps.
 func newLeaseLimiter() *connLimiter {
-	return &connLimiter{byUID: map[uint32]int{}, perUID: control.MaxLeasesPerUID, nonRootCap: control.MaxLeasesNonRoot}
+	l := &connLimiter{byUID: map[uint32]int{}, perUID: control.MaxLeasesPerUID, nonRootCap: control.MaxLeasesNonRoot}
+	l.idle = sync.NewCond(&l.mu)
+	return l
 }
 
 func (l *connLimiter) take(uid uint32) bool {
@@ -239,6 +242,21 @@ func (l *connLimiter) release(uid uint32) {
 		l.nonRoot--
 	}
 	l.total--
+	if l.total == 0 && l.idle != nil {
+		l.idle.Broadcast()
+	}
+}
+
+// waitIdle returns once no connection (lease) is counted.
+func (l *connLimiter) waitIdle() {
+	if l == nil || l.idle == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for l.total > 0 {
+		l.idle.Wait()
+	}
 }
 
 // open returns the number of connections open now.

@@ -168,6 +168,15 @@ func (s *Server) shutdown() {
 	s.stopOnce.Do(func() {
 		close(s.stop)
 		<-s.pollDone
+		// Programs granted leases map the device directly: the mount's end
+		// does not end their mappings. This participant stays registered,
+		// with its heartbeat, until the last of them lets go, so that no
+		// file they map is reused under them (docs/delete.md, "Leases").
+		if n := s.grants.leases.open(); n > 0 && s.fsys.Superblock().Reclaim {
+			s.lg.Warn("unmounted with preload leases in force: staying registered as a participant until they end (SIGKILL gives up; the slot then needs famfs evict)", "leases", n)
+			s.grants.leases.waitIdle()
+			s.lg.Info("the last preload lease ended")
+		}
 		s.fsys.Close()
 	})
 }
