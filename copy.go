@@ -82,7 +82,7 @@ func (fl *File) CopyFrom(r io.Reader) error {
 // accept that, so an interrupted copy can be restarted.
 func (tx *Tx) CreateOrReuse(p string, o CreateOptions) (file *File, existed bool, err error) {
 	file, err = tx.Create(p, o)
-	if ee, ok := asExist(err); ok && !ee.Info.IsDir() && ee.Info.Size == o.Size {
+	if ee, ok := asExist(err); ok && ee.Info.Mode.IsRegular() && ee.Info.Size == o.Size {
 		return &File{fs: tx.f, info: ee.Info, node: tx.f.tree.Lookup(ee.Info.Path)}, true, nil
 	}
 	return file, false, err

@@ -52,6 +52,9 @@ func (e *ExistError) Error() string {
 	if e.Info.IsDir() {
 		return "directory exists"
 	}
+	if e.Info.Mode&fs.ModeSymlink != 0 {
+		return "symbolic link exists"
+	}
 	return fmt.Sprintf("file exists (%d bytes)", e.Info.Size)
 }
 func (e *ExistError) Unwrap() error { return fs.ErrExist }

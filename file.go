@@ -17,7 +17,19 @@ type File struct {
 	node *namespace.Node // nil for a file still staged
 }
 
-// OpenFile returns the regular file at path.
+// regular fails for a node that is not a regular file.
+func regular(n *namespace.Node) error {
+	switch {
+	case n.IsDir():
+		return ErrIsDir
+	case n.IsSymlink():
+		return fmt.Errorf("%w: a symbolic link (to %s); the library does not follow links", fs.ErrInvalid, Printable(n.Target()))
+	}
+	return nil
+}
+
+// OpenFile returns the regular file at path (a symbolic link is not
+// followed).
 func (f *FS) OpenFile(p string) (*File, error) {
 	f.mu.RLock()
 	n, c, err := f.findLocked("open", p)
@@ -25,8 +37,8 @@ func (f *FS) OpenFile(p string) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n.IsDir() {
-		return nil, pathErr("open", p, ErrIsDir)
+	if err := regular(n); err != nil {
+		return nil, pathErr("open", p, err)
 	}
 	return &File{fs: f, info: infoAt(n, c), node: n}, nil
 }
@@ -214,4 +226,15 @@ func (f *FS) ReadMeta(p []byte, off uint64) (int, error) {
 		return 0, err
 	}
 	return int(n), nil
+}
+
+// kindWord names what n is, for messages.
+func kindWord(n *namespace.Node) string {
+	switch {
+	case n.IsDir():
+		return "directory"
+	case n.IsSymlink():
+		return "symbolic link"
+	}
+	return "file"
 }

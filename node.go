@@ -78,6 +78,12 @@ func (n Node) Ino() uint64 { return n.n.Ino() }
 // IsDir reports whether the node is a directory.
 func (n Node) IsDir() bool { return n.n.IsDir() }
 
+// IsSymlink reports whether the node is a symbolic link.
+func (n Node) IsSymlink() bool { return n.n.IsSymlink() }
+
+// Target is a symbolic link's target, as logged ("" for other nodes).
+func (n Node) Target() string { return n.n.Target() }
+
 // IsRoot reports whether the node is the root directory.
 func (n Node) IsRoot() bool { return n.n.Parent() == nil }
 
@@ -140,8 +146,8 @@ func (n Node) Child(name string) (Node, bool) {
 
 // Open returns the file n, without looking its path up again.
 func (n Node) Open() (*File, error) {
-	if n.n.IsDir() {
-		return nil, pathErr("open", n.n.Path(), ErrIsDir)
+	if err := regular(n.n); err != nil {
+		return nil, pathErr("open", n.n.Path(), err)
 	}
 	return &File{fs: n.fs, info: infoOf(n.n), node: n.n}, nil
 }

@@ -21,6 +21,8 @@ type Info struct {
 	Ino   uint64   // derived from the log index: the same on every host
 	Index int64    // log index of the entry; -1 for the root
 	FMap  omf.FMap // files only
+	// Target is a symbolic link's target (Mode has fs.ModeSymlink).
+	Target string
 }
 
 // IsDir reports whether the entry is a directory.
@@ -31,8 +33,14 @@ func infoOf(n *namespace.Node) Info { return infoAt(n, n.Path()) }
 // infoAt is infoOf for a node whose path p the caller already has (it saves
 // rebuilding the path from the node's ancestors).
 func infoAt(n *namespace.Node, p string) Info {
-	return Info{Path: p, Name: n.Name(), Mode: fileMode(n.Mode(), n.IsDir()), UID: n.UID(), GID: n.GID(), Size: n.Size(),
+	i := Info{Path: p, Name: n.Name(), Mode: fileMode(n.Mode(), n.IsDir()), UID: n.UID(), GID: n.GID(), Size: n.Size(),
 		Ino: n.Ino(), Index: n.Index(), FMap: n.FMap()}
+	if n.IsSymlink() {
+		i.Mode |= fs.ModeSymlink
+		i.Target = n.Target()
+		i.Size = uint64(len(i.Target)) // as lstat(2) gives it
+	}
+	return i
 }
 
 // fileMode turns logged permission bits (07777) into an fs.FileMode.

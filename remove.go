@@ -120,5 +120,5 @@ func appendDeletes(entries []omf.Entry, n *namespace.Node, seen map[*namespace.N
 		}
 	}
 	return append(entries, omf.Entry{Type: omf.EntryDelete, Path: n.Path(),
-		Delete: omf.Delete{Target: uint64(n.Index()), Dir: n.IsDir(), Size: n.Size()}})
+		Delete: omf.Delete{Target: uint64(n.Index()), Dir: n.IsDir(), Symlink: n.IsSymlink(), Size: n.Size()}})
 }

@@ -139,6 +139,41 @@ func (s *Stage) Mkdir(p string, o MkdirOptions) error {
 	return nil
 }
 
+// SymlinkOptions describe a new symbolic link: its owner (its mode is
+// always 0777, as in Linux).
+type SymlinkOptions struct {
+	UID, GID uint32
+}
+
+// Symlink stages a symbolic link at p pointing to target, which is only a
+// string (docs/format.md, "SYMLINK"): anything but empty, at most
+// omf.MaxSymlinkTarget bytes, with no NUL.
+func (s *Stage) Symlink(target, p string, o SymlinkOptions) error {
+	if err := s.check("symlink", p); err != nil {
+		return err
+	}
+	f := s.tx.f
+	c, err := checkNewPath(p)
+	if err != nil {
+		return pathErr("symlink", p, err)
+	}
+	if err := omf.CheckSymlinkTarget(target); err != nil {
+		return pathErr("symlink", p, fmt.Errorf("%w: %v", fs.ErrInvalid, err))
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := s.parentLocked(c); err != nil {
+		return pathErr("symlink", p, err)
+	}
+	if err := f.checkSlotsLocked(uint64(len(s.entries) + 1)); err != nil {
+		return pathErr("symlink", p, err)
+	}
+	s.paths[c] = false
+	s.entries = append(s.entries, omf.Entry{Type: omf.EntrySymlink, UID: o.UID, GID: o.GID, Mode: 0o777, Path: c, Target: target})
+	s.files = append(s.files, nil)
+	return nil
+}
+
 // missingDirsLocked lists the directories of c (c included) that neither the
 // namespace nor the stage has, top down; without parents only c may be
 // missing.
@@ -162,7 +197,7 @@ func (s *Stage) missingDirsLocked(c string, parents bool) ([]string, error) {
 					if last {
 						return nil, &ExistError{Info: infoOf(k)}
 					}
-					return nil, fmt.Errorf("%w: %s is a file", ErrNotDir, done)
+					return nil, fmt.Errorf("%w: %s is a %s", ErrNotDir, done, kindWord(k))
 				}
 				n = k
 				continue

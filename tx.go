@@ -143,6 +143,16 @@ func (tx *Tx) Mkdir(p string, o MkdirOptions) error {
 	return err
 }
 
+// Symlink logs a symbolic link at p pointing to target (see Stage.Symlink).
+func (tx *Tx) Symlink(target, p string, o SymlinkOptions) error {
+	st := tx.Stage()
+	if err := st.Symlink(target, p, o); err != nil {
+		return err
+	}
+	_, err := st.Commit()
+	return err
+}
+
 // AddDaxdev logs an ADD_DAXDEV entry (OMF 2.2, "multi-daxdev phase 1";
 // spec/omf.md §3.3.3): device d.UUID of d.Size bytes joins the file system as
 // device d.Index. Nothing is allocated and no file may use the device yet
@@ -266,6 +276,12 @@ func (f *FS) Mkdir(p string, o MkdirOptions) error {
 	return f.Update(func(tx *Tx) error { return tx.Mkdir(p, o) })
 }
 
+// Symlink makes a symbolic link at p pointing to target (master only). It
+// takes one log entry and no space; the reference's tools skip it.
+func (f *FS) Symlink(target, p string, o SymlinkOptions) error {
+	return f.Update(func(tx *Tx) error { return tx.Symlink(target, p, o) })
+}
+
 // CreateRequest is one file of a CreateMany batch.
 type CreateRequest struct {
 	Path string
@@ -333,8 +349,8 @@ func (tx *Tx) Clone(src, dst string) (*File, error) {
 	switch {
 	case err != nil:
 		return nil, err
-	case s.IsDir():
-		return nil, pathErr("clone", src, ErrIsDir)
+	case !s.IsFile():
+		return nil, pathErr("clone", src, regular(s))
 	}
 	if err := f.checkParentLocked(c); err != nil {
 		return nil, pathErr("clone", dst, err)

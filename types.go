@@ -190,16 +190,19 @@ type Counts struct {
 	Files       uint64 `json:"files"`        // files in the namespace
 	Dirs        uint64 `json:"dirs"`         // directories in the namespace, root excluded
 	SumSizes    uint64 `json:"sum_sizes_bytes"`
-	Collisions  uint64 `json:"collisions"`     // allocation units claimed twice
-	Torn        uint64 `json:"torn"`           // entries with a bad sequence number or CRC
-	Refused     uint64 `json:"refused"`        // intact entries the namespace refused (see the problems)
-	DelEntries  uint64 `json:"delete_entries"` // intact DELETE entries
-	Deleted     uint64 `json:"deleted"`        // files and directories they removed
+	Collisions  uint64 `json:"collisions"`      // allocation units claimed twice
+	Torn        uint64 `json:"torn"`            // entries with a bad sequence number or CRC
+	Refused     uint64 `json:"refused"`         // intact entries the namespace refused (see the problems)
+	DelEntries  uint64 `json:"delete_entries"`  // intact DELETE entries
+	Deleted     uint64 `json:"deleted"`         // files and directories they removed
+	Symlinks    uint64 `json:"symlinks"`        // symbolic links in the namespace
+	LinkEntries uint64 `json:"symlink_entries"` // intact SYMLINK entries
 }
 
 func countsOf(s namespace.Stats) Counts {
 	return Counts{Entries: s.Entries, FileEntries: s.FileEntries, DirEntries: s.DirEntries, Files: s.Files,
-		Dirs: s.Dirs, SumSizes: s.SumSizes, Collisions: s.Collisions, Torn: s.Torn, Refused: s.Refused, DelEntries: s.DelEntries, Deleted: s.Deleted}
+		Dirs: s.Dirs, SumSizes: s.SumSizes, Collisions: s.Collisions, Torn: s.Torn, Refused: s.Refused, DelEntries: s.DelEntries, Deleted: s.Deleted,
+		Symlinks: s.Symlinks, LinkEntries: s.LinkEntries}
 }
 
 // Bucket is the allocation of one bucket of the device, as interleaved

@@ -1,8 +1,10 @@
 package omf
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 )
@@ -16,6 +18,9 @@ const (
 	EntryDelete    EntryType = 2 // written only on a file system made for delete (docs/delete.md)
 	EntryAddDaxdev EntryType = 3 // OMF 2.2
 	EntryInvalid   EntryType = 4 // defined, never written; ignored when read
+	// EntrySymlink is this implementation's symbolic link (docs/format.md,
+	// "SYMLINK"). The reference tools skip it as an unknown type.
+	EntrySymlink EntryType = 5
 )
 
 func (t EntryType) String() string {
@@ -30,6 +35,8 @@ func (t EntryType) String() string {
 		return "add_daxdev"
 	case EntryInvalid:
 		return "invalid"
+	case EntrySymlink:
+		return "symlink"
 	}
 	return fmt.Sprintf("type(%d)", uint32(t))
 }
@@ -42,16 +49,19 @@ type Daxdev struct {
 }
 
 // Delete is the payload of a DELETE entry (docs/delete.md): the node at the
-// entry's Path, made by log entry Target, a directory when Dir, of Size bytes.
+// entry's Path, made by log entry Target, a directory when Dir, a symbolic
+// link when Symlink, otherwise a file of Size bytes.
 type Delete struct {
-	Target uint64
-	Dir    bool
-	Size   uint64
+	Target  uint64
+	Dir     bool
+	Symlink bool
+	Size    uint64
 }
 
 // Entry is a decoded log entry. Which fields mean something depends on Type:
 // FILE uses Size, Flags, UID, GID, Mode, Path and FMap; MKDIR uses UID, GID,
-// Mode and Path; ADD_DAXDEV uses Daxdev; DELETE uses Path and Delete.
+// Mode and Path; ADD_DAXDEV uses Daxdev; DELETE uses Path and Delete;
+// SYMLINK uses UID, GID, Mode, Path and Target.
 type Entry struct {
 	Seqnum uint64
 	Type   EntryType
@@ -66,6 +76,7 @@ type Entry struct {
 
 	Daxdev Daxdev
 	Delete Delete
+	Target string // SYMLINK: what the link points to, any string
 
 	CRC uint64 // as stored (decoding) or computed (encoding)
 }
@@ -98,12 +109,27 @@ const (
 	delKind   = 0x018
 	delSize   = 0x020
 	delPath   = 0x028 // where fm_relpath is
+
+	slUID       = 0x010
+	slGID       = 0x014
+	slMode      = 0x018
+	slPath      = 0x01C // where md_relpath is
+	slTargetLen = 0x06C
+	slTarget    = 0x070 // to the CRC: SymlinkTargetField bytes
 )
+
+// SymlinkTargetField is the size of sl_target; a target holds at most one
+// byte less (it is NUL-terminated).
+const SymlinkTargetField = EntryCRCOffset - slTarget
+
+// MaxSymlinkTarget is the longest symlink target a log entry holds.
+const MaxSymlinkTarget = SymlinkTargetField - 1
 
 // del_kind values.
 const (
-	DeleteFile = 0
-	DeleteDir  = 1
+	DeleteFile    = 0
+	DeleteDir     = 1
+	DeleteSymlink = 2
 )
 
 // Encode builds the entry image in b[0:544]: all bytes zeroed, fields set, CRC
@@ -149,11 +175,29 @@ func (e *Entry) Encode(b []byte) error {
 			return err
 		}
 		le.PutUint64(b[delTarget:], e.Delete.Target)
-		if e.Delete.Dir {
+		switch {
+		case e.Delete.Dir && e.Delete.Symlink:
+			return fieldErr(ErrBadField, "log entry", "del_kind", 0, "a delete is of a directory or of a symbolic link, not both")
+		case e.Delete.Dir:
 			le.PutUint32(b[delKind:], DeleteDir)
+		case e.Delete.Symlink:
+			le.PutUint32(b[delKind:], DeleteSymlink)
 		}
 		le.PutUint64(b[delSize:], e.Delete.Size)
 		copy(b[delPath:delPath+RelPathField], e.Path)
+	case EntrySymlink:
+		if err := CheckRelPath(e.Path, true); err != nil {
+			return err
+		}
+		if err := CheckSymlinkTarget(e.Target); err != nil {
+			return err
+		}
+		le.PutUint32(b[slUID:], e.UID)
+		le.PutUint32(b[slGID:], e.GID)
+		le.PutUint32(b[slMode:], e.Mode)
+		copy(b[slPath:slPath+RelPathField], e.Path)
+		le.PutUint32(b[slTargetLen:], uint32(len(e.Target)))
+		copy(b[slTarget:slTarget+SymlinkTargetField], e.Target)
 	case EntryInvalid:
 		// no payload
 	default:
@@ -229,14 +273,54 @@ func (e *Entry) decodePayload(b []byte, d *EntryDecoder) error {
 		case DeleteFile:
 		case DeleteDir:
 			e.Delete.Dir = true
+		case DeleteSymlink:
+			e.Delete.Symlink = true
 		default:
-			return fieldErr(ErrBadField, "log entry", "del_kind", uint64(k), "delete kind %d is neither 0 (file) nor 1 (directory)", k)
+			return fieldErr(ErrBadField, "log entry", "del_kind", uint64(k), "delete kind %d is not 0 (file), 1 (directory) or 2 (symbolic link)", k)
 		}
 		e.Path, err = decodePath(b[delPath:], "del_relpath", d)
+		return err
+	case EntrySymlink:
+		e.UID = le.Uint32(b[slUID:])
+		e.GID = le.Uint32(b[slGID:])
+		e.Mode = le.Uint32(b[slMode:])
+		if e.Path, err = decodePath(b[slPath:], "sl_relpath", d); err != nil {
+			return err
+		}
+		e.Target, err = decodeTarget(b, d)
 		return err
 	case EntryInvalid:
 	default:
 		return fieldErr(ErrBadField, "log entry", "famfs_log_entry_type", uint64(e.Type), "unknown entry type %d", uint32(e.Type))
 	}
 	return nil
+}
+
+// CheckSymlinkTarget checks a symbolic link's target for a log entry: not
+// empty, no NUL byte, at most MaxSymlinkTarget bytes. Anything else goes: a
+// target is just a string, as in every file system.
+func CheckSymlinkTarget(t string) error {
+	switch {
+	case t == "":
+		return fieldErr(ErrBadField, "symlink", "sl_target", 0, "empty target")
+	case len(t) > MaxSymlinkTarget:
+		return fieldErr(ErrBadField, "symlink", "sl_target", uint64(len(t)), "target of %d bytes, at most %d fit", len(t), MaxSymlinkTarget)
+	case strings.IndexByte(t, 0) >= 0:
+		return fieldErr(ErrBadField, "symlink", "sl_target", 0, "target holds a NUL byte")
+	}
+	return nil
+}
+
+// decodeTarget reads sl_target, which sl_target_len must agree with.
+func decodeTarget(b []byte, d *EntryDecoder) (string, error) {
+	le := binary.LittleEndian
+	n := le.Uint32(b[slTargetLen:])
+	f := b[slTarget : slTarget+SymlinkTargetField]
+	if n == 0 || n > MaxSymlinkTarget {
+		return "", fieldErr(ErrBadField, "log entry", "sl_target_len", uint64(n), "target length %d (1 to %d)", n, MaxSymlinkTarget)
+	}
+	if z := bytes.IndexByte(f, 0); z != int(n) {
+		return "", fieldErr(ErrBadField, "log entry", "sl_target", uint64(z), "target is not %d bytes then NUL", n)
+	}
+	return d.string(f[:n]), nil
 }

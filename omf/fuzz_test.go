@@ -295,6 +295,12 @@ func careMask(b []byte) []bool {
 		set(delTarget, delKind+4)
 		set(delSize, delSize+8)
 		path(delPath)
+	case EntrySymlink:
+		set(slUID, slPath)
+		path(slPath)
+		set(slTargetLen, slTarget+4)
+		n := int(min(le.Uint32(b[slTargetLen:]), MaxSymlinkTarget))
+		set(slTarget, slTarget+n+1)
 	}
 	return m
 }
@@ -342,6 +348,9 @@ func seedEntries() []Entry {
 		Entry{Seqnum: 8, Type: EntryDelete, Path: "a/b/c/wide", Delete: Delete{Target: 6, Size: 64 * AllocUnit}},
 		Entry{Seqnum: 11, Type: EntryDelete, Path: "a/b/c", Delete: Delete{Target: 7, Dir: true}},
 		Entry{Seqnum: 9, Type: EntryInvalid},
+		Entry{Seqnum: 12, Type: EntrySymlink, UID: 3, GID: 4, Mode: 0o777, Path: "a/b/c/link", Target: "../wide"},
+		Entry{Seqnum: 13, Type: EntrySymlink, Mode: 0o777, Path: "abs", Target: "/" + strings.Repeat("t", MaxSymlinkTarget-1)},
+		Entry{Seqnum: 14, Type: EntryDelete, Path: "abs", Delete: Delete{Target: 13, Symlink: true}},
 		Entry{Seqnum: 10, Type: EntryFile, Size: 1, Path: "empty-map"},
 	)
 	return out
@@ -440,7 +449,7 @@ func FuzzEntry(f *testing.F) {
 		c := e
 		canon := make([]byte, EntrySize)
 		if err := c.Encode(canon); err != nil {
-			if (e.Type == EntryFile || e.Type == EntryMkdir || e.Type == EntryDelete) && len(e.Path) > MaxRelPath {
+			if (e.Type == EntryFile || e.Type == EntryMkdir || e.Type == EntryDelete || e.Type == EntrySymlink) && len(e.Path) > MaxRelPath {
 				checkErr(t, "re-encode", err, ErrBadPath)
 				return
 			}

@@ -322,6 +322,75 @@ func TestDeleteEntryBytes(t *testing.T) {
 	}
 }
 
+// The SYMLINK entry's bytes at the offsets docs/format.md gives.
+func TestSymlinkEntryBytes(t *testing.T) {
+	e := Entry{Seqnum: 9, Type: EntrySymlink, UID: 1000, GID: 100, Mode: 0o777, Path: "dir/link", Target: "../data/file.bin"}
+	var b [EntrySize]byte
+	if err := e.Encode(b[:]); err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	for _, c := range []struct {
+		name      string
+		off       int
+		got, want uint64
+	}{
+		{"seqnum", 0x000, le.Uint64(b[0x000:]), 9},
+		{"type", 0x008, uint64(le.Uint32(b[0x008:])), 5},
+		{"sl_uid", 0x010, uint64(le.Uint32(b[0x010:])), 1000},
+		{"sl_gid", 0x014, uint64(le.Uint32(b[0x014:])), 100},
+		{"sl_mode", 0x018, uint64(le.Uint32(b[0x018:])), 0o777},
+		{"sl_target_len", 0x06C, uint64(le.Uint32(b[0x06C:])), 16},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s at 0x%x: %d, want %d", c.name, c.off, c.got, c.want)
+		}
+	}
+	if got := string(b[0x01C : 0x01C+8]); got != "dir/link" || b[0x024] != 0 {
+		t.Errorf("sl_relpath %q", b[0x01C:0x01C+9])
+	}
+	if got := string(b[0x070 : 0x070+16]); got != "../data/file.bin" {
+		t.Errorf("sl_target %q", got)
+	}
+	for i, c := range b[0x070+16 : EntryCRCOffset] {
+		if c != 0 {
+			t.Fatalf("byte 0x%x is 0x%x, want 0", 0x070+16+i, c)
+		}
+	}
+	if got, want := le.Uint64(b[EntryCRCOffset:]), uint64(crc32.ChecksumIEEE(b[:EntryCRCOffset])); got != want {
+		t.Errorf("crc 0x%x, want 0x%x", got, want)
+	}
+	d, err := ParseEntry(b[:], 9)
+	if err != nil || d.Path != e.Path || d.Target != e.Target || d.UID != 1000 || d.Mode != 0o777 {
+		t.Fatalf("decoded %+v, %v", d, err)
+	}
+	// The longest target fits; one more byte, an empty one or a NUL does not.
+	e.Target = strings.Repeat("x", MaxSymlinkTarget)
+	if err := e.Encode(b[:]); err != nil || MaxSymlinkTarget != 423 {
+		t.Fatalf("a %d-byte target: %v", MaxSymlinkTarget, err)
+	}
+	for _, bad := range []string{"", strings.Repeat("x", MaxSymlinkTarget+1), "a\x00b"} {
+		e.Target = bad
+		if err := e.Encode(b[:]); !errors.Is(err, ErrBadField) {
+			t.Errorf("target of %d bytes encoded: %v", len(bad), err)
+		}
+	}
+	// A length that disagrees with the NUL is refused.
+	e.Target = "abc"
+	e.Encode(b[:])
+	le.PutUint32(b[0x06C:], 2)
+	le.PutUint64(b[EntryCRCOffset:], uint64(crc32.ChecksumIEEE(b[:EntryCRCOffset])))
+	if _, err := ParseEntry(b[:], 9); err == nil || !strings.Contains(err.Error(), "sl_target") {
+		t.Errorf("a bad sl_target_len decoded: %v", err)
+	}
+	// A symlink delete has del_kind 2.
+	del := Entry{Seqnum: 10, Type: EntryDelete, Path: "dir/link", Delete: Delete{Target: 9, Symlink: true}}
+	del.Encode(b[:])
+	if got := le.Uint32(b[0x018:]); got != 2 {
+		t.Errorf("symlink del_kind %d, want 2", got)
+	}
+}
+
 func TestReclaimVersion(t *testing.T) {
 	s := NewSuperblock()
 	s.Version = ReclaimVersion

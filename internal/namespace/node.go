@@ -3,6 +3,7 @@ package namespace
 import (
 	"math"
 	"sort"
+	"strings"
 	"unsafe"
 
 	"github.com/famfs-go/famfs/omf"
@@ -33,6 +34,7 @@ type chunk struct {
 	t     *Tree
 	names [nameBlocks][]byte // names of the chunk's nodes; block k+1 is made when block k is full
 	maps  []omf.FMap         // maps a node does not hold itself (mapSide), by slot; made on first use
+	links []string           // symbolic links' targets, by slot; made on first use
 	nodes [chunkNodes]Node
 	name0 [3072]byte // names[0]
 }
@@ -44,7 +46,7 @@ const (
 	mapSide        // any other map, in chunk.maps
 )
 
-// Node is a directory or file of the tree. Nothing about a node changes once
+// Node is a directory, file or symbolic link of the tree. Nothing about a node changes once
 // it is in the tree, except that a directory gains and loses children and a
 // node may be deleted (it then stays where it is, out of its directory).
 type Node struct {
@@ -111,7 +113,7 @@ func (n *Node) Parent() *Node {
 // whether it was removed.
 func (n *Node) Deleted() (at uint64, ok bool) { return uint64(n.delAt), n.delAt > 0 }
 
-// Kind returns whether n is a directory or a file.
+// Kind returns whether n is a directory, a file or a symbolic link.
 func (n *Node) Kind() Kind { return n.kind }
 
 // IsDir reports whether n is a directory.
@@ -279,6 +281,29 @@ func (n *Node) setMap(m omf.FMap) {
 	}
 	c.maps[n.id&(chunkNodes-1)], n.mapKind = m, mapSide
 }
+
+// setTarget stores a symbolic link's target (before the node is visible).
+func (n *Node) setTarget(target string) {
+	c := n.chunk()
+	if c.links == nil {
+		c.links = make([]string, chunkNodes)
+	}
+	c.links[n.id&(chunkNodes-1)] = strings.Clone(target)
+}
+
+// Target returns a symbolic link's target ("" for any other node).
+func (n *Node) Target() string {
+	if n.kind != Symlink {
+		return ""
+	}
+	return n.chunk().links[n.id&(chunkNodes-1)]
+}
+
+// IsFile reports whether n is a regular file.
+func (n *Node) IsFile() bool { return n.kind == File }
+
+// IsSymlink reports whether n is a symbolic link.
+func (n *Node) IsSymlink() bool { return n.kind == Symlink }
 
 // ByIno returns the live node whose inode number is ino (see Ino), or nil.
 func (t *Tree) ByIno(ino uint64) *Node {

@@ -28,6 +28,7 @@ type Kind uint8
 const (
 	Dir Kind = iota
 	File
+	Symlink
 )
 
 // ProblemKind classifies a Problem.
@@ -86,6 +87,8 @@ type Stats struct {
 	DirEntries  uint64 // intact MKDIR entries
 	Files       uint64 // files in the tree
 	Dirs        uint64 // directories in the tree, root excluded
+	Symlinks    uint64 // symbolic links in the tree
+	LinkEntries uint64 // intact SYMLINK entries
 	Refused     uint64 // intact entries reported and left out (bad map or path, duplicate, ...); a cross-linked file is placed, not refused
 	SumSizes    uint64 // fm_size summed over decodable FILE entries
 	Collisions  uint64 // allocation units claimed twice
@@ -317,6 +320,8 @@ func (t *Tree) Apply(i uint64, e *omf.Entry, decodeErr error) *Node {
 		t.stats.DirEntries++
 	case omf.EntryDelete:
 		t.stats.DelEntries++
+	case omf.EntrySymlink:
+		t.stats.LinkEntries++
 	}
 	if e.Type == omf.EntryDelete && !t.reclaim {
 		return nil // the reference ignores DELETE entries, whatever they hold
@@ -334,6 +339,8 @@ func (t *Tree) Apply(i uint64, e *omf.Entry, decodeErr error) *Node {
 		t.applyDaxdev(i, e)
 	case omf.EntryDelete:
 		t.applyDelete(i, e)
+	case omf.EntrySymlink:
+		return t.applySymlink(i, e)
 	}
 	// INVALID is defined but never written: ignored, as the reference does.
 	return nil
@@ -363,8 +370,8 @@ func (t *Tree) applyDelete(i uint64, e *omf.Entry) {
 	case n == t.root:
 		t.refuse(i, BadDelete, e.Path, "the root cannot be deleted")
 		return
-	case d.Dir != (n.kind == Dir):
-		t.refuse(i, BadDelete, e.Path, "the entry deletes a %s, the path is a %s", map[bool]string{true: "directory", false: "file"}[d.Dir], kindName(n))
+	case d.Dir != (n.kind == Dir) || d.Symlink != (n.kind == Symlink):
+		t.refuse(i, BadDelete, e.Path, "the entry deletes a %s, the path is a %s", deleteKindName(d), kindName(n))
 		return
 	case n.kind == Dir && n.nkids > 0:
 		t.refuse(i, NotEmpty, e.Path, "%d entries left in it", n.nkids)
@@ -375,10 +382,13 @@ func (t *Tree) applyDelete(i uint64, e *omf.Entry) {
 	}
 	t.unlink(n)
 	n.delAt = int64(i)
-	if n.kind == Dir {
+	switch n.kind {
+	case Dir:
 		t.stats.Dirs--
 		t.lastDirNode = nil
-	} else {
+	case Symlink:
+		t.stats.Symlinks--
+	default:
 		t.stats.Files--
 		t.free(i, n)
 	}
@@ -444,6 +454,16 @@ func (t *Tree) applyDir(i uint64, e *omf.Entry) *Node {
 	return t.addNode(i, e.Path, Dir, e.Mode, e.UID, e.GID)
 }
 
+// applySymlink adds a symbolic link. Its target is only a string: nothing
+// checks what it names (docs/format.md, "SYMLINK").
+func (t *Tree) applySymlink(i uint64, e *omf.Entry) *Node {
+	n := t.addNode(i, e.Path, Symlink, e.Mode, e.UID, e.GID)
+	if n != nil {
+		n.setTarget(e.Target)
+	}
+	return n
+}
+
 // addNode adds the node of entry i at path, when its parent directory exists
 // and its name is not yet taken there; otherwise it reports why and returns
 // nil. path may be the log's memory: the node keeps a copy of its name.
@@ -464,9 +484,12 @@ func (t *Tree) addNode(i uint64, path string, kind Kind, mode, uid, gid uint32) 
 	}
 	n := t.newNode(int64(i), name, kind, mode, uid, gid)
 	t.add(parent, n, h)
-	if kind == Dir {
+	switch kind {
+	case Dir:
 		t.stats.Dirs++
-	} else {
+	case Symlink:
+		t.stats.Symlinks++
+	default:
 		t.stats.Files++
 	}
 	return n
@@ -491,8 +514,21 @@ func (t *Tree) applyDaxdev(i uint64, e *omf.Entry) {
 }
 
 func kindName(n *Node) string {
-	if n.kind == Dir {
+	switch n.kind {
+	case Dir:
 		return "directory"
+	case Symlink:
+		return "symbolic link"
+	}
+	return "file"
+}
+
+func deleteKindName(d omf.Delete) string {
+	switch {
+	case d.Dir:
+		return "directory"
+	case d.Symlink:
+		return "symbolic link"
 	}
 	return "file"
 }
