@@ -126,10 +126,12 @@ func badEntryOf(err error) (*BadEntry, error) {
 type EntryKind int
 
 const (
-	EntryFile   EntryKind = iota // a file and its map
-	EntryDir                     // a directory
-	EntryDaxdev                  // a device joining the file system
-	EntryOther                   // a type this implementation does not apply
+	EntryFile    EntryKind = iota // a file and its map
+	EntryDir                      // a directory
+	EntryDaxdev                   // a device joining the file system
+	EntryOther                    // a type this implementation does not apply
+	EntrySymlink                  // a symbolic link
+	EntryDelete                   // a delete (applied on a file system made for delete)
 )
 
 func (k EntryKind) String() string {
@@ -140,6 +142,10 @@ func (k EntryKind) String() string {
 		return "mkdir"
 	case EntryDaxdev:
 		return "add_daxdev"
+	case EntrySymlink:
+		return "symlink"
+	case EntryDelete:
+		return "delete"
 	}
 	return "other"
 }
@@ -156,6 +162,9 @@ type LogEntry struct {
 	Size   uint64     // files
 	FMap   omf.FMap   // files
 	Daxdev omf.Daxdev // device entries
+	Target string     // symbolic links: the target; deletes: unused
+	// Deleted is a delete's target entry.
+	Deleted uint64
 	// Err is set for an intact entry that cannot be decoded; the other
 	// fields are then as far as they could be read.
 	Err error
@@ -175,6 +184,10 @@ func logEntryOf(i uint64, e *omf.Entry, err error) LogEntry {
 		le.Kind = EntryDir
 	case omf.EntryAddDaxdev:
 		le.Kind = EntryDaxdev
+	case omf.EntrySymlink:
+		le.Kind, le.Target = EntrySymlink, e.Target
+	case omf.EntryDelete:
+		le.Kind, le.Deleted = EntryDelete, e.Delete.Target
 	default:
 		le.Kind = EntryOther
 	}

@@ -11,6 +11,7 @@ func commands(e *env) []*cobra.Command {
 		newMountCmd(e),
 		newUmountCmd(e),
 		newMkdirCmd(e),
+		newLnCmd(e),
 		newRmCmd(e),
 		newHostsCmd(e),
 		newEvictCmd(e),

@@ -42,6 +42,11 @@ type cpDir struct {
 	mode  uint32
 }
 
+// cpLink is a symbolic link of a copied tree, made as a famfs link.
+type cpLink struct {
+	dst, shown, target string
+}
+
 func newCpCmd(e *env) *cobra.Command {
 	var (
 		recursive, compare bool
@@ -63,7 +68,10 @@ path, a source that shrinks or cannot be read) logs nothing. A destination
 that exists with exactly the source's size is overwritten in place (so a
 copy can be restarted); any other existing destination is an error. Empty
 files inside a copied tree are skipped with a warning (a famfs file holds at
-least 1 byte); an empty file named as a source is an error. Several sources
+least 1 byte); an empty file named as a source is an error. Symbolic links
+inside a copied tree are made as famfs symbolic links with the same targets
+(not followed, as cp -r does); a link named as a source is followed. Several
+sources
 need a directory destination. Wildcards the shell did not expand are
 expanded here. With -c, nothing is copied: sources are compared with
 existing destinations.` + masterHelp + pathHelp,
@@ -123,6 +131,7 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 		return fmt.Errorf("%s: copying several sources needs an existing famfs directory as the destination", destArg)
 	}
 	var dirs []cpDir
+	var links []cpLink
 	var jobs []*cpJob
 	for _, src := range sources {
 		st, err := os.Stat(src)
@@ -145,14 +154,14 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 				complain("%s: cannot copy a directory onto the file %s", src, destArg)
 				continue
 			}
-			d, j, skipped, err := planTree(src, target, shown)
+			t, err := planTree(src, target, shown)
 			if err != nil {
 				complain("%v", err)
 			}
-			for _, w := range skipped {
+			for _, w := range t.skipped {
 				fmt.Fprintf(e.stderr, "famfs cp: warning: %s\n", w)
 			}
-			dirs, jobs = append(dirs, d...), append(jobs, j...)
+			dirs, links, jobs = append(dirs, t.dirs...), append(links, t.links...), append(jobs, t.jobs...)
 		case !st.Mode().IsRegular():
 			complain("%s: not a regular file", src)
 		case st.Size() == 0:
@@ -184,8 +193,16 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 				complain("%v", pathErr(dest.at(d.dst, d.shown), err))
 			}
 		}
+		for _, l := range links {
+			if i, err := fsys.Stat(l.dst); err == nil && i.Target == l.target {
+				continue // the same link: a restarted copy
+			}
+			if err := st.Symlink(l.target, l.dst, famfs.SymlinkOptions{UID: o.UID, GID: o.GID}); err != nil {
+				complain("%v", pathErr(dest.at(l.dst, l.shown), err))
+			}
+		}
 		for _, j := range jobs {
-			if i, err := fsys.Stat(j.dst); err == nil && !i.IsDir() && i.Size == j.size {
+			if i, err := fsys.Stat(j.dst); err == nil && i.Mode.IsRegular() && i.Size == j.size {
 				// The same size: overwrite in place, so a copy can be restarted.
 				if j.file, err = fsys.OpenFile(j.dst); err != nil {
 					complain("%s: %v", j.shown, err)
@@ -227,11 +244,20 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 	return nil
 }
 
-// planTree lists the directories and files of a local tree rooted at src,
-// placed at famfs path target (shown: as the user would type it), and what it
-// skips: empty files (a famfs file holds at least 1 byte) and whatever is not
-// a regular file or a directory.
-func planTree(src, target, shown string) (dirs []cpDir, jobs []*cpJob, skipped []string, err error) {
+// cpTree is what a recursive copy of one local tree makes.
+type cpTree struct {
+	dirs    []cpDir
+	links   []cpLink
+	jobs    []*cpJob
+	skipped []string
+}
+
+// planTree lists the directories, files and symbolic links of a local tree
+// rooted at src, placed at famfs path target (shown: as the user would type
+// it), and what it skips: empty files (a famfs file holds at least 1 byte)
+// and whatever is not a regular file, a directory or a symbolic link. Links
+// are copied as links (their targets as they are), as cp -r does.
+func planTree(src, target, shown string) (t cpTree, err error) {
 	var bad []string
 	err = filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -248,20 +274,27 @@ func planTree(src, target, shown string) (dirs []cpDir, jobs []*cpJob, skipped [
 		}
 		switch {
 		case d.IsDir():
-			dirs = append(dirs, cpDir{dst: dst, shown: shownDst, mode: uint32(info.Mode().Perm()) &^ umask()})
+			t.dirs = append(t.dirs, cpDir{dst: dst, shown: shownDst, mode: uint32(info.Mode().Perm()) &^ umask()})
+		case info.Mode()&fs.ModeSymlink != 0:
+			to, err := os.Readlink(p)
+			if err != nil {
+				bad = append(bad, fmt.Sprintf("%s: %v", p, unwrapPathErr(err)))
+				return nil
+			}
+			t.links = append(t.links, cpLink{dst: dst, shown: shownDst, target: to})
 		case info.Mode().IsRegular() && info.Size() > 0:
-			jobs = append(jobs, &cpJob{src: p, dst: dst, shown: shownDst, size: uint64(info.Size())})
+			t.jobs = append(t.jobs, &cpJob{src: p, dst: dst, shown: shownDst, size: uint64(info.Size())})
 		case info.Mode().IsRegular():
-			skipped = append(skipped, fmt.Sprintf("%s: empty file skipped (a famfs file holds at least 1 byte)", p))
+			t.skipped = append(t.skipped, fmt.Sprintf("%s: empty file skipped (a famfs file holds at least 1 byte)", p))
 		default:
-			skipped = append(skipped, fmt.Sprintf("%s: not a regular file or directory, skipped", p))
+			t.skipped = append(t.skipped, fmt.Sprintf("%s: not a regular file, directory or symbolic link, skipped", p))
 		}
 		return nil
 	})
 	if err == nil && len(bad) > 0 {
 		err = errors.New(strings.Join(bad, "\n"))
 	}
-	return dirs, jobs, skipped, err
+	return t, err
 }
 
 // copyJobs fills the created files from their sources, threads at a time,

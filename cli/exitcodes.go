@@ -53,6 +53,7 @@ var exitCodes = map[string]string{
 	"bench":      "0 measured (whether or not targets were met), 1 failure, 16 usage",
 	"creat":      "0 success, 1 failure, 16 usage",
 	"mkdir":      "0 success, 1 failure, 16 usage",
+	"ln":         "0 made, 1 failure, 16 usage (no -s: famfs has no hard links)",
 	"rm":         "0 removed, 1 failure (nothing was removed), 16 usage",
 	"hosts":      "0 listed, 1 failure, 16 usage",
 	"evict":      "0 evicted, 1 failure, 16 usage",

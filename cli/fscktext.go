@@ -112,7 +112,11 @@ func fsckText(b *strings.Builder, r *famfs.FsckReport, human, verbose bool) {
 	p("  %d of %d entries used\n", r.Entries, h.Capacity)
 	p("  %d bad log entries detected\n", r.BadEntries())
 	p("  %d files\n", r.Files)
-	p("  %d directories\n\n", r.Dirs)
+	p("  %d directories\n", r.Dirs)
+	if r.LinkEntries > 0 { // not in the reference's block, which has no links
+		p("  %d symbolic links\n", r.Symlinks)
+	}
+	p("\n")
 
 	if verbose {
 		p("Verbose:\n")

@@ -115,6 +115,10 @@ func writeLogplayText(out io.Writer, dev string, next, slots uint64, counts famf
 			fmt.Fprintf(w, "__famfs_logplay: mkdir: %o %d:%d: %s %s\n", ent.Mode, ent.UID, ent.GID, famfs.Printable(ent.Path), mark(i))
 		case ent.Kind == famfs.EntryDaxdev:
 			fmt.Fprintf(w, "__famfs_logplay: %d add_daxdev: index=%d size=%d uuid=%s%s\n", i, ent.Daxdev.Index, ent.Daxdev.Size, ent.Daxdev.UUID, mark(i))
+		case ent.Kind == famfs.EntrySymlink:
+			fmt.Fprintf(w, "__famfs_logplay: %d symlink: %d:%d: %s -> %s%s\n", i, ent.UID, ent.GID, famfs.Printable(ent.Path), famfs.Printable(ent.Target), mark(i))
+		case ent.Kind == famfs.EntryDelete:
+			fmt.Fprintf(w, "__famfs_logplay: %d delete: %s (made by entry %d)%s\n", i, famfs.Printable(ent.Path), ent.Deleted, mark(i))
 		default:
 			fmt.Fprintf(w, "__famfs_logplay: %d %s (ignored)\n", i, ent.Type)
 		}
@@ -157,12 +161,14 @@ type logplayJSON struct {
 
 type entryJSON struct {
 	Index   uint64 `json:"index"`
-	Type    string `json:"type"` // file, mkdir, add_daxdev, other
+	Type    string `json:"type"` // file, mkdir, add_daxdev, symlink, delete, other
 	Path    string `json:"path,omitempty"`
 	Mode    uint32 `json:"mode"`
 	UID     uint32 `json:"uid"`
 	GID     uint32 `json:"gid"`
 	Size    uint64 `json:"size_bytes,omitempty"`
+	Target  string `json:"target,omitempty"`  // symlink
+	Deletes uint64 `json:"deletes,omitempty"` // delete: the entry it removes
 	Refused bool   `json:"refused"`
 	Error   string `json:"error,omitempty"`
 }
@@ -180,7 +186,7 @@ func writeLogplayJSON(w io.Writer, dev string, next, slots uint64, counts famfs.
 		Files: &counts.Files, Directories: &counts.Dirs, Problems: problems, NumProblems: len(problems)}
 	for _, ent := range entries {
 		j := entryJSON{Index: ent.Index, Type: ent.Kind.String(), Path: ent.Path, Mode: ent.Mode, UID: ent.UID, GID: ent.GID,
-			Size: ent.Size, Refused: refused[ent.Index]}
+			Size: ent.Size, Target: ent.Target, Deletes: ent.Deleted, Refused: refused[ent.Index]}
 		if ent.Err != nil {
 			j.Error = ent.Err.Error()
 		}

@@ -30,9 +30,10 @@ type fpath struct {
 
 // inMount finds the famfs mount holding arg (absolute, or relative to the
 // working directory; ".", "..", "//" allowed), per the mount table, since
-// statfs only says "fuse".
+// statfs only says "fuse". A symbolic link as arg's last component is the
+// name itself, not followed (famfs commands act on names, as rm(1) does).
 func inMount(arg string) (fpath, bool) {
-	m, rel, ok := mounts.Containing(arg)
+	m, rel, ok := mounts.ContainingName(arg)
 	if !ok || rel == ".." || strings.HasPrefix(rel, "../") {
 		return fpath{arg: arg}, false
 	}

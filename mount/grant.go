@@ -409,7 +409,7 @@ func (s *Server) describe(r *control.GrantReply, file *famfs.File) error {
 // fileByIno opens the file with inode number ino.
 func (s *Server) fileByIno(ino uint64) (*famfs.File, error) {
 	n, ok := s.fsys.NodeByIno(ino)
-	if !ok || n.IsDir() {
+	if !ok || n.IsDir() || n.IsSymlink() {
 		return nil, fmt.Errorf("inode %d: %w", ino, os.ErrNotExist)
 	}
 	return n.Open()

@@ -86,11 +86,16 @@ func (x *node) fill(a *fuse.Attr) {
 	a.Ino = n.Ino()
 	a.Mode = n.Perm()
 	a.Uid, a.Gid = n.UID(), n.GID()
-	if n.IsDir() {
+	switch {
+	case n.IsDir():
 		a.Mode |= syscall.S_IFDIR
 		a.Nlink = 2
 		a.Size = 4096
-	} else {
+	case n.IsSymlink():
+		a.Mode = syscall.S_IFLNK | 0o777
+		a.Nlink = 1
+		a.Size = uint64(len(n.Target()))
+	default:
 		a.Mode |= syscall.S_IFREG
 		a.Nlink = 1
 		a.Size = n.Size()
@@ -226,8 +231,11 @@ func (d *dirNode) OpendirHandle(ctx context.Context, flags uint32) (fs.FileHandl
 			continue // the mount's own .meta hides a logged one
 		}
 		mode := uint32(syscall.S_IFREG)
-		if c.IsDir() {
+		switch {
+		case c.IsDir():
 			mode = syscall.S_IFDIR
+		case c.IsSymlink():
+			mode = syscall.S_IFLNK
 		}
 		list = append(list, fuse.DirEntry{Name: c.Name(), Mode: mode, Ino: c.Ino()})
 	}
@@ -269,6 +277,20 @@ var (
 	_ fs.FileReaddirenter   = (*dirHandle)(nil)
 	_ fs.FileSeekdirer      = (*dirHandle)(nil)
 )
+
+// linkNode is a symbolic link of the namespace: the kernel follows it with
+// the target Readlink gives (docs/format.md, "SYMLINK").
+type linkNode struct{ node }
+
+func (l *linkNode) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
+	if err := l.srv.alive(); err != 0 {
+		return nil, err
+	}
+	l.srv.count(&l.srv.stats.readlink)
+	return []byte(l.n.Target()), 0
+}
+
+var _ fs.NodeReadlinker = (*linkNode)(nil)
 
 // fileNode is a regular file of the namespace.
 type fileNode struct {

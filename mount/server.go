@@ -44,7 +44,7 @@ type Server struct {
 type counters struct {
 	lookup, getattr, readdir, open, read, readBytes, write, writeBytes atomic.Uint64
 	refused, polls, replays, applied, notifies, problems               atomic.Uint64
-	removed                                                            atomic.Uint64
+	removed, readlink                                                  atomic.Uint64
 }
 
 type replayResult struct {
@@ -233,8 +233,11 @@ func (s *Server) inodeFor(ctx context.Context, parent *fs.Inode, n famfs.Node) *
 	if ch := parent.GetChild(n.Name()); ch != nil {
 		return ch
 	}
-	if n.IsDir() {
+	switch {
+	case n.IsDir():
 		return parent.NewInode(ctx, &dirNode{node{srv: s, n: n}}, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: n.Ino()})
+	case n.IsSymlink():
+		return parent.NewInode(ctx, &linkNode{node{srv: s, n: n}}, fs.StableAttr{Mode: syscall.S_IFLNK, Ino: n.Ino()})
 	}
 	return parent.NewInode(ctx, &fileNode{node: node{srv: s, n: n}}, fs.StableAttr{Mode: syscall.S_IFREG, Ino: n.Ino()})
 }
@@ -401,5 +404,6 @@ func (s *Server) statusCounters() map[string]uint64 {
 		"write": c.write.Load(), "write_bytes": c.writeBytes.Load(), "refused": c.refused.Load(),
 		"polls": c.polls.Load(), "replays": c.replays.Load(), "entries_applied": c.applied.Load(),
 		"notifications": c.notifies.Load(), "problems": c.problems.Load(), "removed": c.removed.Load(),
+		"readlink": c.readlink.Load(),
 	}
 }

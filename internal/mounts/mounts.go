@@ -103,11 +103,39 @@ func BySource(dev string) ([]Mount, error) {
 // point that is a prefix of its canonical form), and the path relative to
 // that mount point.
 func Containing(path string) (m Mount, rel string, ok bool) {
+	return containing(Canonical(path))
+}
+
+// ContainingName is Containing for the name path gives: a symbolic link as
+// its last component, in a famfs mount, is not followed (as rm(1), ln(1)
+// and lstat(2) treat it); the components before it are resolved, and so is
+// a link outside every famfs mount (a link to a mount point, say).
+func ContainingName(path string) (m Mount, rel string, ok bool) {
+	if m, rel, ok = containing(CanonicalName(path)); ok {
+		return m, rel, ok
+	}
+	return Containing(path)
+}
+
+// CanonicalName is Canonical for all but the last component of p, which is
+// kept as written (unless it is "." or "..").
+func CanonicalName(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return filepath.Clean(p)
+	}
+	dir, base := filepath.Split(abs)
+	if base == "" || base == "." || base == ".." || dir == "" {
+		return Canonical(abs)
+	}
+	return filepath.Join(Canonical(dir), base)
+}
+
+func containing(p string) (m Mount, rel string, ok bool) {
 	ms, err := Famfs()
 	if err != nil {
 		return m, "", false
 	}
-	p := Canonical(path)
 	best := -1
 	for i, x := range ms {
 		pt := filepath.Clean(x.Point)
