@@ -41,6 +41,10 @@ type MkfsOptions struct {
 	// DevPath is what the superblock records as the device path (dd_daxdev,
 	// at most 64 bytes); default the path given to Mkfs.
 	DevPath string
+	// AllocUnit is the allocation unit (ts_alloc_unit): 0 or 2 MiB (the
+	// default), or 4096 (mkfs --4k: 4 KiB-granular files, mapped with 4 KiB
+	// page faults; refused on a devdax device that maps larger pages).
+	AllocUnit uint64
 }
 
 // ErrFSExists is returned when a file system is already there and Force is not set.
@@ -58,6 +62,13 @@ var ErrFSExists = errors.New("a famfs file system already exists on the device (
 func Mkfs(path string, o MkfsOptions) (_ *Superblock, err error) {
 	if o.LogLen == 0 {
 		o.LogLen = omf.DefaultLogLen
+	}
+	switch o.AllocUnit {
+	case 0:
+		o.AllocUnit = omf.AllocUnit
+	case omf.AllocUnit, omf.SmallAllocUnit:
+	default:
+		return nil, fmt.Errorf("allocation unit %d: must be 4096 or 2097152 (2 MiB)", o.AllocUnit)
 	}
 	if !omf.ValidLogLen(o.LogLen) {
 		return nil, fmt.Errorf("log length %d: must be a power of two of at least %d (8 MiB)", o.LogLen, uint64(omf.MinLogLen))
@@ -103,6 +114,9 @@ func Mkfs(path string, o MkfsOptions) (_ *Superblock, err error) {
 		}
 		return nil, fmt.Errorf("device %s: %w%s", path, ErrFSExists, owner)
 	}
+	if o.AllocUnit < dev.MapAlign() {
+		return nil, fmt.Errorf("device %s: it maps only in 0x%x-byte pages (its devdax align), so a 0x%x-byte allocation unit would make files it cannot map; reconfigure it with a 4 KiB align (daxctl reconfigure-device --align=4K) or keep the 2 MiB unit", path, dev.MapAlign(), o.AllocUnit)
+	}
 	if o.Size != 0 && !created && dev.Size != o.Size {
 		if dev.Kind != device.RegularFile {
 			return nil, fmt.Errorf("device %s: a size can only be given for a regular file, not a %s", path, dev.Kind)
@@ -125,6 +139,7 @@ func Mkfs(path string, o MkfsOptions) (_ *Superblock, err error) {
 		sb.Version = omf.ReclaimVersion
 	}
 	sb.LogLen = o.LogLen
+	sb.AllocUnit = o.AllocUnit
 	sb.DevSize = dev.Size
 	sb.UUID, sb.DevUUID, sb.SystemUUID = o.UUID, o.DevUUID, o.SystemUUID
 	if sb.UUID == uuid.Nil {

@@ -8,7 +8,6 @@ import (
 	"syscall"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/omf"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -101,7 +100,7 @@ func (x *node) fill(a *fuse.Attr) {
 		a.Size = n.Size()
 		a.Blocks = n.Allocated() / 512
 	}
-	a.Blksize = uint32(omf.AllocUnit)
+	a.Blksize = s.blksize
 	s.setTimes(a)
 	s.overrides.apply(n.Ino(), a)
 }
@@ -480,7 +479,7 @@ type metaFile struct {
 func (m *metaFile) fill(a *fuse.Attr) {
 	a.Ino, a.Mode, a.Nlink, a.Size = m.ino, syscall.S_IFREG|0o444, 1, m.size
 	a.Blocks = m.size / 512
-	a.Blksize = uint32(omf.AllocUnit)
+	a.Blksize = m.srv.blksize
 	m.srv.setTimes(a)
 }
 

@@ -39,6 +39,7 @@ type Server struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	pollDone chan struct{}
+	blksize  uint32 // st_blksize: the allocation unit
 }
 
 type counters struct {
@@ -76,7 +77,7 @@ func Serve(opts Options) (*Server, error) {
 	if err != nil && !errors.Is(err, famfs.ErrLogDamaged) {
 		return nil, err
 	}
-	s := &Server{opts: opts, fsys: fsys, lg: lg, started: time.Now(),
+	s := &Server{opts: opts, fsys: fsys, lg: lg, started: time.Now(), blksize: uint32(fsys.Superblock().AllocUnit),
 		trigger: make(chan chan replayResult), stop: make(chan struct{}), pollDone: make(chan struct{})}
 	switch opts.Coherence {
 	case CoherenceOn:

@@ -19,7 +19,7 @@ const (
 	MinLogLen        = 0x800000 // log lengths are powers of two >= 8 MiB
 
 	AllocUnit      = 0x200000 // 2 MiB allocation unit
-	SmallAllocUnit = 4096     // also accepted by readers, never written
+	SmallAllocUnit = 4096     // mkfs --4k
 
 	LogHeaderSize  = 48
 	EntrySize      = 544

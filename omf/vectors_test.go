@@ -410,3 +410,26 @@ func TestReclaimVersion(t *testing.T) {
 		t.Fatalf("version 50 accepted: %v", err)
 	}
 }
+
+// mkfs --4k: ts_alloc_unit 0x1000 at 0x20, accepted by the reference's
+// checks (which take 4096 or 0x200000 and nothing else).
+func TestSmallAllocUnitSuperblock(t *testing.T) {
+	s := NewSuperblock()
+	s.DevSize, s.AllocUnit = 8<<30, SmallAllocUnit
+	var b [SuperblockSize]byte
+	s.Encode(b[:])
+	if got := binary.LittleEndian.Uint64(b[0x20:]); got != 0x1000 {
+		t.Fatalf("ts_alloc_unit 0x%x", got)
+	}
+	got, err := ParseSuperblock(b[:])
+	if err != nil || got.AllocUnit != 4096 {
+		t.Fatalf("parsed %v, %v", got.AllocUnit, err)
+	}
+	for _, au := range []uint64{0, 512, 8192, 1 << 20, 4 << 20} {
+		s.AllocUnit = au
+		s.Encode(b[:])
+		if _, err := ParseSuperblock(b[:]); !errors.Is(err, ErrBadField) {
+			t.Errorf("alloc unit %d accepted: %v", au, err)
+		}
+	}
+}

@@ -47,7 +47,7 @@ type Device struct {
 	Path     string // as given
 	Kind     Kind
 	Size     uint64 // bytes
-	Align    uint64 // required alignment of mapping offsets and lengths
+	Align    uint64 // the alignment famfs maps with: huge pages (MapAlign is what mmap requires)
 	Writable bool   // opened read/write
 	f        *os.File
 	sysfs    string // sysfs directory of a char or block device

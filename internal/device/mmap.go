@@ -26,8 +26,8 @@ func (d *Device) Map(off, n uint64, write bool) (*Mapping, error) {
 	if err := d.checkRange(off, n); err != nil {
 		return nil, err
 	}
-	if off%d.Align != 0 {
-		return nil, fmt.Errorf("device %s: map offset 0x%x is not a multiple of the device alignment 0x%x", d.Path, off, d.Align)
+	if off%d.MapAlign() != 0 {
+		return nil, fmt.Errorf("device %s: map offset 0x%x is not a multiple of the device alignment 0x%x", d.Path, off, d.MapAlign())
 	}
 	length := roundUp(n, pageSize)
 	if d.Kind == DaxChar {
@@ -66,8 +66,8 @@ func (d *Device) MapRuns(runs []Run, length, size uint64, write bool) (*Mapping,
 		if err := d.checkRange(r.DevOff, r.Len); err != nil {
 			return nil, err
 		}
-		if r.DevOff%d.Align != 0 || r.Len%d.Align != 0 || r.VirtOff%d.Align != 0 {
-			return nil, fmt.Errorf("device %s: run 0x%x+0x%x is not aligned to the device alignment 0x%x; map it with ReadAt instead", d.Path, r.DevOff, r.Len, d.Align)
+		if a := d.MapAlign(); r.DevOff%a != 0 || r.Len%a != 0 || r.VirtOff%a != 0 {
+			return nil, fmt.Errorf("device %s: run 0x%x+0x%x is not aligned to the device alignment 0x%x; map it with ReadAt instead", d.Path, r.DevOff, r.Len, a)
 		}
 		if r.VirtOff+r.Len > length {
 			return nil, fmt.Errorf("device %s: run at 0x%x+0x%x exceeds the %d-byte mapping", d.Path, r.VirtOff, r.Len, length)
@@ -103,6 +103,16 @@ func (d *Device) MapRuns(runs []Run, length, size uint64, write bool) (*Mapping,
 		}
 	}
 	return &Mapping{b: unsafe.Slice((*byte)(bp), size), base: bp, total: uintptr(length), writable: write}, nil
+}
+
+// MapAlign is the alignment mmap(2) of this device requires of offsets and
+// lengths: a devdax device's own (its sysfs align), a page otherwise. Align,
+// the alignment famfs prefers (so that huge pages can map), may be larger.
+func (d *Device) MapAlign() uint64 {
+	if d.Kind == DaxChar {
+		return d.Align
+	}
+	return pageSize
 }
 
 func (d *Device) checkRange(off, n uint64) error {
