@@ -12,9 +12,9 @@ import (
 func newMkfsCmd(e *env, use string) *cobra.Command {
 	var (
 		force, kill, reclaim, forceLive, small bool
-		loglen                          uint64
-		size                            uint64
-		verbose                         int
+		loglen                                 uint64
+		size                                   uint64
+		verbose                                int
 	)
 	cmd := newCommand(&cobra.Command{
 		Use:   use + " [-f] [-k] [--reclaim] [--4k] [-l loglen] [--size N] <device>",
