@@ -27,5 +27,6 @@ func commands(e *env) []*cobra.Command {
 		newStatusCmd(e),
 		newBenchCmd(e),
 		newRunCmd(e),
+		newPcqCmd(e, "pcq"),
 	}
 }

@@ -61,6 +61,7 @@ var exitCodes = map[string]string{
 	"mkmeta":     "0 success, 1 failure, 16 usage",
 	"status":     "0 success, 1 failure, 16 usage",
 	"completion": "0 success, 1 failure, 16 usage",
+	"pcq":        "0 done, 1 failure (the queue cannot be made, opened or is not a queue; a payload mismatch; a status file not written), 3 a message failed its sequence or CRC check after fresh reads (the reference exits 255), 16 usage",
 	"run":        "the command's own; before it starts: 1 library missing, 126 not executable, 127 not found, 16 usage",
 }
 

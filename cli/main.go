@@ -52,7 +52,7 @@ func Main(args []string) int {
 
 // Names are the names the famfs binary answers to (argv[0]); anything else
 // runs as famfs.
-var Names = []string{"famfs", "mkfs.famfs", "mount.famfs", "fsck.famfs"}
+var Names = []string{"famfs", "mkfs.famfs", "mount.famfs", "fsck.famfs", "pcq"}
 
 // Commands returns the command tree the binary runs as name (one of
 // Names), for tools that generate documentation from it.
@@ -70,6 +70,8 @@ func personality(name string, e *env) *cobra.Command {
 		cmd = newMountHelperCmd(e)
 	case "fsck.famfs":
 		cmd = newFsckHelperCmd(e)
+	case "pcq":
+		cmd = newPcqCmd(e, name)
 	default:
 		cmd = newRootCmd(e)
 		name = "famfs"

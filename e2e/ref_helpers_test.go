@@ -40,7 +40,7 @@ func runWith(t testing.TB, o runOpts, id string, args ...string) result {
 		bin = o.bin
 	}
 	argv0 := "famfs"
-	if len(args) > 0 && (args[0] == "mkfs.famfs" || args[0] == "mount.famfs") {
+	if len(args) > 0 && (args[0] == "mkfs.famfs" || args[0] == "mount.famfs" || args[0] == "pcq") {
 		argv0, args = args[0], args[1:]
 	}
 	var cmd *exec.Cmd

@@ -1,0 +1,236 @@
+package famfs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/famfs-go/famfs/internal/pcq"
+)
+
+// The producer/consumer queue (docs/pcq.md): two famfs files, <name> (the
+// producer's: a header and the buckets) and <name>.consumer, in the
+// reference's layout, so that a Go producer and a C consumer on another host
+// (or the reverse) share one queue byte for byte.
+
+// Queue errors.
+var (
+	ErrQueueFull    = pcq.ErrFull
+	ErrQueueEmpty   = pcq.ErrEmpty
+	ErrQueueCorrupt = pcq.ErrCorrupt
+	// ErrCoherency: a message failed its sequence or CRC check after the
+	// bucket was read afresh from memory.
+	ErrCoherency = pcq.ErrCoherency
+	ErrTooBig    = pcq.ErrTooBig
+)
+
+// QueueConsumerSuffix names a queue's consumer file: <name>.consumer.
+const QueueConsumerSuffix = ".consumer"
+
+// QueueOptions describe a new queue.
+type QueueOptions struct {
+	BucketSize uint64 // a power of two of at least 32 bytes, its 16-byte trailer included
+	Buckets    uint64 // at least 2; the queue holds Buckets-1 messages
+	Mode       uint32 // of both files (default 0644)
+	UID, GID   uint32 // of both files
+}
+
+// CreateQueue makes the queue name: the producer file name (2 MiB of header
+// area, then the buckets) and the consumer file name.consumer (2 MiB), both
+// zeroed, with their headers written, logged together only once complete.
+// Master only.
+func (f *FS) CreateQueue(name string, o QueueOptions) error {
+	if err := pcq.CheckGeometry(o.Buckets, o.BucketSize); err != nil {
+		return pathErr("create queue", name, fmt.Errorf("%w: %w", fs.ErrInvalid, err))
+	}
+	if o.Mode == 0 {
+		o.Mode = 0o644
+	}
+	return f.Update(func(tx *Tx) error {
+		st := tx.Stage()
+		defer st.Abandon()
+		co := CreateOptions{Mode: o.Mode, UID: o.UID, GID: o.GID}
+		co.Size = pcq.ProducerFileSize(o.Buckets, o.BucketSize)
+		p, err := st.Create(name, co)
+		if err != nil {
+			return err
+		}
+		co.Size = pcq.ConsumerFileSize
+		c, err := st.Create(name+QueueConsumerSuffix, co)
+		if err != nil {
+			return err
+		}
+		head, tail := pcq.ConsumerHeader()
+		if _, err := p.WriteAt(pcq.ProducerHeader(o.Buckets, o.BucketSize), 0); err != nil {
+			return err
+		}
+		if _, err := c.WriteAt(head, 0); err != nil {
+			return err
+		}
+		if _, err := c.WriteAt(tail, pcq.ConsumerTailOffset); err != nil {
+			return err
+		}
+		_, err = st.Commit()
+		return err
+	})
+}
+
+// QueueRole is what a process does with a queue.
+type QueueRole int
+
+const (
+	// QueueProducer maps the producer file writable, the consumer file
+	// read-only.
+	QueueProducer QueueRole = iota
+	// QueueConsumer maps the consumer file writable, the producer file
+	// read-only.
+	QueueConsumer
+	// QueueReader maps both read-only (Counts only).
+	QueueReader
+)
+
+// QueueOpenOptions tune OpenQueue.
+type QueueOpenOptions struct {
+	// NoFlush skips every cache flush and invalidate: only for coherent
+	// memory (tests, pcq -D).
+	NoFlush bool
+}
+
+// Queue is one side of a queue: two Mappings. A Queue is not safe for use
+// by several goroutines at once; one producer and one consumer (each its own
+// Queue, in one process or in two on any hosts) may run concurrently.
+type Queue struct {
+	q      *pcq.Queue
+	pm, cm *Mapping
+	role   QueueRole
+}
+
+// OpenQueue maps a queue's two files for role and checks their headers.
+func OpenQueue(producer, consumer *File, role QueueRole, o QueueOpenOptions) (*Queue, error) {
+	pa, ca := MapReadOnly, MapReadOnly
+	switch role {
+	case QueueProducer:
+		pa = MapReadWrite
+	case QueueConsumer:
+		ca = MapReadWrite
+	}
+	pm, err := producer.Map(MapOptions{Access: pa})
+	if err != nil {
+		return nil, err
+	}
+	cm, err := consumer.Map(MapOptions{Access: ca})
+	if err != nil {
+		pm.Unmap()
+		return nil, err
+	}
+	q, err := pcq.Open(pm.Bytes(), cm.Bytes(), pcq.Options{NoFlush: o.NoFlush})
+	if err != nil {
+		pm.Unmap()
+		cm.Unmap()
+		return nil, pathErr("open queue", producer.Path(), err)
+	}
+	return &Queue{q: q, pm: pm, cm: cm, role: role}, nil
+}
+
+// OpenQueue opens the queue name of this file system (see OpenQueue).
+func (f *FS) OpenQueue(name string, role QueueRole, o QueueOpenOptions) (*Queue, error) {
+	p, err := f.OpenFile(name)
+	if err != nil {
+		return nil, err
+	}
+	c, err := f.OpenFile(name + QueueConsumerSuffix)
+	if err != nil {
+		return nil, err
+	}
+	return OpenQueue(p, c, role, o)
+}
+
+// Close unmaps the queue's files.
+func (q *Queue) Close() error {
+	return errors.Join(q.pm.Unmap(), q.cm.Unmap())
+}
+
+// PayloadSize is the size of every message: the bucket less its trailer.
+func (q *Queue) PayloadSize() int { return int(q.q.PayloadSize()) }
+
+// Buckets and BucketSize are the queue's geometry.
+func (q *Queue) Buckets() uint64    { return q.q.Buckets() }
+func (q *Queue) BucketSize() uint64 { return q.q.BucketSize() }
+
+// QueueStats count what this side did.
+type QueueStats = pcq.Stats
+
+// Stats returns this side's counts.
+func (q *Queue) Stats() QueueStats { return q.q.Stats() }
+
+// CountError records a payload this side found wrong (a seeded run's
+// check); it shows in Stats.
+func (q *Queue) CountError() { q.q.CountError() }
+
+// Counts reads what both sides published: the messages waiting and the
+// producer's and consumer's next sequence numbers.
+func (q *Queue) Counts() (waiting, producerSeq, consumerSeq uint64) { return q.q.Counts() }
+
+func (q *Queue) need(r QueueRole, op string) error {
+	if q.role != r {
+		return fmt.Errorf("%s: %w: the queue was opened for another role", op, fs.ErrPermission)
+	}
+	return nil
+}
+
+func stopOf(ctx context.Context) func() bool {
+	if ctx == nil {
+		return nil
+	}
+	return func() bool { return ctx.Err() != nil }
+}
+
+// Put sends msg (at most PayloadSize bytes; the rest of the payload is
+// zeroed). While the queue is full it waits until ctx is done (then
+// ErrQueueFull); a nil ctx does not wait.
+func (q *Queue) Put(ctx context.Context, msg []byte) error {
+	if err := q.need(QueueProducer, "put"); err != nil {
+		return err
+	}
+	return q.q.Put(msg, stopOf(ctx))
+}
+
+// Reserve waits, as Put does, for a free bucket and returns its payload for
+// the next message to be written in place (zero copy); Commit sends it.
+func (q *Queue) Reserve(ctx context.Context) ([]byte, error) {
+	if err := q.need(QueueProducer, "reserve"); err != nil {
+		return nil, err
+	}
+	return q.q.Reserve(stopOf(ctx))
+}
+
+// Commit sends the message written into the payload Reserve returned.
+func (q *Queue) Commit() { q.q.Commit() }
+
+// Get receives the next message into buf (grown to PayloadSize if needed)
+// and returns it. While the queue is empty it waits until ctx is done (then
+// ErrQueueEmpty); a nil ctx does not wait. A message that fails its checks
+// is an error wrapping ErrCoherency and stays queued.
+func (q *Queue) Get(ctx context.Context, buf []byte) ([]byte, error) {
+	if err := q.need(QueueConsumer, "get"); err != nil {
+		return nil, err
+	}
+	if cap(buf) < q.PayloadSize() {
+		buf = make([]byte, q.PayloadSize())
+	}
+	return q.q.Get(buf[:q.PayloadSize()], stopOf(ctx))
+}
+
+// Peek waits, as Get does, for the next message and returns its payload in
+// place (zero copy), checked; Release consumes it, after which the payload
+// must not be used.
+func (q *Queue) Peek(ctx context.Context) ([]byte, error) {
+	if err := q.need(QueueConsumer, "peek"); err != nil {
+		return nil, err
+	}
+	return q.q.Peek(stopOf(ctx))
+}
+
+// Release consumes the message Peek returned.
+func (q *Queue) Release() { q.q.Release() }
