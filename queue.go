@@ -130,6 +130,12 @@ func OpenQueue(producer, consumer *File, role QueueRole, o QueueOpenOptions) (*Q
 		cm.Unmap()
 		return nil, pathErr("open queue", producer.Path(), err)
 	}
+	switch role {
+	case QueueProducer:
+		q.RecoverProducer()
+	case QueueConsumer:
+		q.RecoverConsumer()
+	}
 	return &Queue{q: q, pm: pm, cm: cm, role: role}, nil
 }
 
@@ -146,8 +152,14 @@ func (f *FS) OpenQueue(name string, role QueueRole, o QueueOpenOptions) (*Queue,
 	return OpenQueue(p, c, role, o)
 }
 
-// Close unmaps the queue's files.
+// Close writes this side's sequence count back and unmaps the files.
 func (q *Queue) Close() error {
+	switch q.role {
+	case QueueProducer:
+		q.q.FlushProducer()
+	case QueueConsumer:
+		q.q.FlushConsumer()
+	}
 	return errors.Join(q.pm.Unmap(), q.cm.Unmap())
 }
 

@@ -54,7 +54,7 @@ const (
 )
 
 // AllFigures lists every figure in the order Run measures them.
-var AllFigures = []string{Replay, Create, Zero, MapRead, Memory, Remove, Reuse, Participate, HeldRead}
+var AllFigures = []string{Replay, Create, Zero, MapRead, Memory, Remove, Reuse, Participate, HeldRead, Queue}
 
 // Options tune Run. The zero value measures everything with the defaults.
 type Options struct {
@@ -76,6 +76,10 @@ type Options struct {
 	Only []string
 	// Progress, if set, receives a line as each figure starts.
 	Progress io.Writer
+	// Binary runs the consumer side of the pcq figure in a child process:
+	// a famfs binary, or this package's test binary (default: this
+	// executable; see PeerMain).
+	Binary string
 	// CPUClock measures process CPU time (all threads, the garbage
 	// collector's included) instead of wall time for the replay and creation
 	// figures: steadier when other processes compete for the CPU.
@@ -189,7 +193,7 @@ func Run(o Options) (Results, error) {
 		id string
 		fn func(*Options) (Figure, error)
 	}{{Replay, runReplay}, {Create, runCreate}, {Zero, runZero}, {MapRead, runMapRead}, {Memory, runMemory},
-		{Remove, runRemove}, {Reuse, runReuse}, {Participate, runParticipate}, {HeldRead, runHeldRead}}
+		{Remove, runRemove}, {Reuse, runReuse}, {Participate, runParticipate}, {HeldRead, runHeldRead}, {Queue, runQueue}}
 	for _, s := range steps {
 		if !o.want(s.id) {
 			continue

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/famfs-go/famfs/bench"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -47,6 +48,9 @@ type env struct {
 // Main runs the famfs command line with args (args[0] chooses mkfs.famfs,
 // mount.famfs, fsck.famfs or famfs) and returns the exit code.
 func Main(args []string) int {
+	if peer, code := bench.PeerMain(); peer { // a child of famfs bench
+		return code
+	}
 	return run(args, &env{stdout: os.Stdout, stderr: os.Stderr})
 }
 

@@ -219,6 +219,50 @@ func (q *Queue) bucket(i uint64) []byte {
 	return q.p[off : off+q.bucketSize : off+q.bucketSize]
 }
 
+// The next sequence numbers are stored with every message but flushed only
+// when a side closes: a flush per message would cost more than the rest of
+// a small message's handoff. A side that died on another host may thus
+// leave a stale count in memory beside an index it did flush; the side
+// that opens the queue next recovers the count from the trailer of the last
+// bucket it sent or received, which the other side cannot have overwritten
+// (the producer never writes the bucket before the consumer's index).
+
+// lastSeq returns the sequence number in the bucket before i, if its trailer
+// checks.
+func (q *Queue) lastSeq(i uint64) (uint64, bool) {
+	b := q.bucket((i + q.nbuckets - 1) % q.nbuckets)
+	q.invalidate(b)
+	n := q.PayloadSize()
+	le := binary.LittleEndian
+	if le.Uint64(b[n+8:]) != uint64(crc32.ChecksumIEEE(b[:n+8])) {
+		return 0, false
+	}
+	return le.Uint64(b[n:]), true
+}
+
+// RecoverProducer makes the producer's next sequence number follow the last
+// message it sent (see above). Only the producer may call it.
+func (q *Queue) RecoverProducer() {
+	if seq, ok := q.lastSeq(q.loadP()); ok {
+		binary.LittleEndian.PutUint64(q.p[pNextSeq:], seq+1)
+		q.flush(q.p[pNextSeq : pNextSeq+8])
+	}
+}
+
+// RecoverConsumer makes the consumer's next expected sequence number follow
+// the last message it received. Only the consumer may call it.
+func (q *Queue) RecoverConsumer() {
+	if seq, ok := q.lastSeq(q.loadC()); ok {
+		binary.LittleEndian.PutUint64(q.c[cNextSeq:], seq+1)
+		q.flush(q.c[cNextSeq : cNextSeq+8])
+	}
+}
+
+// FlushProducer and FlushConsumer write a side's next sequence number back
+// (at Close).
+func (q *Queue) FlushProducer() { q.flush(q.p[pNextSeq : pNextSeq+8]) }
+func (q *Queue) FlushConsumer() { q.flush(q.c[cNextSeq : cNextSeq+8]) }
+
 // Counts reads the state both sides published: the messages waiting and
 // each side's next sequence number.
 func (q *Queue) Counts() (waiting, producerSeq, consumerSeq uint64) {
@@ -244,11 +288,24 @@ func (q *Queue) Put(msg []byte, stop func() bool) error {
 	if err != nil {
 		return err
 	}
-	copy(b, msg)
-	clear(b[len(msg):])
-	q.Commit()
+	// Copy and checksum a chunk at a time, while it is in the L1 cache.
+	var crc uint32
+	for off := 0; off < len(b); off += chunk {
+		end := min(off+chunk, len(b))
+		if off < len(msg) {
+			copy(b[off:end], msg[off:])
+		}
+		if len(msg) < end {
+			clear(b[max(off, len(msg)):end])
+		}
+		crc = crc32.Update(crc, crc32.IEEETable, b[off:end])
+	}
+	q.commit(crc)
 	return nil
 }
+
+// chunk is how much a fused copy and checksum does at a time.
+const chunk = 16 << 10
 
 // Reserve waits (as Put does) for a free bucket and returns its payload to
 // write the next message into, in place; Commit sends it.
@@ -278,16 +335,20 @@ func (q *Queue) Reserve(stop func() bool) ([]byte, error) {
 // stamps the sequence number and CRC, flushes the bucket, then publishes
 // the producer index (and the next sequence number) and flushes them.
 func (q *Queue) Commit() {
+	q.commit(crc32.ChecksumIEEE(q.bucket(q.loadP())[:q.PayloadSize()]))
+}
+
+// commit is Commit given the CRC of the payload.
+func (q *Queue) commit(crc uint32) {
 	le := binary.LittleEndian
 	i := q.loadP()
 	b := q.bucket(i)
 	seq := le.Uint64(q.p[pNextSeq:])
 	n := q.PayloadSize()
 	le.PutUint64(b[n:], seq)
-	le.PutUint64(b[n+8:], uint64(crc32.ChecksumIEEE(b[:n+8])))
+	le.PutUint64(b[n+8:], uint64(crc32.Update(crc, crc32.IEEETable, b[n:n+8])))
 	q.flush(b)
-	le.PutUint64(q.p[pNextSeq:], seq+1)
-	q.flush(q.p[pNextSeq : pNextSeq+8])
+	le.PutUint64(q.p[pNextSeq:], seq+1) // flushed at Close; see RecoverProducer
 	atomic.StoreUint64(word(q.p, pIndex), (i+1)%q.nbuckets)
 	q.flush(q.p[pIndex : pIndex+8])
 	q.stats.Sent++
@@ -300,12 +361,27 @@ func (q *Queue) Commit() {
 // reads is an error wrapping ErrCoherency, and the message stays in the
 // queue.
 func (q *Queue) Get(dst []byte, stop func() bool) ([]byte, error) {
-	b, err := q.Peek(stop)
+	ci, err := q.wait(stop)
 	if err != nil {
 		return nil, err
 	}
-	dst = dst[:len(b)]
-	copy(dst, b)
+	b := q.bucket(ci)
+	n := q.PayloadSize()
+	dst = dst[:n]
+	// Copy, then checksum the copy a chunk at a time while it is in the L1
+	// cache: the bucket is read once.
+	err = q.check(ci, func() uint32 {
+		var crc uint32
+		for off := 0; off < int(n); off += chunk {
+			end := min(off+chunk, int(n))
+			copy(dst[off:end], b[off:end])
+			crc = crc32.Update(crc, crc32.IEEETable, dst[off:end])
+		}
+		return crc
+	})
+	if err != nil {
+		return nil, err
+	}
 	q.Release()
 	return dst, nil
 }
@@ -314,22 +390,42 @@ func (q *Queue) Get(dst []byte, stop func() bool) ([]byte, error) {
 // place, checked; Release consumes it. The payload must not be used after
 // Release.
 func (q *Queue) Peek(stop func() bool) ([]byte, error) {
+	ci, err := q.wait(stop)
+	if err != nil {
+		return nil, err
+	}
+	b := q.bucket(ci)
+	n := q.PayloadSize()
+	if err := q.check(ci, func() uint32 { return crc32.ChecksumIEEE(b[:n]) }); err != nil {
+		return nil, err
+	}
+	return b[:n], nil
+}
+
+// wait returns the consumer index once a message is there.
+func (q *Queue) wait(stop func() bool) (uint64, error) {
 	ci := q.loadC()
 	counted := false
 	for {
 		q.invalidate(q.p[pIndex : pIndex+8])
 		if q.loadP() != ci {
-			break
+			return ci, nil
 		}
 		if !counted {
 			q.stats.Empty++
 			counted = true
 		}
 		if stop == nil || stop() {
-			return nil, ErrEmpty
+			return 0, ErrEmpty
 		}
 		runtime.Gosched()
 	}
+}
+
+// check reads bucket ci's trailer and compares it with the sequence number
+// expected and with payloadCRC (which reads the payload), reading the bucket
+// afresh when they do not match.
+func (q *Queue) check(ci uint64, payloadCRC func() uint32) error {
 	le := binary.LittleEndian
 	b := q.bucket(ci)
 	n := q.PayloadSize()
@@ -340,22 +436,21 @@ func (q *Queue) Peek(stop func() bool) ([]byte, error) {
 	// dropped from the cache and read again.
 	for try := 0; ; try++ {
 		seq, crc := le.Uint64(b[n:]), le.Uint64(b[n+8:])
-		if seq == want && crc == uint64(crc32.ChecksumIEEE(b[:n+8])) {
-			break
+		if seq == want && crc == uint64(crc32.Update(payloadCRC(), crc32.IEEETable, b[n:n+8])) {
+			return nil
 		}
 		if try == maxRetries || q.o.NoFlush {
 			what := fmt.Sprintf("sequence %d, want %d", seq, want)
 			if seq == want {
 				what = fmt.Sprintf("CRC 0x%x does not match its bytes", crc)
 			}
-			return nil, fmt.Errorf("%w: bucket %d: %s after %d reads", ErrCoherency, ci, what, try+1)
+			return fmt.Errorf("%w: bucket %d: %s after %d reads", ErrCoherency, ci, what, try+1)
 		}
 		if try == 0 {
 			q.stats.Retries++
 		}
 		q.invalidate(b)
 	}
-	return b[:n], nil
 }
 
 // Release consumes the message Peek returned: it publishes the consumer
@@ -363,8 +458,7 @@ func (q *Queue) Peek(stop func() bool) ([]byte, error) {
 func (q *Queue) Release() {
 	le := binary.LittleEndian
 	ci := q.loadC()
-	le.PutUint64(q.c[cNextSeq:], le.Uint64(q.c[cNextSeq:])+1)
-	q.flush(q.c[cNextSeq : cNextSeq+8])
+	le.PutUint64(q.c[cNextSeq:], le.Uint64(q.c[cNextSeq:])+1) // flushed at Close; see RecoverConsumer
 	atomic.StoreUint64(word(q.c, cIndex), (ci+1)%q.nbuckets)
 	q.flush(q.c[cIndex : cIndex+8])
 	q.stats.Received++
