@@ -1,4 +1,4 @@
-# The one build command: `make` builds bin/famfs, bin/mkfs.famfs and
+# The one build command: `make` builds bin/famfs, bin/mkfs.famfs, bin/pcq and
 # bin/libfamfs-preload.so (the zero-copy preload library, C, libc only).
 # `make install PREFIX=/usr/local` runs scripts/install.sh: the program and
 # its helper names (mkfs.famfs, fsck.famfs, mount.famfs), the library in

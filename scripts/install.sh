@@ -67,6 +67,7 @@ install -m 0755 "$tmp/famfs" "$D$BIN/famfs"
 # One program; argv[0] chooses what it is.
 ln -sfn "$BIN/famfs" "$D$SBIN/mkfs.famfs"
 ln -sfn "$BIN/famfs" "$D$SBIN/fsck.famfs"
+ln -sfn "$BIN/famfs" "$D$BIN/pcq"
 ln -sfn "$BIN/famfs" "$D$MOUNT_HELPER_DIR/mount.famfs"
 install -m 0644 "$tmp"/man/man1/*.1 "$D$MAN/man1/"
 install -m 0644 "$tmp"/man/man8/*.8 "$D$MAN/man8/"
@@ -82,5 +83,5 @@ install -D -m 0755 bin/libfamfs-preload.so "$D$LIB/libfamfs-preload.so"
 
 step "installed"
 "$D$BIN/famfs" --version
-echo "commands: $BIN/famfs, $SBIN/mkfs.famfs, $SBIN/fsck.famfs, $MOUNT_HELPER_DIR/mount.famfs"
+echo "commands: $BIN/famfs, $BIN/pcq, $SBIN/mkfs.famfs, $SBIN/fsck.famfs, $MOUNT_HELPER_DIR/mount.famfs"
 echo "man pages: $MAN/man1/famfs.1 ..., completions for bash, zsh and fish"
