@@ -17,6 +17,7 @@ func newBenchCmd(e *env) *cobra.Command {
 		reps            int
 		only            []string
 		noMount, asJSON bool
+		harness         bool
 		cpu             bool
 		verbose         int
 	)
@@ -45,7 +46,17 @@ pages; the default /dev/shm gives 4 KiB ones).
 
 It runs for about 20 s with the default --reps 5 on an idle 2-CPU machine,
 longer when other jobs share it (37-61 s measured so); --no-mount skips the
-mount figures, the slower part. The time grows with --reps.`,
+mount figures, the slower part. The time grows with --reps.
+
+--harness runs the reference's performance tests 001-007 instead (root: it
+mounts): creating one, 100, 1,000 and 10,000 2 MiB files one famfs creat at
+a time, MAX_FILES files, opening and closing them, and mmap sequential and
+random writes and reads at each of MMAP_IO_SIZES over one MMAP_SIZE_GB file.
+It prints the reference's lines ("LABEL, elapsed_sec=S, rc=R", "OPENCLOSE,
+...", "MMAP_..."), each followed by the same work on tmpfs and the ratio. The
+reference's knobs are read from the environment (MAX_FILES, MMAP_SIZE_GB,
+MMAP_IO_SIZES, MMAP_RAND_SECS, MMAP_SEED); unset ones default to 1000 files,
+1 GiB and 5 s (the reference's: 10000, 100 and 60).`,
 		Args: exactArgs(0),
 	})
 	f := cmd.Flags()
@@ -54,10 +65,19 @@ mount figures, the slower part. The time grows with --reps.`,
 	f.IntVar(&reps, "reps", 5, "runs per figure; the best is kept")
 	f.StringSliceVar(&only, "only", nil, "only these `figures`: replay, create, map, memory, mount (comma-separated)")
 	f.BoolVar(&noMount, "no-mount", false, "skip the mount figures")
+	f.BoolVar(&harness, "harness", false, "run the reference's performance tests 001-007 (root; knobs from the environment)")
 	f.BoolVar(&asJSON, "json", false, "print the results as JSON")
 	f.BoolVar(&cpu, "cpu-clock", false, "measure replay and creation in process CPU time")
 	f.CountVarP(&verbose, "verbose", "v", "print every sample and the extra baselines")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if harness {
+			ho, err := bench.HarnessFromEnv()
+			if err != nil {
+				return usagef("%v", err)
+			}
+			ho.Dir, ho.Out = dir, e.stdout
+			return bench.RunHarness(ho)
+		}
 		var libOnly []string
 		wantMount := !noMount
 		if len(only) > 0 {
