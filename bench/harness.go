@@ -101,12 +101,12 @@ func parseHarnessSize(s string) (int, error) {
 
 // harness is one run's state.
 type harness struct {
-	o          HarnessOptions
-	dev, mnt   string
-	tmp        string // the tmpfs baseline directory
-	uuid       string
-	mounted    bool
-	failures   int
+	o        HarnessOptions
+	dev, mnt string
+	tmp      string // the tmpfs baseline directory
+	uuid     string
+	mounted  bool
+	failures int
 }
 
 // RunHarness runs tests 001–007 and prints their lines to o.Out. It needs
@@ -474,4 +474,3 @@ func (h *harness) randOps(seed uint64, write bool) func([]byte, int, func()) (in
 		return ops * int64(bs), ops, time.Since(start)
 	}
 }
-
