@@ -13,6 +13,11 @@ import (
 // could never be verified.
 func CheckSeed(seed uint64) error { return prng.CheckSeed(seed) }
 
+// SeededBytes fills b with the reference's seeded pseudo-random stream from
+// its start: the bytes `famfs creat -S seed` writes at a file's offset 0, and
+// the payload of every message of a seeded pcq run.
+func SeededBytes(seed uint64, b []byte) { prng.New(seed).Fill(b) }
+
 // Fill writes the reference's seeded pseudo-random stream over the whole file
 // (`famfs creat --randomize --seed`) and flushes it. Seeds that are 0 modulo
 // 2^32 are refused: the reference would not reproduce them.

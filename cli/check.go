@@ -62,9 +62,11 @@ directory.`,
 			case err != nil:
 				fmt.Fprintf(e.stderr, "famfs check: %s: not in the log\n", name)
 				bad++
-			case d.IsDir() != info.IsDir():
+			case d.IsDir() != info.IsDir() || (d.Type()&fs.ModeSymlink != 0) != (info.Mode&fs.ModeSymlink != 0):
 				fmt.Fprintf(e.stderr, "famfs check: %s: type differs from the log\n", name)
 				bad++
+			case info.Mode&fs.ModeSymlink != 0:
+				// a symbolic link: no space, nothing mapped
 			case d.IsDir():
 				dirs++
 			default:

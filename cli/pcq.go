@@ -13,7 +13,6 @@ import (
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/internal/prng"
 	"github.com/spf13/cobra"
 )
 
@@ -234,7 +233,7 @@ func seeded(seed uint64, n int) []byte {
 		return nil
 	}
 	b := make([]byte, n)
-	prng.New(seed).Fill(b)
+	famfs.SeededBytes(seed, b)
 	return b
 }
 

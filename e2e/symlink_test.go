@@ -79,6 +79,7 @@ func TestSymlinks(t *testing.T) {
 	if r := must(t, masterID, "fsck", m); !strings.Contains(r.stdout, "7 symbolic links") {
 		t.Errorf("fsck:\n%s", r.stdout)
 	}
+	must(t, masterID, "check", m) // links are neither missing from the log nor unmapped files
 	must(t, masterID, "rm", m+"/abs")
 	if err := os.Remove(m + "/d/rel"); err != nil {
 		t.Fatalf("unlink of a link through the master mount: %v", err)
