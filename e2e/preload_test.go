@@ -422,7 +422,7 @@ func TestPreloadFio(t *testing.T) {
 	_, m, c1, _, _ := preloadCluster(t)
 	must(t, masterID, "creat", "-s", "64m", "-N", "4", "-B", "8", m+"/fio")
 	eventually(t, 5*time.Second, "replay", func() bool { _, err := os.Stat(c1 + "/fio"); return err == nil })
-	common := []string{"--thread", "--bs=1M", "--size=64M", "--verify=crc32c", "--fallocate=none", "--output-format=terse"}
+	common := []string{"--thread", "--bs=1M", "--size=64M", "--verify=crc32c", "--verify_state_save=0", "--fallocate=none", "--output-format=terse"}
 	writes := daemonCounter(t, m, "write")
 	r := mustPreloaded(t, nil, nil, append([]string{fio, "--name=w", "--filename=" + m + "/fio", "--rw=write",
 		"--ioengine=psync", "--do_verify=0"}, common...)...)
