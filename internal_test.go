@@ -1,7 +1,6 @@
 package famfs
 
 import (
-	"errors"
 	"testing"
 
 	"github.com/famfs-go/famfs/internal/alloc"
@@ -23,7 +22,7 @@ func TestDeviceKindsMatch(t *testing.T) {
 	if RegularFile != DeviceKind(device.RegularFile) || DaxDevice != DeviceKind(device.DaxChar) || BlockDevice != DeviceKind(device.Block) {
 		t.Fatal("DeviceKind and device.Kind disagree")
 	}
-	if !errors.Is(metalog.ErrLogFull, ErrLogFull) || !errors.Is(alloc.ErrNoSpace, ErrNoSpace) {
+	if metalog.ErrLogFull != ErrLogFull || alloc.ErrNoSpace != ErrNoSpace {
 		t.Fatal("the layers below do not report the library's errors")
 	}
 }

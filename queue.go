@@ -192,15 +192,12 @@ func (q *Queue) need(r QueueRole, op string) error {
 }
 
 func stopOf(ctx context.Context) func() bool {
-	if ctx == nil {
-		return nil
-	}
 	return func() bool { return ctx.Err() != nil }
 }
 
 // Put sends msg (at most PayloadSize bytes; the rest of the payload is
 // zeroed). While the queue is full it waits until ctx is done (then
-// ErrQueueFull); a nil ctx does not wait.
+// ErrQueueFull).
 func (q *Queue) Put(ctx context.Context, msg []byte) error {
 	if err := q.need(QueueProducer, "put"); err != nil {
 		return err
@@ -208,7 +205,15 @@ func (q *Queue) Put(ctx context.Context, msg []byte) error {
 	return q.q.Put(msg, stopOf(ctx))
 }
 
-// Reserve waits, as Put does, for a free bucket and returns its payload for
+// TryPut is Put without waiting: ErrQueueFull at once when the queue is full.
+func (q *Queue) TryPut(msg []byte) error {
+	if err := q.need(QueueProducer, "put"); err != nil {
+		return err
+	}
+	return q.q.Put(msg, nil)
+}
+
+// Reserve waits, as Put does (until ctx is done), for a free bucket and returns its payload for
 // the next message to be written in place (zero copy); Commit sends it.
 func (q *Queue) Reserve(ctx context.Context) ([]byte, error) {
 	if err := q.need(QueueProducer, "reserve"); err != nil {
@@ -222,19 +227,27 @@ func (q *Queue) Commit() { q.q.Commit() }
 
 // Get receives the next message into buf (grown to PayloadSize if needed)
 // and returns it. While the queue is empty it waits until ctx is done (then
-// ErrQueueEmpty); a nil ctx does not wait. A message that fails its checks
-// is an error wrapping ErrCoherency and stays queued.
+// ErrQueueEmpty). A message that fails its checks is an error wrapping
+// ErrCoherency and stays queued.
 func (q *Queue) Get(ctx context.Context, buf []byte) ([]byte, error) {
+	return q.get(buf, stopOf(ctx))
+}
+
+// TryGet is Get without waiting: ErrQueueEmpty at once when the queue is
+// empty.
+func (q *Queue) TryGet(buf []byte) ([]byte, error) { return q.get(buf, nil) }
+
+func (q *Queue) get(buf []byte, stop func() bool) ([]byte, error) {
 	if err := q.need(QueueConsumer, "get"); err != nil {
 		return nil, err
 	}
 	if cap(buf) < q.PayloadSize() {
 		buf = make([]byte, q.PayloadSize())
 	}
-	return q.q.Get(buf[:q.PayloadSize()], stopOf(ctx))
+	return q.q.Get(buf[:q.PayloadSize()], stop)
 }
 
-// Peek waits, as Get does, for the next message and returns its payload in
+// Peek waits, as Get does (until ctx is done), for the next message and returns its payload in
 // place (zero copy), checked; Release consumes it, after which the payload
 // must not be used.
 func (q *Queue) Peek(ctx context.Context) ([]byte, error) {

@@ -38,7 +38,7 @@ func TestQueueAcrossHosts(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cons.Close()
-	if err := cons.Put(nil, []byte("x")); err == nil {
+	if err := cons.TryPut([]byte("x")); err == nil {
 		t.Fatal("a consumer put")
 	}
 	const n = 20000
@@ -72,7 +72,7 @@ func TestQueueAcrossHosts(t *testing.T) {
 	if w, ps, cs := cons.Counts(); w != 0 || ps != n || cs != n {
 		t.Errorf("counts after the run: %d waiting, seq %d/%d", w, ps, cs)
 	}
-	if _, err := cons.Get(nil, buf); !errors.Is(err, ErrQueueEmpty) {
+	if _, err := cons.TryGet(buf); !errors.Is(err, ErrQueueEmpty) {
 		t.Errorf("get from the drained queue: %v", err)
 	}
 }

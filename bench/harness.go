@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -422,8 +423,6 @@ func seqWrite(mem []byte, bs int, sync func()) (int64, int64, time.Duration) {
 	return int64(n) * int64(bs), int64(n), time.Since(start)
 }
 
-var sink byte
-
 // seqRead touches one byte per 4 KiB of every block.
 func seqRead(mem []byte, bs int, _ func()) (int64, int64, time.Duration) {
 	n := len(mem) / bs
@@ -435,7 +434,7 @@ func seqRead(mem []byte, bs int, _ func()) (int64, int64, time.Duration) {
 			x ^= blk[o]
 		}
 	}
-	sink = x
+	runtime.KeepAlive(x)
 	return int64(n) * int64(bs), int64(n), time.Since(start)
 }
 
@@ -470,7 +469,7 @@ func (h *harness) randOps(seed uint64, write bool) func([]byte, int, func()) (in
 		if write {
 			sync()
 		}
-		sink = acc
+		runtime.KeepAlive(acc)
 		return ops * int64(bs), ops, time.Since(start)
 	}
 }

@@ -248,7 +248,7 @@ func pcqDrain(e *env, o *pcqFlags, name string) error {
 	buf := make([]byte, q.PayloadSize())
 	var runErr error
 	for {
-		m, err := q.Get(nil, buf)
+		m, err := q.TryGet(buf)
 		if errors.Is(err, famfs.ErrQueueEmpty) {
 			break
 		}

@@ -237,7 +237,6 @@ func threadCount(n int) (int, error) {
 type interleaveFlags struct {
 	nstrips, nbuckets uint64
 	chunk             uint64
-	set               bool
 }
 
 func isLogFull(err error) bool { return errors.Is(err, famfs.ErrLogFull) }

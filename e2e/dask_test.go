@@ -35,7 +35,7 @@ func daskPython(t *testing.T) string {
 	t.Helper()
 	const py = "/usr/bin/python3"
 	if out, err := exec.Command(py, "-c", "import numpy, pandas, distributed").CombinedOutput(); err != nil {
-		t.Fatalf("%s with numpy, pandas and distributed is needed (.ci/run installs python3-numpy, python3-pandas and python3-distributed): %v\n%s", py, err, out)
+		missingTool(t, "%s with numpy, pandas and distributed is needed (.ci/run installs python3-numpy, python3-pandas and python3-distributed): %v\n%s", py, err, out)
 	}
 	return py
 }

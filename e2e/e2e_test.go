@@ -301,7 +301,7 @@ func TestMountErrors(t *testing.T) {
 func TestPythonReadsAndMmaps(t *testing.T) {
 	py, err := exec.LookPath("python3")
 	if err != nil {
-		t.Fatal("python3 is needed (.ci/run installs it)")
+		missingTool(t, "python3 is needed (.ci/run installs it)")
 	}
 	c := newCluster(t)
 	m := c.mount(masterID)

@@ -244,3 +244,14 @@ func isMounted(mpt string) bool {
 	m, _, ok := mounts.Containing(mpt)
 	return ok && filepath.Clean(m.Point) == filepath.Clean(mpt)
 }
+
+// missingTool ends a test that needs an optional tool the machine lacks: a
+// skip with the message, unless FAMFS_TEST_STRICT=1 (which .ci/run sets
+// after installing every tool), where it is a failure.
+func missingTool(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("FAMFS_TEST_STRICT") == "1" {
+		t.Fatalf(format, args...)
+	}
+	t.Skipf(format+" (skipped; FAMFS_TEST_STRICT=1 makes it a failure)", args...)
+}

@@ -55,7 +55,7 @@ func debianPython(t testing.TB) string {
 	t.Helper()
 	const py = "/usr/bin/python3"
 	if out, err := exec.Command(py, "-c", "import numpy").CombinedOutput(); err != nil {
-		t.Fatalf("%s with numpy is needed (.ci/run installs python3-numpy): %v %s", py, err, out)
+		missingTool(t, "%s with numpy is needed (.ci/run installs python3-numpy): %v %s", py, err, out)
 	}
 	return py
 }
@@ -417,7 +417,7 @@ print("after-read", f.read(8).hex())
 func TestPreloadFio(t *testing.T) {
 	fio, err := exec.LookPath("fio")
 	if err != nil {
-		t.Fatal("fio is needed (.ci/run installs it)")
+		missingTool(t, "fio is needed (.ci/run installs it)")
 	}
 	_, m, c1, _, _ := preloadCluster(t)
 	must(t, masterID, "creat", "-s", "64m", "-N", "4", "-B", "8", m+"/fio")

@@ -135,7 +135,7 @@ func (s *Superblock) Validate(raw []byte) error {
 		return fieldErr(ErrWrongVersion, st, "ts_version", s.Version, "version %d, this implementation reads %d (and %d, made for delete)", s.Version, SuperblockVersion, ReclaimVersion)
 	}
 	var want uint64
-	if raw != nil && len(raw) >= SuperblockSize {
+	if len(raw) >= SuperblockSize {
 		want = SuperblockCRC(raw)
 	} else {
 		var buf [SuperblockSize]byte

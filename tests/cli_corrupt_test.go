@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 )
@@ -19,7 +18,9 @@ func buildFamfs(t *testing.T) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		if goTool = filepath.Join(os.Getenv("GOROOT"), "bin", "go"); os.Getenv("GOROOT") == "" {
+			t.Fatal("no go command on PATH and no GOROOT: cannot build famfs")
+		}
 	}
 	bin := filepath.Join(t.TempDir(), "famfs")
 	cmd := exec.Command(goTool, "build", "-o", bin, "github.com/famfs-go/famfs/cmd/famfs")
