@@ -114,8 +114,12 @@ func Mkfs(path string, o MkfsOptions) (_ *Superblock, err error) {
 		}
 		return nil, fmt.Errorf("device %s: %w%s", path, ErrFSExists, owner)
 	}
-	if o.AllocUnit < dev.MapAlign() {
-		return nil, fmt.Errorf("device %s: it maps only in 0x%x-byte pages (its devdax align), so a 0x%x-byte allocation unit would make files it cannot map; reconfigure it with a 4 KiB align (daxctl reconfigure-device --align=4K) or keep the 2 MiB unit", path, dev.MapAlign(), o.AllocUnit)
+	// A 4 KiB unit makes files whose pieces lie on 4 KiB boundaries: a
+	// devdax device that maps only larger pages could map none of them. (A
+	// 2 MiB unit on a device of larger pages is the reference's choice to
+	// allow: such files are read, not mapped.)
+	if o.AllocUnit == omf.SmallAllocUnit && dev.MapAlign() > o.AllocUnit {
+		return nil, fmt.Errorf("device %s: it maps only in 0x%x-byte pages (its devdax align), so it cannot map the files of a 4 KiB allocation unit; reconfigure it with a 4 KiB align (daxctl reconfigure-device --align=4K) or keep the 2 MiB unit", path, dev.MapAlign())
 	}
 	if o.Size != 0 && !created && dev.Size != o.Size {
 		if dev.Kind != device.RegularFile {
