@@ -2,7 +2,7 @@
 # as devdax with a 1 GiB align (so this runs last): mkfs.famfs takes the new
 # size from sysfs, files (2 MiB extents) still read through the mount, and
 # the library refuses to Map an extent that is not a multiple of the align,
-# with a message that says so.
+# with a message that says so; mkfs --4k refuses the device outright.
 . "$X/lib.sh"
 export FAMFS_SYSTEM_UUID=$MASTER
 step "re-make the namespace with a 1 GiB align"
@@ -31,4 +31,8 @@ if mapcat f > /tmp/out 2> /tmp/err; then die "mapcat mapped 2 MiB extents on a 1
 cat /tmp/err
 grep -q 'align' /tmp/err || die "the refusal does not name the alignment"
 famfs umount $M
+step "mkfs --4k refuses a device that maps only 1 GiB pages"
+if mkfs_famfs --4k -f "$DEV" > /tmp/mkfs4k.out 2>&1; then die "mkfs.famfs --4k made a file system it cannot map"; fi
+cat /tmp/mkfs4k.out
+grep -q 'align' /tmp/mkfs4k.out || die "the refusal does not name the alignment"
 say ok
