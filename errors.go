@@ -22,9 +22,11 @@ var (
 	ErrFileSize      = errors.New("famfs files never change size")
 	ErrLogDamaged    = errors.New("damaged log entry")
 	ErrFSChanged     = errors.New("the file system on the device was re-made")
-	ErrLogFull       = errors.New("log full")
-	ErrNoSpace       = errors.New("no space left on the famfs device")
-	ErrBadInterleave = errors.New("invalid interleave parameters")
+	// The layers below report these three; the library passes their
+	// values on, so errors.Is(err, ErrLogFull) holds for what they return.
+	ErrLogFull       = metalog.ErrLogFull
+	ErrNoSpace       = alloc.ErrNoSpace
+	ErrBadInterleave = alloc.ErrBadInterleave
 	ErrDeleted       = errors.New("the file was deleted")
 	ErrNoReclaim     = errors.New("this file system was made without delete (mkfs.famfs --reclaim makes one that has it)")
 	ErrEvicted       = errors.New("this participant was evicted from the file system's participant table; it serves no data until it registers again")
@@ -32,14 +34,6 @@ var (
 	ErrExist         = fs.ErrExist
 	ErrNotExist      = fs.ErrNotExist
 )
-
-// The layers below report these conditions with the library's own errors,
-// so that errors.Is(err, ErrLogFull) holds for what they return.
-func init() {
-	metalog.ErrLogFull = ErrLogFull
-	alloc.ErrNoSpace = ErrNoSpace
-	alloc.ErrBadInterleave = ErrBadInterleave
-}
 
 func pathErr(op, path string, err error) error { return &fs.PathError{Op: op, Path: path, Err: err} }
 

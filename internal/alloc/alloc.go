@@ -8,8 +8,8 @@ import (
 	"github.com/famfs-go/famfs/omf"
 )
 
-// ErrNoSpace is wrapped by allocation failures for lack of space. The famfs
-// package sets it (and ErrBadInterleave) to its own errors when it loads.
+// ErrNoSpace is wrapped by allocation failures for lack of space (the famfs
+// package exports this value as its own ErrNoSpace).
 var ErrNoSpace = errors.New("no space left on the famfs device")
 
 // ErrBadInterleave is wrapped by invalid interleave parameters.

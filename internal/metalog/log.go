@@ -7,9 +7,8 @@ import (
 	"github.com/famfs-go/famfs/omf"
 )
 
-// ErrLogFull is wrapped by the error Append returns when the entries do not fit.
-// ErrLogFull is wrapped by appends that do not fit. The famfs package sets it
-// to its own ErrLogFull when it loads, so callers of the library can test it.
+// ErrLogFull is wrapped by the error Append returns when the entries do not
+// fit (the famfs package exports this value as its own ErrLogFull).
 var ErrLogFull = errors.New("log full")
 
 // FullError reports a full log: nothing was written.
