@@ -13,15 +13,15 @@ import (
 // *fs.PathError wrapping one of these or one of io/fs's (fs.ErrExist,
 // fs.ErrNotExist, fs.ErrInvalid).
 var (
-	ErrNotMaster     = errors.New("this host is not the master: only the host that created the file system (its system UUID is in the superblock) may change it")
-	ErrReadOnly      = errors.New("read-only")
-	ErrNotDir        = errors.New("not a directory")
-	ErrIsDir         = errors.New("is a directory")
-	ErrBadPath       = errors.New("invalid famfs path")
-	ErrNoSuperblock  = errors.New("no valid famfs superblock")
-	ErrFileSize      = errors.New("famfs files never change size")
-	ErrLogDamaged    = errors.New("damaged log entry")
-	ErrFSChanged     = errors.New("the file system on the device was re-made")
+	ErrNotMaster    = errors.New("this host is not the master: only the host that created the file system (its system UUID is in the superblock) may change it")
+	ErrReadOnly     = errors.New("read-only")
+	ErrNotDir       = errors.New("not a directory")
+	ErrIsDir        = errors.New("is a directory")
+	ErrBadPath      = errors.New("invalid famfs path")
+	ErrNoSuperblock = errors.New("no valid famfs superblock")
+	ErrFileSize     = errors.New("famfs files never change size")
+	ErrLogDamaged   = errors.New("damaged log entry")
+	ErrFSChanged    = errors.New("the file system on the device was re-made")
 	// The layers below report these three; the library passes their
 	// values on, so errors.Is(err, ErrLogFull) holds for what they return.
 	ErrLogFull       = metalog.ErrLogFull
