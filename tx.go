@@ -19,7 +19,8 @@ type CreateOptions struct {
 	UID  uint32
 	GID  uint32
 	// Interleave, if enabled, stripes the file across buckets of the device
-	// (spec/omf.md §4.3); the zero value allocates one contiguous extent.
+	// (docs/format.md, "Interleaved allocation"); the zero value allocates one
+	// contiguous extent.
 	Interleave Interleave
 	// NoZero leaves the file's space as it is instead of zeroing what the
 	// caller did not write before the file becomes visible: faster, but the
@@ -154,10 +155,10 @@ func (tx *Tx) Symlink(target, p string, o SymlinkOptions) error {
 }
 
 // AddDaxdev logs an ADD_DAXDEV entry (OMF 2.2, "multi-daxdev phase 1";
-// spec/omf.md §3.3.3): device d.UUID of d.Size bytes joins the file system as
-// device d.Index. Nothing is allocated and no file may use the device yet
-// (every extent's devindex is 0); the entry only records the device table, as
-// the reference library's __famfs_add_daxdev does.
+// docs/format.md, "ADD_DAXDEV"): device d.UUID of d.Size bytes joins the file
+// system as device d.Index. Nothing is allocated and no file may use the
+// device yet (every extent's devindex is 0); the entry only records the device
+// table, as the reference library's __famfs_add_daxdev does.
 //
 // The entry is refused, and nothing is written, unless replay would accept
 // it: d.Index must be the next free slot of the table (the primary device is

@@ -60,10 +60,10 @@ func LogNearlyFull(used, capacity uint64) bool {
 	return capacity > 0 && used*10 >= capacity*9
 }
 
-// Interleave holds the parameters of strided allocation (spec/omf.md §4.3):
-// a file is cut into chunks of ChunkSize bytes placed round robin over
-// NStrips strips, each in its own of NBuckets equal buckets of the device.
-// The zero value means a contiguous file.
+// Interleave holds the parameters of strided allocation (docs/format.md,
+// "Interleaved allocation"): a file is cut into chunks of ChunkSize bytes
+// placed round robin over NStrips strips, each in its own of NBuckets equal
+// buckets of the device. The zero value means a contiguous file.
 type Interleave struct {
 	NBuckets  uint64
 	NStrips   uint64

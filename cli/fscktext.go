@@ -11,7 +11,8 @@ import (
 	"github.com/famfs-go/famfs/omf"
 )
 
-// Struct sizes the reference's verbose fsck prints (spec/omf.md §3.3).
+// Struct sizes the reference's verbose fsck prints (docs/format.md, "Log
+// entries").
 const (
 	sizeofMkdir       = 92
 	sizeofFileMeta    = 520
@@ -21,8 +22,8 @@ const (
 )
 
 // writeFsckText writes a report in the reference's `famfs fsck` text format
-// (spec/omf.md §7.1), byte for byte, so scripts that read the reference's
-// output keep working:
+// (docs/design.md, "The fsck report"), byte for byte, so scripts that read
+// the reference's output keep working:
 //
 //   - human prints the capacity figures in GiB ("%0.2fG") instead of bytes;
 //   - verbose adds the "Verbose:" block of log geometry and struct sizes.

@@ -20,7 +20,8 @@ import (
 // through a mount passes that descriptor (SCM_RIGHTS) to the mount's daemon
 // over a SOCK_SEQPACKET socket; the daemon answers with the file's map and,
 // for callers already trusted with the device, a descriptor of the device.
-// The C preload library speaks the same protocol; the layout is fixed:
+// The C preload library speaks the same protocol (docs/protocol.md, "Grant
+// protocol", describes it); the layout is fixed:
 //
 //	request (16 bytes + exactly one descriptor):
 //	  u32 magic, u16 version, u16 op (GrantOp), u32 flags (GrantWantDevice), u32 reserved (0)

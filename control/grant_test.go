@@ -26,7 +26,7 @@ func TestGrantSocketPath(t *testing.T) {
 	}
 }
 
-// The layout is the spec's, byte for byte.
+// The layout is docs/protocol.md's ("Request"), byte for byte.
 func TestGrantRequestLayout(t *testing.T) {
 	b := GrantRequest{Flags: GrantWantDevice}.Encode()
 	want := []byte{0x46, 0x4d, 0x43, 0x5a, 2, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0}

@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// cli-behaviours §1.7 (famfs cp), items 92-107.
+// famfs cp, items 92-107 (docs/design.md, "Reference CLI behaviours this
+// implementation keeps").
 func TestRefCp(t *testing.T) {
 	c := newCluster(t)
 	m := c.mount(masterID)

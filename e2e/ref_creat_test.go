@@ -18,7 +18,8 @@ func fileSize(t *testing.T, p string) int64 {
 	return st.Size()
 }
 
-// cli-behaviours §1.5 (famfs creat), items 59-77 and 81-82.
+// famfs creat, items 59-77 and 81-82 (docs/design.md, "Reference CLI
+// behaviours this implementation keeps").
 func TestRefCreat(t *testing.T) {
 	c := newCluster(t)
 	m := c.mount(masterID)
@@ -139,8 +140,9 @@ func TestRefCreat(t *testing.T) {
 	expect(t, 0, masterID, "verify", "-m", m+"/A,10", "-m", m+"/B,11", "-m", f+",9")
 }
 
-// cli-behaviours §1.5 item 78: six 64 MiB seeded files verify twice, still
-// verify after a remount, and differ from each other.
+// famfs creat, item 78 (docs/design.md, "Reference CLI behaviours this
+// implementation keeps"): six 64 MiB seeded files verify twice, still verify
+// after a remount, and differ from each other.
 func TestRefCreatSeeded(t *testing.T) {
 	c := newCluster(t)
 	m := c.mount(masterID)
@@ -159,8 +161,9 @@ func TestRefCreatSeeded(t *testing.T) {
 	toolFails(t, "cmp", "-s", m+"/test12", m+"/test15")
 }
 
-// cli-behaviours §1.5 items 79-81, §1.6 item 91 and §1.19 (the stripe test,
-// on an 8 GiB device: 8 buckets of 1 GiB, 7 strips of 2 MiB chunks).
+// Items 79-81, 91 and 180 (docs/design.md, "Reference CLI behaviours this
+// implementation keeps"): the stripe test, on an 8 GiB device: 8 buckets of
+// 1 GiB, 7 strips of 2 MiB chunks.
 func TestRefCreatStriped(t *testing.T) {
 	c := newCluster(t)
 	m := c.mount(masterID)
@@ -180,7 +183,7 @@ func TestRefCreatStriped(t *testing.T) {
 	}
 	nb, ns := strconv.FormatUint(nbuckets, 10), strconv.FormatUint(nbuckets-1, 10)
 	toolOK(t, "df", m)
-	// §1.7 #108 (the stripe test's copy phase): a 256 MiB file made with
+	// #108 (the stripe test's copy phase): a 256 MiB file made with
 	// -N/-B only (default chunk) copied by several threads into a striped
 	// destination, which then verifies, is re-randomized with its size
 	// given, and verifies again.

@@ -8,8 +8,9 @@ import (
 	"testing"
 )
 
-// cli-behaviours §1.4 (famfs fsck), items 44-54, with the documented codes:
-// 0 clean, 4 problems, 8 operational error, 16 usage.
+// famfs fsck, items 44-54 (docs/design.md, "Reference CLI behaviours this
+// implementation keeps"), with the documented codes: 0 clean, 4 problems,
+// 8 operational error, 16 usage.
 func TestRefFsck(t *testing.T) {
 	c := newCluster(t)
 	dev := c.dev
@@ -81,7 +82,7 @@ func TestRefFsck(t *testing.T) {
 		run(t, masterID, "fsck", "-B", b, m)
 	}
 
-	// #54 with §1.13 #145-147: clones share extents; fsck then finds the
+	// #54 with #145-147: clones share extents; fsck then finds the
 	// cross-links (exit 4), with and without -v, also after a remount.
 	expect(t, 0, masterID, "clone", "-h")                  // #145
 	expect(t, 16, masterID, "clone")                       // #146

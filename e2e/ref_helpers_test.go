@@ -1,8 +1,8 @@
 package e2e
 
 // Helpers for the reference-behaviour suite (ref_*_test.go): each test there
-// checks the numbered behaviours of spec/cli-behaviours.md §1 for one
-// command, many command lines per test.
+// checks the numbered behaviours of one command (docs/design.md, "Reference
+// CLI behaviours this implementation keeps"), many command lines per test.
 
 import (
 	"bytes"

@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// cli-behaviours §1.8 (famfs mkdir), items 110-118.
+// famfs mkdir, items 110-118 (docs/design.md, "Reference CLI behaviours this
+// implementation keeps").
 func TestRefMkdir(t *testing.T) {
 	c := newCluster(t)
 	m := c.mount(masterID)

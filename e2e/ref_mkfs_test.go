@@ -32,7 +32,8 @@ func superblockBytes(t *testing.T, dev string) []byte {
 	return b
 }
 
-// cli-behaviours §1.1 (mkfs.famfs), items 1-15.
+// mkfs.famfs, items 1-15 (docs/design.md, "Reference CLI behaviours this
+// implementation keeps").
 func TestRefMkfs(t *testing.T) {
 	c := newCluster(t)
 	dev := c.dev
@@ -123,7 +124,8 @@ func TestRefMkfs(t *testing.T) {
 	daemonAlive(t, m)
 }
 
-// cli-behaviours §1.2 (famfs top level), items 20-24.
+// famfs itself, items 20-24 (docs/design.md, "Reference CLI behaviours this
+// implementation keeps").
 func TestRefTopLevel(t *testing.T) {
 	c := newCluster(t)
 	expect(t, 16, masterID, "--")     // #20

@@ -8,7 +8,8 @@ import (
 	"testing"
 )
 
-// cli-behaviours §1.3 (famfs mount), items 25-38 and 43.
+// famfs mount, items 25-38 and 43 (docs/design.md, "Reference CLI behaviours
+// this implementation keeps").
 func TestRefMount(t *testing.T) {
 	c := newCluster(t)
 	dev := c.dev

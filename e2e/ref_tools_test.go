@@ -10,9 +10,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// cli-behaviours §1.9 (famfs logplay), the portable items 121-123: on a
-// mount it makes the daemon replay; -n lists the log; -r/-m exclude each
-// other.
+// famfs logplay, items 121-123 (docs/design.md, "Reference CLI behaviours
+// this implementation keeps"): on a mount it makes the daemon replay; -n
+// lists the log; -r/-m exclude each other.
 func TestRefLogplay(t *testing.T) {
 	c := newCluster(t)
 	m := c.mount(masterID)
@@ -64,8 +64,9 @@ func TestRefLogplay(t *testing.T) {
 	expect(t, 0, client1ID, "verify", "-S", "4", "-f", c1+"/d/e/f")
 }
 
-// cli-behaviours §1.10-1.15: mkmeta (#139), check (the portable part of
-// #142), getmap (#144, emulated from the log), clone (§1.13, see also
+// The small tools (docs/design.md, "Reference CLI behaviours this
+// implementation keeps"): mkmeta (#139), check (the portable part of #142),
+// getmap (#144, emulated from the log), clone (#145-147, see also
 // TestRefFsck), flush (#149-150), chkread (#152).
 func TestRefSmallTools(t *testing.T) {
 	c := newCluster(t)

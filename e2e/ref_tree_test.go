@@ -13,8 +13,8 @@ import (
 	"github.com/famfs-go/famfs/control"
 )
 
-// cli-behaviours §1.16: the mounted tree under ordinary tools, items 153-157
-// and 161-163.
+// The mounted tree under ordinary tools, items 153-157 and 161-163
+// (docs/design.md, "Reference CLI behaviours this implementation keeps").
 func TestRefMountedTree(t *testing.T) {
 	c := newCluster(t)
 	os.Chmod(c.dir, 0o755) // let uid 65534 reach the mount point
@@ -160,9 +160,10 @@ func lastLine(s string) string {
 	return l[len(l)-1]
 }
 
-// cli-behaviours #164, the portable part: an HTTP server on the mount's
-// unix socket answers (here the control socket, whose path derives from the
-// mount point; the reference's shadow directory and xattr are not ours).
+// Item 164 (docs/design.md, "Reference CLI behaviours this implementation
+// keeps"), the portable part: an HTTP server on the mount's unix socket
+// answers (here the control socket, whose path derives from the mount point;
+// the reference's shadow directory and xattr are not ours).
 func TestRefControlSocket(t *testing.T) {
 	c := newCluster(t)
 	m := c.mount(masterID)

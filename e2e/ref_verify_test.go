@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// cli-behaviours §1.6 (famfs verify), items 83-90. The exit code is the
-// number of files that failed; 16 is usage.
+// famfs verify, items 83-90 (docs/design.md, "Reference CLI behaviours this
+// implementation keeps"). The exit code is the number of files that failed;
+// 16 is usage.
 func TestRefVerify(t *testing.T) {
 	c := newCluster(t)
 	m := c.mount(masterID)

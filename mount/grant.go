@@ -18,8 +18,8 @@ import (
 
 // The grant socket hands out file maps and device descriptors to programs
 // that prove, with a descriptor they opened through this mount, which file
-// they may use (control.Grant, and the C preload library). See
-// control/grant.go for the wire format.
+// they may use (control.Grant, and the C preload library). The wire format is
+// in docs/protocol.md, "Grant protocol", and control/grant.go.
 //
 // Every grant is a lease: it takes a hold on the file (File.Hold,
 // docs/delete.md "Holds") that the connection keeps until it closes. The

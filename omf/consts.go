@@ -1,6 +1,6 @@
 package omf
 
-// Fixed numbers of the format (spec/omf.md §0).
+// Fixed numbers of the format (docs/format.md, "Numbers").
 const (
 	SuperblockMagic   = 0x87B282FF // ts_magic
 	SuperblockVersion = 48         // ts_version the reference writes and requires exactly

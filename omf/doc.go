@@ -3,8 +3,8 @@
 // ignored) and the file maps (simple and interleaved) they carry.
 //
 // Everything here is pure: byte slices in, Go values out, and the reverse. There
-// is no I/O. Layouts, CRCs and limits follow spec/omf.md exactly, so images move
-// between this implementation and the reference C tools byte for byte.
+// is no I/O. Layouts, CRCs and limits follow docs/format.md exactly, so images
+// move between this implementation and the reference C tools byte for byte.
 //
 // Encoders zero every byte they do not set. Decoders never panic on any input;
 // they return a *FieldError naming the structure, the field and the value that

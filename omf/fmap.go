@@ -33,7 +33,7 @@ type Extent struct {
 }
 
 // Interleave is one interleaved extent: data goes round robin across the
-// strips in chunks of ChunkSize bytes (spec/omf.md §4.4).
+// strips in chunks of ChunkSize bytes (docs/format.md, "Interleave").
 type Interleave struct {
 	ChunkSize uint64
 	Strips    []Extent
@@ -284,8 +284,8 @@ func (m *FMap) Validate(fileSize, devSize, au uint64) error {
 
 // Resolve maps file offset off of a file of fileSize bytes to a device offset
 // and the number of bytes that stay contiguous on the device from there
-// (spec/omf.md §4.4). ok is false past the end of the map or of the file.
-// Resolve does not clamp contig to the file size.
+// (docs/format.md, "Interleave"). ok is false past the end of the map or of
+// the file. Resolve does not clamp contig to the file size.
 func (m *FMap) Resolve(off, fileSize uint64) (dev, contig uint64, ok bool) {
 	if off >= fileSize {
 		return 0, 0, false

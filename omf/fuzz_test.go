@@ -15,9 +15,9 @@ import (
 )
 
 // Fuzz targets for every decoder of the on-media format. Each one runs over
-// its seed corpus (the spec's golden vectors and other valid encodings, plus
-// the regression inputs under testdata/fuzz) in an ordinary `go test`; run
-// one for real with e.g.
+// its seed corpus (the golden vectors of docs/format.md and other valid
+// encodings, plus the regression inputs under testdata/fuzz) in an ordinary
+// `go test`; run one for real with e.g.
 //
 //	go test -run='^$' -fuzz='^FuzzEntry$' -fuzztime=45s ./omf
 

@@ -5,7 +5,8 @@ import (
 	"hash/crc32"
 )
 
-// LogHeader is the header at the start of the log (spec/omf.md §3.1).
+// LogHeader is the header at the start of the log (docs/format.md, "Log
+// header").
 type LogHeader struct {
 	Magic      uint64
 	Len        uint64 // total log length in bytes

@@ -7,7 +7,7 @@ import (
 	"github.com/google/uuid"
 )
 
-// Superblock is the decoded famfs superblock (spec/omf.md §2).
+// Superblock is the decoded famfs superblock (docs/format.md, "Superblock").
 type Superblock struct {
 	Magic      uint64
 	Version    uint64

@@ -13,8 +13,9 @@ import (
 	"github.com/google/uuid"
 )
 
-// image builds a buffer of size n from the non-zero 16-byte lines of a
-// spec/omf.md §10 hex listing ("0010: 00 11 ..."); everything else is zero.
+// image builds a buffer of size n from the non-zero 16-byte lines of a hex
+// listing ("0010: 00 11 ..."), as docs/format.md, "Golden vectors" gives
+// them; everything else is zero.
 func image(t *testing.T, n int, listing string) []byte {
 	t.Helper()
 	b := make([]byte, n)
@@ -198,8 +199,9 @@ func TestInterleaveVectors(t *testing.T) {
 	if _, _, ok := m.Resolve(size, size); ok {
 		t.Error("offset at EOF resolved")
 	}
-	// The UAPI example, corrected (spec §4.4): 4 strips of 2 MiB chunks, offset
-	// 15 MiB is chunk 7: strip 3, stripe 1, strip offset 3 MiB.
+	// The UAPI example, corrected (docs/format.md, "Interleave"): 4 strips of
+	// 2 MiB chunks, offset 15 MiB is chunk 7: strip 3, stripe 1, strip offset
+	// 3 MiB.
 	four := FMap{Type: ExtInterleave, Interleaved: []Interleave{{ChunkSize: 2 << 20, Strips: []Extent{
 		{0, 1 << 30, 8 << 20}, {0, 2 << 30, 8 << 20}, {0, 3 << 30, 8 << 20}, {0, 4 << 30, 8 << 20}}}}}
 	if dev, contig, ok := four.Resolve(15<<20, 32<<20); !ok || dev != 4<<30+3<<20 || contig != 1<<20 {

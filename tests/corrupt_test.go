@@ -37,14 +37,14 @@ const (
 	eF3
 )
 
-// Superblock field offsets (spec/omf.md §2.1).
+// Superblock field offsets (docs/format.md, "Superblock").
 const (
 	sbMagic, sbVersion, sbLogOffset, sbLogLen, sbAllocUnit = 0x00, 0x08, 0x10, 0x18, 0x20
 	sbOMFMajor, sbOMFMinor, sbUUID, sbDevUUID, sbSysUUID   = 0x28, 0x2C, 0x30, 0x40, 0x50
 	sbCRC, sbFlags, sbPad, sbDDSize, sbDDUUID, sbDDDaxdev  = 0x60, 0x68, 0x6C, 0x70, 0x78, 0x88
 )
 
-// Entry field offsets (spec/omf.md §3.3).
+// Entry field offsets (docs/format.md, "Log entries" and "File maps").
 const (
 	enSeqnum, enType, enCRC                      = 0x000, 0x008, omf.EntryCRCOffset
 	enSize, enPath, enExtType, enNExt            = 0x010, 0x028, 0x078, 0x080

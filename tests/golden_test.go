@@ -1,12 +1,12 @@
 package tests
 
 // Compatibility with images written by the reference C tools
-// (testdata/famfs-c-golden, spec/omf.md §10). Read side: every golden image
-// decodes to exactly what its manifest says was made, our fsck reports the
-// reference's figures and prints the reference's text, and seeded data fills
-// the golden layouts with the reference's bytes. Write side: replaying each
-// scenario's commands through the library produces the same superblock and
-// log, byte for byte.
+// (testdata/famfs-c-golden; docs/format.md, "Golden vectors"). Read side:
+// every golden image decodes to exactly what its manifest says was made, our
+// fsck reports the reference's figures and prints the reference's text, and
+// seeded data fills the golden layouts with the reference's bytes. Write
+// side: replaying each scenario's commands through the library produces the
+// same superblock and log, byte for byte.
 
 import (
 	"bytes"
@@ -353,13 +353,12 @@ func firstFit(bm *alloc.Bitmap, lo, hi, need uint64) (uint64, bool) {
 }
 
 // checkLayoutRules checks that every file's map is what the reference's
-// allocators (spec/omf.md §4.2–4.3) give when each creat or cp is its own
-// session, replaying the allocations in log order: a contiguous file gets
+// allocators (docs/format.md, "Allocation") give when each creat or cp is its
+// own session, replaying the allocations in log order: a contiguous file gets
 // one extent of its size rounded up to 2 MiB at the first fit from the start
-// of the device; a striped file gets one interleaved extent with the
-// requested strip count and chunk, strips of ceil(size/(nstrips*chunk))
-// chunks each, every strip in a different bucket at the first fit inside
-// that bucket.
+// of the device; a striped file gets one interleaved extent with the requested
+// strip count and chunk, strips of ceil(size/(nstrips*chunk)) chunks each,
+// every strip in a different bucket at the first fit inside that bucket.
 func checkLayoutRules(t *testing.T, s *golden.Scenario, d *decodedImage) {
 	t.Helper()
 	params := interleaveOf(t, s)

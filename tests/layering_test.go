@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// The library is the one door (DESIGN.md, "Layers"): the packages above it
-// reach the layers below it (internal/device, metalog, alloc, namespace,
+// The library is the one door (docs/design.md, "Layers"): the packages above
+// it reach the layers below it (internal/device, metalog, alloc, namespace,
 // prng, ...) only through the root package. They may use the format and
 // control-protocol packages and two small helpers that know nothing of famfs.
 const module = "github.com/famfs-go/famfs"

@@ -116,7 +116,8 @@ type Interleave struct {
 func (p Interleave) Enabled() bool { return p.NBuckets != 0 || p.NStrips != 0 || p.ChunkSize != 0 }
 
 // Validate checks the parameters for a device of devSize bytes and allocation
-// unit au (spec/omf.md §4.3, plus nstrips ≥ 1, which the reference forgets).
+// unit au (docs/format.md, "Interleaved allocation": nstrips ≥ 1 included,
+// which the reference forgets).
 func (p Interleave) Validate(devSize, au uint64) error {
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrBadInterleave, fmt.Sprintf(format, args...))
@@ -140,8 +141,9 @@ func (p Interleave) Validate(devSize, au uint64) error {
 	return nil
 }
 
-// Interleaved allocates a strided map for size bytes (spec/omf.md §4.3). A
-// file smaller than one chunk gets a single contiguous extent, first fit.
+// Interleaved allocates a strided map for size bytes (docs/format.md,
+// "Interleaved allocation"). A file smaller than one chunk gets a single
+// contiguous extent, first fit.
 func (a *Allocator) Interleaved(size uint64, p Interleave) (omf.FMap, error) {
 	au := a.bm.au
 	if err := p.Validate(a.bm.nbits*au, au); err != nil {

@@ -146,8 +146,9 @@ func TestInterleaveValidation(t *testing.T) {
 	}
 }
 
-// spec/omf.md §4.3 worked example: 9 MiB over 2 of 4 buckets gives two 6 MiB
-// strips at the start of the chosen (empty) buckets.
+// The worked example of docs/format.md, "Interleaved allocation": 9 MiB over
+// 2 of 4 buckets gives two 6 MiB strips at the start of the chosen (empty)
+// buckets.
 func TestInterleavedLayout(t *testing.T) {
 	a := fresh(8 << 30)
 	m, err := a.Interleaved(9<<20, Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20})

@@ -1,7 +1,7 @@
 package device
 
-// CPU features (spec/omf.md §7.7): CLFLUSHOPT is CPUID.7.0:EBX[23], CLWB is
-// CPUID.7.0:EBX[24], CLFLUSH is CPUID.1:EDX[19].
+// CPU features (docs/format.md, "Cache flushes"): CLFLUSHOPT is
+// CPUID.7.0:EBX[23], CLWB is CPUID.7.0:EBX[24], CLFLUSH is CPUID.1:EDX[19].
 var hasCLWB, hasCLFLUSHOPT, _ = detect() // every x86-64 has CLFLUSH, the fallback
 
 func cpuid(eax, ecx uint32) (a, b, c, d uint32)

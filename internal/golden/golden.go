@@ -293,7 +293,8 @@ type Dir struct {
 }
 
 // Dirs lists the directories the ops make, in log order: mkdir -p logs each
-// missing component top down with the leaf's mode and owner (spec/omf.md §6.3).
+// missing component top down with the leaf's mode and owner (docs/format.md,
+// "MKDIR").
 func Dirs(ops []Op) ([]Dir, error) {
 	var out []Dir
 	have := map[string]bool{}

@@ -8,7 +8,8 @@ import (
 	"github.com/famfs-go/famfs/omf"
 )
 
-// The striped example of spec/omf.md §10.5.
+// The striped example of docs/format.md, "Golden vectors" ("Shadow YAML of
+// entry 3").
 const stripedYAML = `---
 file:
   path: striped

@@ -8,8 +8,8 @@ import (
 	"github.com/famfs-go/famfs/omf"
 )
 
-// Shadow is a file as the reference's shadow YAML describes it (spec/omf.md
-// §6.5): the logged size, flags, mode, owner and map.
+// Shadow is a file as the reference's shadow YAML describes it (docs/format.md,
+// "Shadow YAML"): the logged size, flags, mode, owner and map.
 type Shadow struct {
 	Path     string
 	Size     uint64
@@ -166,8 +166,8 @@ func unquote(v string) string {
 	return v
 }
 
-// FsckFigures are the numbers of a reference fsck report (spec/omf.md §7.1,
-// non-human form).
+// FsckFigures are the numbers of a reference fsck report (docs/design.md, "The
+// fsck report"; non-human form).
 type FsckFigures struct {
 	Role                     string
 	AllocUnit                uint64

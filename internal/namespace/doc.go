@@ -4,14 +4,14 @@
 //
 // Applying never fails: an entry that cannot be placed is reported as a
 // Problem (with its log index and reason) and left out, never misplaced. The
-// rules are stricter than the reference's (spec/omf.md §6.4, §9): a path
-// whose parent is missing or is a file, a second entry for an existing path,
-// a map outside the device, over the superblock and log, or not aligned to
-// the allocation unit, a .meta at the root (MetaName), and an ADD_DAXDEV out
-// of sequence are all reported and refused (Stats.Refused counts them).
-// Extents of a valid map are marked allocated even when its path is rejected,
-// so no space the log references is ever handed out again; overlaps are
-// counted as collisions (cross-links).
+// rules are stricter than the reference's (docs/format.md, "Paths" and
+// "Replay"): a path whose parent is missing or is a file, a second entry for
+// an existing path, a map outside the device, over the superblock and log, or
+// not aligned to the allocation unit, a .meta at the root (MetaName), and an
+// ADD_DAXDEV out of sequence are all reported and refused (Stats.Refused
+// counts them). Extents of a valid map are marked allocated even when its path
+// is rejected, so no space the log references is ever handed out again;
+// overlaps are counted as collisions (cross-links).
 //
 // Inode numbers derive from the log index (InoBase + index), so every host
 // gives a file the same number.

@@ -2,7 +2,7 @@
 // (`creat --randomize --seed`, `verify`): SplitMix64 seeding of a
 // xoroshiro128+ generator whose outputs fill a buffer 4 bytes at a time. The
 // same seed gives byte-identical data in either implementation
-// (spec/omf.md §7.4).
+// (docs/format.md, "Seeded data").
 package prng
 
 import (
@@ -39,7 +39,8 @@ func New(seed uint64) *Gen {
 	return g
 }
 
-// State returns the generator state (for tests against the spec's vectors).
+// State returns the generator state (for tests against the golden vectors of
+// docs/format.md).
 func (g *Gen) State() (s0, s1 uint64) { return g.s0, g.s1 }
 
 // Next returns the next 64-bit output.

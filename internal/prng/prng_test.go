@@ -12,7 +12,7 @@ func hexb(s string) []byte {
 	return b
 }
 
-// spec/omf.md §10.3
+// docs/format.md, "Golden vectors" ("Seeded data")
 func TestVectors(t *testing.T) {
 	for _, v := range []struct {
 		seed uint64
