@@ -10,11 +10,15 @@
 //   - .meta/.superblock and .meta/.log, the raw regions, read-only;
 //   - statfs with famfs capacity and free space;
 //   - read and write as copies to and from the device mapping (writes never
-//     change a file's size).
+//     change a file's size);
+//   - the logged symbolic links (readlink; the kernel follows them);
+//   - unlink and rmdir on the master's mount of a file system made for
+//     delete (docs/delete.md).
 //
-// Everything famfs forbids (create, mknod, mkdir, rmdir, unlink, rename, link,
-// symlink, truncate or any size change) fails with EPERM, changes nothing and
-// leaves the daemon serving. A client mount is mounted read-only unless asked
+// Every other namespace change (create, mknod, mkdir, rename, link, making a
+// symlink, truncate or any size change; unlink and rmdir elsewhere) fails
+// with EPERM (EROFS for unlink and rmdir on a client), changes nothing and
+// leaves the daemon serving: the namespace is the master CLI's to change. A client mount is mounted read-only unless asked
 // for rw. If the device is re-made under the mount, the daemon notices on its
 // next poll and answers EIO instead of serving another file system's bytes.
 package mount
