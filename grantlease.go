@@ -12,8 +12,19 @@ import (
 type grantLease struct {
 	mu     sync.Mutex
 	lease  io.Closer
+	ino    uint64 // the file the daemon holds for the lease
 	maps   int  // live Mappings
 	closed bool // FS.Close was called
+}
+
+// covers reports whether the lease holds inode ino against reuse.
+func (g *grantLease) covers(ino uint64) bool {
+	if g == nil {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.lease != nil && g.ino == ino
 }
 
 // pin counts one more Mapping; the returned function (idempotent) uncounts it.

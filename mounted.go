@@ -61,8 +61,21 @@ func OpenMounted(path string, write bool, opts OpenOptions) (*FS, *File, error) 
 		lease.Close()
 		return nil, nil, err
 	}
+	if lease == nil && fsys.part.table != nil && !fsys.canRegister() {
+		// A file system made for delete: whoever reads file data must
+		// hold it against reuse, and a read-only device cannot take a
+		// slot in the participant table. The mount's daemon holds the
+		// file instead, for as long as a grant's lease lives.
+		var gdev *os.File
+		lease, gdev, err = grantFor(path, os.O_RDONLY, m.Source)
+		if err != nil {
+			fsys.Close()
+			return nil, nil, pathErr("open", path, fmt.Errorf("a file system made for delete: a read-only reader needs the mount's daemon to hold the file: %w", err))
+		}
+		gdev.Close()
+	}
 	if lease != nil {
-		fsys.lease = &grantLease{lease: lease}
+		fsys.lease = &grantLease{lease: lease, ino: lease.Reply.Ino}
 	}
 	file, err := fsys.OpenFile(rel)
 	if err != nil {

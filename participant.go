@@ -115,13 +115,17 @@ func (t tableMedia) WriteAt(p []byte, off uint64) error {
 func (t tableMedia) Flush(off, n uint64)      { t.m.Flush(omf.ParticipantTableOffset+off, n) }
 func (t tableMedia) Invalidate(off, n uint64) { t.m.Invalidate(omf.ParticipantTableOffset+off, n) }
 
+// canRegister reports whether this FS may take a slot in the participant
+// table (it writes there).
+func (f *FS) canRegister() bool { return f.dev.Writable && !f.opts.ReadOnly }
+
 // registerLocked claims a slot and starts the heartbeat. The caller holds
 // p.mu. What this FS already replayed may be stale: the deletes logged since
 // are scanned (not applied) right after the claim, so no hold is taken on a
 // file that is already gone.
 func (f *FS) registerLocked() error {
 	p := &f.part
-	if !f.dev.Writable || f.opts.ReadOnly {
+	if !f.canRegister() {
 		return fmt.Errorf("device %s: reading file data on a file system made for delete needs a slot in its participant table, and the device was opened read-only", f.dev.Path)
 	}
 	next, err := f.log.NextIndex()
@@ -316,6 +320,12 @@ func (f *FS) hold(fl *File) (*Hold, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.self == nil && !f.canRegister() && f.lease.covers(fl.info.Ino) {
+		// The mount's daemon holds it for this FS's grant lease
+		// (OpenMounted), which lives until the FS is closed and its
+		// Mappings are unmapped.
+		return &Hold{}, nil
+	}
 	if p.self == nil {
 		if err := f.registerLocked(); err != nil {
 			return nil, pathErr("hold", fl.info.Path, err)
