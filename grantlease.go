@@ -13,8 +13,8 @@ type grantLease struct {
 	mu     sync.Mutex
 	lease  io.Closer
 	ino    uint64 // the file the daemon holds for the lease
-	maps   int  // live Mappings
-	closed bool // FS.Close was called
+	maps   int    // live Mappings
+	closed bool   // FS.Close was called
 }
 
 // covers reports whether the lease holds inode ino against reuse.
