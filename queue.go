@@ -101,9 +101,11 @@ type QueueOpenOptions struct {
 // by several goroutines at once; one producer and one consumer (each its own
 // Queue, in one process or in two on any hosts) may run concurrently.
 type Queue struct {
-	q      *pcq.Queue
-	pm, cm *Mapping
-	role   QueueRole
+	q       *pcq.Queue
+	pm, cm  *Mapping
+	role    QueueRole
+	closed  bool
+	pending bool // a Reserve awaits its Commit, or a Peek its Release
 }
 
 // OpenQueue maps a queue's two files for role and checks their headers.
@@ -152,8 +154,13 @@ func (f *FS) OpenQueue(name string, role QueueRole, o QueueOpenOptions) (*Queue,
 	return OpenQueue(p, c, role, o)
 }
 
-// Close writes this side's sequence count back and unmaps the files.
+// Close writes this side's sequence count back and unmaps the files. After
+// Close every method fails with fs.ErrClosed; a second Close returns it too.
 func (q *Queue) Close() error {
+	if q.closed {
+		return fmt.Errorf("close queue: %w", fs.ErrClosed)
+	}
+	q.closed = true
 	switch q.role {
 	case QueueProducer:
 		q.q.FlushProducer()
@@ -180,14 +187,52 @@ func (q *Queue) Stats() QueueStats { return q.q.Stats() }
 // check); it shows in Stats.
 func (q *Queue) CountError() { q.q.CountError() }
 
-// Counts reads what both sides published: the messages waiting and the
-// producer's and consumer's next sequence numbers.
-func (q *Queue) Counts() (waiting, producerSeq, consumerSeq uint64) { return q.q.Counts() }
+// QueueCounts are what both sides of a queue published.
+type QueueCounts struct {
+	Waiting     uint64 // messages sent and not yet consumed
+	ProducerSeq uint64 // the producer's next sequence number
+	ConsumerSeq uint64 // the consumer's next expected sequence number
+}
 
-func (q *Queue) need(r QueueRole, op string) error {
-	if q.role != r {
-		return fmt.Errorf("%s: %w: the queue was opened for another role", op, fs.ErrPermission)
+// Counts reads what both sides published.
+func (q *Queue) Counts() (QueueCounts, error) {
+	if q.closed {
+		return QueueCounts{}, fmt.Errorf("counts: %w", fs.ErrClosed)
 	}
+	w, p, c := q.q.Counts()
+	return QueueCounts{Waiting: w, ProducerSeq: p, ConsumerSeq: c}, nil
+}
+
+// need checks that the queue is open, for role r, and not in the middle of
+// a Reserve/Commit or Peek/Release pair.
+func (q *Queue) need(r QueueRole, op string) error {
+	switch {
+	case q.closed:
+		return fmt.Errorf("%s: %w", op, fs.ErrClosed)
+	case q.role != r:
+		return fmt.Errorf("%s: %w: the queue was opened for another role", op, fs.ErrPermission)
+	case q.pending:
+		what := "Reserve awaits its Commit"
+		if r == QueueConsumer {
+			what = "Peek awaits its Release"
+		}
+		return fmt.Errorf("%s: %w: a %s", op, fs.ErrInvalid, what)
+	}
+	return nil
+}
+
+// finish checks that the queue is open for role r with a pair under way,
+// and ends the pair.
+func (q *Queue) finish(r QueueRole, op, first string) error {
+	switch {
+	case q.closed:
+		return fmt.Errorf("%s: %w", op, fs.ErrClosed)
+	case q.role != r:
+		return fmt.Errorf("%s: %w: the queue was opened for another role", op, fs.ErrPermission)
+	case !q.pending:
+		return fmt.Errorf("%s: %w: no %s before it", op, fs.ErrInvalid, first)
+	}
+	q.pending = false
 	return nil
 }
 
@@ -219,11 +264,20 @@ func (q *Queue) Reserve(ctx context.Context) ([]byte, error) {
 	if err := q.need(QueueProducer, "reserve"); err != nil {
 		return nil, err
 	}
-	return q.q.Reserve(stopOf(ctx))
+	b, err := q.q.Reserve(stopOf(ctx))
+	q.pending = err == nil
+	return b, err
 }
 
 // Commit sends the message written into the payload Reserve returned.
-func (q *Queue) Commit() { q.q.Commit() }
+// Without a Reserve before it, it fails (fs.ErrInvalid) and sends nothing.
+func (q *Queue) Commit() error {
+	if err := q.finish(QueueProducer, "commit", "Reserve"); err != nil {
+		return err
+	}
+	q.q.Commit()
+	return nil
+}
 
 // Get receives the next message into buf (grown to PayloadSize if needed)
 // and returns it. While the queue is empty it waits until ctx is done (then
@@ -254,8 +308,17 @@ func (q *Queue) Peek(ctx context.Context) ([]byte, error) {
 	if err := q.need(QueueConsumer, "peek"); err != nil {
 		return nil, err
 	}
-	return q.q.Peek(stopOf(ctx))
+	b, err := q.q.Peek(stopOf(ctx))
+	q.pending = err == nil
+	return b, err
 }
 
-// Release consumes the message Peek returned.
-func (q *Queue) Release() { q.q.Release() }
+// Release consumes the message Peek returned. Without a Peek before it, it
+// fails (fs.ErrInvalid) and consumes nothing.
+func (q *Queue) Release() error {
+	if err := q.finish(QueueConsumer, "release", "Peek"); err != nil {
+		return err
+	}
+	q.q.Release()
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"io/fs"
 	"testing"
 	"time"
 )
@@ -69,8 +70,8 @@ func TestQueueAcrossHosts(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	if w, ps, cs := cons.Counts(); w != 0 || ps != n || cs != n {
-		t.Errorf("counts after the run: %d waiting, seq %d/%d", w, ps, cs)
+	if qc, err := cons.Counts(); err != nil || qc.Waiting != 0 || qc.ProducerSeq != n || qc.ConsumerSeq != n {
+		t.Errorf("counts after the run: %+v, %v", qc, err)
 	}
 	if _, err := cons.TryGet(buf); !errors.Is(err, ErrQueueEmpty) {
 		t.Errorf("get from the drained queue: %v", err)
@@ -89,4 +90,87 @@ func TestQueueNotAQueue(t *testing.T) {
 	if _, err := m.OpenQueue("plain", QueueReader, QueueOpenOptions{}); !errors.Is(err, ErrQueueCorrupt) {
 		t.Fatalf("a zeroed file opened as a queue: %v", err)
 	}
+}
+
+// Reserve/Commit and Peek/Release go in pairs, each on its own side, and
+// nothing works on a closed queue: every misuse is an error, not a store
+// into memory that is no longer the queue's.
+func TestQueueMisuse(t *testing.T) {
+	m, _ := newFS(t)
+	if err := m.CreateQueue("q", QueueOptions{BucketSize: 64, Buckets: 2}); err != nil {
+		t.Fatal(err)
+	}
+	prod, err := m.OpenQueue("q", QueueProducer, QueueOpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := m.OpenQueue("q", QueueConsumer, QueueOpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := prod.Commit(); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Commit without Reserve: %v", err)
+	}
+	if err := cons.Commit(); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("Commit by the consumer: %v", err)
+	}
+	if err := cons.Release(); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Release without Peek: %v", err)
+	}
+	if _, err := prod.Peek(ctx); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("Peek by the producer: %v", err)
+	}
+	b, err := prod.Reserve(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copy(b, "one")
+	if err := prod.TryPut([]byte("two")); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Put while a Reserve is open: %v", err)
+	}
+	if err := prod.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	// The queue (one message in two buckets) is full: a Reserve fails and
+	// leaves nothing to Commit.
+	if _, err := prod.Reserve(ctxDone()); !errors.Is(err, ErrQueueFull) {
+		t.Errorf("Reserve on a full queue: %v", err)
+	}
+	if err := prod.Commit(); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("Commit after a failed Reserve: %v", err)
+	}
+	got, err := cons.Peek(ctx)
+	if err != nil || string(got[:3]) != "one" {
+		t.Fatalf("Peek: %q, %v", got, err)
+	}
+	if err := cons.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if err := cons.Release(); !errors.Is(err, fs.ErrInvalid) {
+		t.Errorf("a second Release: %v", err)
+	}
+	for _, q := range []*Queue{prod, cons} {
+		if err := q.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Close(); !errors.Is(err, fs.ErrClosed) {
+			t.Errorf("a second Close: %v", err)
+		}
+		if _, err := q.Counts(); !errors.Is(err, fs.ErrClosed) {
+			t.Errorf("Counts after Close: %v", err)
+		}
+	}
+	if err := prod.TryPut([]byte("x")); !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("Put after Close: %v", err)
+	}
+	if _, err := cons.TryGet(nil); !errors.Is(err, fs.ErrClosed) {
+		t.Errorf("Get after Close: %v", err)
+	}
+}
+
+func ctxDone() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
 }

@@ -219,8 +219,13 @@ func pcqInfo(e *env, o *pcqFlags, name string) error {
 		return err
 	}
 	defer q.close()
-	n, ps, cs := q.Counts()
-	fmt.Fprintf(e.stdout, "get_queue_info: queue %s contains %d messages p next_seq %d c next_seq %d\n", name, n, ps, cs)
+	qc, err := q.Counts()
+	if err != nil {
+		writeStatusFile(o.statusFile, -1)
+		return err
+	}
+	n := qc.Waiting
+	fmt.Fprintf(e.stdout, "get_queue_info: queue %s contains %d messages p next_seq %d c next_seq %d\n", name, n, qc.ProducerSeq, qc.ConsumerSeq)
 	if o.verbose > 0 {
 		fmt.Fprintf(e.stdout, "pcq: %s: %d buckets of %d bytes (%d-byte messages)\n", name, q.Buckets(), q.BucketSize(), q.PayloadSize())
 	}
