@@ -93,3 +93,25 @@ func TestBadSystemUUIDEnv(t *testing.T) {
 		}
 	}
 }
+
+// -u/-g take a number or a name; -1 (4294967295), which chown(2) reads as
+// "leave unchanged", and what is neither are refused.
+func TestIDFlag(t *testing.T) {
+	for _, c := range []struct {
+		in    string
+		group bool
+		want  uint32
+		ok    bool
+	}{
+		{"0", false, 0, true}, {"1000", true, 1000, true}, {"0x10", false, 16, true},
+		{"root", false, 0, true}, {"root", true, 0, true},
+		{"4294967295", false, 0, false}, {"-1", false, 0, false}, {"4294967296", true, 0, false},
+		{"no-such-user-here", false, 0, false}, {"no-such-group-here", true, 0, false},
+	} {
+		f := idFlag{group: c.group}
+		err := f.Set(c.in)
+		if (err == nil) != c.ok || (c.ok && (f.v != c.want || !f.set)) {
+			t.Errorf("%q (group %v): %d, %v", c.in, c.group, f.v, err)
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/user"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -28,7 +27,7 @@ type pcqFlags struct {
 	bsize, nbuckets, nmessages                                uint64
 	seconds, status                                           float64
 	seed                                                      uint64
-	uid, gid                                                  nameID
+	uid, gid                                                  idFlag
 	setperm, statusFile                                       string
 	verbose                                                   int
 }
@@ -431,53 +430,3 @@ func writeStatusFile(path string, v int64) error {
 	return nil
 }
 
-// nameID is a user or group given by name or number (pcq -u/-g; the
-// reference's smoke test passes names).
-type nameID struct {
-	v     uint32
-	set   bool
-	group bool
-}
-
-func (n *nameID) String() string {
-	if !n.set {
-		return ""
-	}
-	return strconv.FormatUint(uint64(n.v), 10)
-}
-
-func (n *nameID) Set(s string) error {
-	if v, err := strconv.ParseUint(s, 0, 32); err == nil {
-		n.v, n.set = uint32(v), true
-		return nil
-	}
-	var id string
-	if n.group {
-		g, err := user.LookupGroup(s)
-		if err != nil {
-			return fmt.Errorf("%q is neither a number nor a known group", s)
-		}
-		id = g.Gid
-	} else {
-		u, err := user.Lookup(s)
-		if err != nil {
-			return fmt.Errorf("%q is neither a number nor a known user", s)
-		}
-		id = u.Uid
-	}
-	v, err := strconv.ParseUint(id, 10, 32)
-	if err != nil {
-		return fmt.Errorf("%q has the id %q", s, id)
-	}
-	n.v, n.set = uint32(v), true
-	return nil
-}
-
-func (n *nameID) Type() string { return "name|id" }
-
-func (n *nameID) or(def int) uint32 {
-	if n.set {
-		return n.v
-	}
-	return uint32(def)
-}

@@ -3,7 +3,9 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"os/user"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -172,10 +174,12 @@ func umask() uint32 {
 	return uint32(m)
 }
 
-// idFlag is a uid or gid flag: a non-negative number (default the caller's).
+// idFlag is a uid or gid flag: a number or a user (group) name, default the
+// caller's. 4294967295 is refused: chown(2) reads it as "leave unchanged".
 type idFlag struct {
-	v   uint32
-	set bool
+	v     uint32
+	set   bool
+	group bool // a group name, not a user name
 }
 
 func (f *idFlag) String() string {
@@ -184,15 +188,38 @@ func (f *idFlag) String() string {
 	}
 	return strconv.FormatUint(uint64(f.v), 10)
 }
+
 func (f *idFlag) Set(s string) error {
-	n, err := strconv.ParseUint(s, 0, 32)
-	if err != nil {
-		return fmt.Errorf("%q is not a numeric id", s)
+	id, what := s, "user"
+	if f.group {
+		what = "group"
+	}
+	if _, err := strconv.ParseUint(s, 0, 64); err != nil {
+		var err error
+		if f.group {
+			var g *user.Group
+			if g, err = user.LookupGroup(s); err == nil {
+				id = g.Gid
+			}
+		} else {
+			var u *user.User
+			if u, err = user.Lookup(s); err == nil {
+				id = u.Uid
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("%q is neither a number nor a known %s", s, what)
+		}
+	}
+	n, err := strconv.ParseUint(id, 0, 32)
+	if err != nil || n == math.MaxUint32 {
+		return fmt.Errorf("%q: a %s id is a number from 0 to 4294967294", s, what)
 	}
 	f.v, f.set = uint32(n), true
 	return nil
 }
-func (f *idFlag) Type() string { return "id" }
+
+func (f *idFlag) Type() string { return "name|id" }
 func (f *idFlag) or(def int) uint32 {
 	if f.set {
 		return f.v
@@ -256,8 +283,9 @@ func (o *ownerFlags) add(f *pflag.FlagSet, def uint32, masked bool, what string)
 		note = "; the umask is removed"
 	}
 	f.VarP(&o.mode, "mode", "m", fmt.Sprintf("%spermission bits, octal (default %04o%s)", what, def, note))
-	f.VarP(&o.uid, "uid", "u", "owner uid (default: the caller's)")
-	f.VarP(&o.gid, "gid", "g", "group gid (default: the caller's)")
+	o.gid.group = true
+	f.VarP(&o.uid, "uid", "u", "owner, a uid or a user name (default: the caller's)")
+	f.VarP(&o.gid, "gid", "g", "group, a gid or a group name (default: the caller's)")
 }
 
 // values returns the mode to log and the owner.
