@@ -126,7 +126,11 @@ func writeLogplayText(out io.Writer, dev string, next, slots uint64, counts famf
 	for _, p := range problems {
 		fmt.Fprintf(w, "problem: %s\n", p)
 	}
-	fmt.Fprintf(w, "famfs logplay: %d log entries; %d files; %d directories; %d problems\n", next, counts.Files, counts.Dirs, len(problems))
+	links := ""
+	if counts.Symlinks > 0 {
+		links = fmt.Sprintf("; %d symbolic links", counts.Symlinks)
+	}
+	fmt.Fprintf(w, "famfs logplay: %d log entries; %d files; %d directories%s; %d problems\n", next, counts.Files, counts.Dirs, links, len(problems))
 	return w.Flush()
 }
 

@@ -274,7 +274,11 @@ func (t *Tree) Parent(path string) (parent *Node, name string, kind ProblemKind,
 			return nil, name, MissingParent, fmt.Sprintf("directory %q does not exist", strings.TrimSuffix(dir[:len(dir)-len(rest)], "/"))
 		}
 		if c.kind != Dir {
-			return nil, name, NotDir, fmt.Sprintf("%q is a file", c.Path())
+			what := "a file"
+			if c.kind == Symlink {
+				what = "a symbolic link (the log's paths do not follow links)"
+			}
+			return nil, name, NotDir, fmt.Sprintf("%q is %s", c.Path(), what)
 		}
 		n = c
 	}
