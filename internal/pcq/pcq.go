@@ -10,7 +10,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash/crc32"
 	"runtime"
 	"sync/atomic"
 	"unsafe"
@@ -234,7 +233,7 @@ func (q *Queue) lastSeq(i uint64) (uint64, bool) {
 	q.invalidate(b)
 	n := q.PayloadSize()
 	le := binary.LittleEndian
-	if le.Uint64(b[n+8:]) != uint64(crc32.ChecksumIEEE(b[:n+8])) {
+	if le.Uint64(b[n+8:]) != uint64(crcOf(b[:n+8])) {
 		return 0, false
 	}
 	return le.Uint64(b[n:]), true
@@ -288,24 +287,16 @@ func (q *Queue) Put(msg []byte, stop func() bool) error {
 	if err != nil {
 		return err
 	}
-	// Copy and checksum a chunk at a time, while it is in the L1 cache.
-	var crc uint32
-	for off := 0; off < len(b); off += chunk {
-		end := min(off+chunk, len(b))
-		if off < len(msg) {
-			copy(b[off:end], msg[off:])
-		}
-		if len(msg) < end {
-			clear(b[max(off, len(msg)):end])
-		}
-		crc = crc32.Update(crc, crc32.IEEETable, b[off:end])
+	// One pass: the copy and the checksum read each byte once.
+	crc := crcCopy(0, b, msg)
+	if len(msg) < len(b) {
+		rest := b[len(msg):]
+		clear(rest)
+		crc = crcUpdate(crc, rest)
 	}
 	q.commit(crc)
 	return nil
 }
-
-// chunk is how much a fused copy and checksum does at a time.
-const chunk = 16 << 10
 
 // Reserve waits (as Put does) for a free bucket and returns its payload to
 // write the next message into, in place; Commit sends it.
@@ -335,7 +326,7 @@ func (q *Queue) Reserve(stop func() bool) ([]byte, error) {
 // stamps the sequence number and CRC, flushes the bucket, then publishes
 // the producer index (and the next sequence number) and flushes them.
 func (q *Queue) Commit() {
-	q.commit(crc32.ChecksumIEEE(q.bucket(q.loadP())[:q.PayloadSize()]))
+	q.commit(crcOf(q.bucket(q.loadP())[:q.PayloadSize()]))
 }
 
 // commit is Commit given the CRC of the payload.
@@ -346,7 +337,7 @@ func (q *Queue) commit(crc uint32) {
 	seq := le.Uint64(q.p[pNextSeq:])
 	n := q.PayloadSize()
 	le.PutUint64(b[n:], seq)
-	le.PutUint64(b[n+8:], uint64(crc32.Update(crc, crc32.IEEETable, b[n:n+8])))
+	le.PutUint64(b[n+8:], uint64(crcUpdate(crc, b[n:n+8])))
 	q.flush(b)
 	le.PutUint64(q.p[pNextSeq:], seq+1) // flushed at Close; see RecoverProducer
 	atomic.StoreUint64(word(q.p, pIndex), (i+1)%q.nbuckets)
@@ -368,17 +359,8 @@ func (q *Queue) Get(dst []byte, stop func() bool) ([]byte, error) {
 	b := q.bucket(ci)
 	n := q.PayloadSize()
 	dst = dst[:n]
-	// Copy, then checksum the copy a chunk at a time while it is in the L1
-	// cache: the bucket is read once.
-	err = q.check(ci, func() uint32 {
-		var crc uint32
-		for off := 0; off < int(n); off += chunk {
-			end := min(off+chunk, int(n))
-			copy(dst[off:end], b[off:end])
-			crc = crc32.Update(crc, crc32.IEEETable, dst[off:end])
-		}
-		return crc
-	})
+	// One pass: the copy and the checksum read the bucket once.
+	err = q.check(ci, func() uint32 { return crcCopy(0, dst, b[:n]) })
 	if err != nil {
 		return nil, err
 	}
@@ -396,7 +378,7 @@ func (q *Queue) Peek(stop func() bool) ([]byte, error) {
 	}
 	b := q.bucket(ci)
 	n := q.PayloadSize()
-	if err := q.check(ci, func() uint32 { return crc32.ChecksumIEEE(b[:n]) }); err != nil {
+	if err := q.check(ci, func() uint32 { return crcOf(b[:n]) }); err != nil {
 		return nil, err
 	}
 	return b[:n], nil
@@ -436,7 +418,7 @@ func (q *Queue) check(ci uint64, payloadCRC func() uint32) error {
 	// dropped from the cache and read again.
 	for try := 0; ; try++ {
 		seq, crc := le.Uint64(b[n:]), le.Uint64(b[n+8:])
-		if seq == want && crc == uint64(crc32.Update(payloadCRC(), crc32.IEEETable, b[n:n+8])) {
+		if seq == want && crc == uint64(crcUpdate(payloadCRC(), b[n:n+8])) {
 			return nil
 		}
 		if try == maxRetries || q.o.NoFlush {

@@ -1,0 +1,41 @@
+package pcq
+
+import "hash/crc32"
+
+// The bucket trailer's CRC is zlib's CRC-32 (IEEE), the one the C tools
+// check (docs/pcq.md). Every message pays it once on each side, over the
+// whole payload, so it sets the queue's speed on large buckets; crcUpdate
+// is crc32.Update(crc, crc32.IEEETable, p), faster where the CPU lets it
+// (crc_amd64.go).
+func crcUpdate(crc uint32, p []byte) uint32 {
+	if n := len(p) &^ (foldBlock - 1); wideFold && n >= 2*foldBlock {
+		var state [foldBlock]byte
+		fold(^crc, p[:n], &state)
+		// The folded state is a 256-byte message with the same CRC
+		// (from a zero register) as crc followed by p[:n].
+		crc = crc32.Update(0xffffffff, crc32.IEEETable, state[:])
+		p = p[n:]
+	}
+	return crc32.Update(crc, crc32.IEEETable, p)
+}
+
+// crcCopy copies src into dst (which must be at least as long) and returns
+// crcUpdate(crc, src): one pass over the bytes, where a copy and then a CRC
+// would read them twice.
+func crcCopy(crc uint32, dst, src []byte) uint32 {
+	dst = dst[:len(src)]
+	if n := len(src) &^ (foldBlock - 1); wideFold && n >= 2*foldBlock {
+		var state [foldBlock]byte
+		foldCopy(^crc, dst[:n], src[:n], &state)
+		crc = crc32.Update(0xffffffff, crc32.IEEETable, state[:])
+		dst, src = dst[n:], src[n:]
+	}
+	copy(dst, src)
+	return crc32.Update(crc, crc32.IEEETable, src)
+}
+
+// crcOf is the CRC-32 of p.
+func crcOf(p []byte) uint32 { return crcUpdate(0, p) }
+
+// foldBlock is what one step of fold consumes.
+const foldBlock = 256
