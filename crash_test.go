@@ -238,7 +238,7 @@ func (m *failMedia) Flush(off, n uint64) {
 // appends two entries at once, then four file creations (one append each),
 // with sizes spanning one to three allocation units and one interleaved
 // file.
-func crashTx(tx *Tx) error {
+func crashTx(tx *txn) error {
 	if err := tx.Mkdir("d/e", MkdirOptions{Mode: 0o755, Parents: true}); err != nil {
 		return err
 	}
@@ -257,7 +257,7 @@ func crashTx(tx *Tx) error {
 // crashStripes interleaves a file over two of four 1 GiB buckets.
 var crashStripes = Interleave{NBuckets: 4, NStrips: 2, ChunkSize: 2 << 20}
 
-func baseTx(tx *Tx) error {
+func baseTx(tx *txn) error {
 	if err := tx.Mkdir("base", MkdirOptions{Mode: 0o755}); err != nil {
 		return err
 	}
@@ -447,7 +447,7 @@ func crashScenario(t testing.TB, states [][]string, crashAt int, keep func(uint6
 		return fmt.Errorf("restarted master: %w", err)
 	}
 	final := states[len(states)-1]
-	if err := m2.session(func(tx *Tx) error {
+	if err := m2.session(func(tx *txn) error {
 		if err := crashRetry(tx, final); err != nil {
 			return err
 		}
@@ -464,7 +464,7 @@ func crashScenario(t testing.TB, states [][]string, crashAt int, keep func(uint6
 }
 
 // crashRetry re-creates what of the reference's final state is missing.
-func crashRetry(tx *Tx, final []string) error {
+func crashRetry(tx *txn, final []string) error {
 	for _, line := range final {
 		p, rest, isFile := strings.Cut(line, " ")
 		if !isFile {

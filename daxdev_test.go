@@ -12,7 +12,7 @@ import (
 func TestAddDaxdevRefusesWhatReplayWouldReject(t *testing.T) {
 	m, _ := newFS(t)
 	u := uuid.MustParse("11111111-2222-4333-8444-555555555555")
-	add := func(d omf.Daxdev) error { return m.Update(func(tx *Tx) error { return tx.AddDaxdev(d) }) }
+	add := func(d omf.Daxdev) error { return m.update(func(tx *txn) error { return tx.addDaxdev(d) }) }
 	for _, d := range []omf.Daxdev{
 		{Size: 8 << 30, UUID: u, Index: 2},        // not the next index
 		{Size: 8 << 30, UUID: u, Index: 0},        // the primary's slot
@@ -37,7 +37,7 @@ func TestAddDaxdevRefusesWhatReplayWouldReject(t *testing.T) {
 	if len(table) != 2 || table[1].UUID != u || table[1].Index != 1 {
 		t.Errorf("device table %+v", table)
 	}
-	if r := m.Fsck(); !r.Clean() || r.Entries != 1 {
+	if r := m.fsck(); !r.Clean() || r.Entries != 1 {
 		t.Errorf("fsck %+v", r)
 	}
 }

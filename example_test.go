@@ -73,9 +73,11 @@ func ExampleFS_Refresh() {
 	client, _ := famfs.Open(dev, famfs.OpenOptions{SystemUUID: clientID})
 	defer client.Close()
 
-	master.CreateMany([]famfs.CreateRequest{
-		{Path: "a", CreateOptions: famfs.CreateOptions{Size: 1 << 20, Mode: 0o644}},
-		{Path: "b", CreateOptions: famfs.CreateOptions{Size: 3 << 20, Mode: 0o600}},
+	// A batch logs both files in one append: a client sees both or neither.
+	master.Batch(func(b *famfs.Batch) error {
+		b.Create("a", famfs.CreateOptions{Size: 1 << 20, Mode: 0o644})
+		b.Create("b", famfs.CreateOptions{Size: 3 << 20, Mode: 0o600})
+		return nil
 	})
 	changed, _ := client.Changed()
 	st, _ := client.Refresh()
@@ -218,23 +220,4 @@ func ExampleFS_Changed() {
 	// dir  in
 	// file in/job1 4096 ready
 	// job1 true
-}
-
-// FsckImage checks a file system from copies of its metadata, such as a
-// mount's .meta/.superblock and .meta/.log (FsckMount reads those itself).
-func ExampleFsckImage() {
-	fsys, dev, dir, id := newExampleFS()
-	defer os.RemoveAll(dir)
-	fsys.Create("f", famfs.CreateOptions{Size: 1, Mode: 0o644})
-	sb := fsys.Superblock()
-	fsys.Close()
-
-	img := make([]byte, sb.MetaSize())
-	df, _ := os.Open(dev)
-	df.ReadAt(img, 0)
-	df.Close()
-	r, _ := famfs.FsckImage("copy", img, img[sb.LogOffset:], famfs.FsckOptions{SystemUUID: id, Buckets: 2})
-	fmt.Println(r.Clean(), r.Files, len(r.Buckets), r.Buckets[0].Used>>20, "MiB used in bucket 0")
-	// Output:
-	// true 1 2 12 MiB used in bucket 0
 }

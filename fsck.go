@@ -44,7 +44,7 @@ type FsckReport struct {
 	Reclaim *FsckReclaim `json:"reclaim,omitempty"`
 }
 
-// FsckOptions tune Fsck, FsckImage and FsckMount.
+// FsckOptions tune Fsck.
 type FsckOptions struct {
 	// SystemUUID is the host whose role the report names; default
 	// SystemUUID().
@@ -65,10 +65,16 @@ func (r *FsckReport) Clean() bool {
 // intact ones the namespace refused (Problems says why for each).
 func (r *FsckReport) BadEntries() uint64 { return r.Torn + r.Refused }
 
-// Fsck checks the file system on the device at path without changing it. It
-// returns an error only when the device cannot be opened at all; an invalid
-// superblock or log header is part of the report.
+// Fsck checks a file system without changing it. path is the device (or an
+// image file), or a famfs mount's directory, which is checked through the
+// mount's own .meta/.superblock and .meta/.log (readable by every user of the
+// mount) without opening the device. It returns an error only when the
+// device or those files cannot be read at all; an invalid superblock or log
+// header is part of the report.
 func Fsck(path string, o FsckOptions) (*FsckReport, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fsckMount(path, o)
+	}
 	var err error
 	if o.SystemUUID, err = hostOr(o.SystemUUID); err != nil {
 		return nil, err
@@ -93,13 +99,13 @@ func Fsck(path string, o FsckOptions) (*FsckReport, error) {
 	return r, nil
 }
 
-// FsckImage checks a file system from images of its two metadata regions:
+// fsckImage checks a file system from images of its two metadata regions:
 // superblock holds (at least) the superblock, log the whole log, as the
 // files .meta/.superblock and .meta/.log of a mount hold them. name is what
 // the report calls the device. Like Fsck it changes nothing; a damaged image
 // is described in the report, and the only error is an invalid
 // $FAMFS_SYSTEM_UUID when o names no host. The images are read in place.
-func FsckImage(name string, superblock, log []byte, o FsckOptions) (*FsckReport, error) {
+func fsckImage(name string, superblock, log []byte, o FsckOptions) (*FsckReport, error) {
 	var err error
 	if o.SystemUUID, err = hostOr(o.SystemUUID); err != nil {
 		return nil, err
@@ -125,10 +131,9 @@ func FsckImage(name string, superblock, log []byte, o FsckOptions) (*FsckReport,
 	return r, nil
 }
 
-// FsckMount checks the file system of the famfs mount at mountpoint through
-// the mount's own .meta/.superblock and .meta/.log (readable by every user of
-// the mount), without opening the device.
-func FsckMount(mountpoint string, o FsckOptions) (*FsckReport, error) {
+// fsckMount checks the file system of the famfs mount at mountpoint through
+// the mount's own .meta/.superblock and .meta/.log.
+func fsckMount(mountpoint string, o FsckOptions) (*FsckReport, error) {
 	sb, err := os.ReadFile(filepath.Join(mountpoint, MetaDir, MetaSuperblock))
 	if err != nil {
 		return nil, err
@@ -137,7 +142,7 @@ func FsckMount(mountpoint string, o FsckOptions) (*FsckReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	return FsckImage(mountpoint, sb, log, o)
+	return fsckImage(mountpoint, sb, log, o)
 }
 
 // hostOr is id, or this host's system UUID when id is not set (uuid.Nil
@@ -153,8 +158,8 @@ func hostOr(id uuid.UUID) (uuid.UUID, error) {
 	return id, nil
 }
 
-// Fsck checks the open file system by scanning its whole log afresh.
-func (f *FS) Fsck() *FsckReport {
+// fsck checks the open file system by scanning its whole log afresh.
+func (f *FS) fsck() *FsckReport {
 	r := &FsckReport{Device: f.dev.Path, DeviceSize: f.dev.Size, Problems: []Problem{}}
 	var table participants.Media
 	if f.part.mem != nil {

@@ -13,7 +13,7 @@ import (
 // made for delete (docs/delete.md, "fsck").
 type FsckReclaim struct {
 	// TableErr says why the table could not be read at all (its header is
-	// damaged, or the image given to FsckImage does not hold it).
+	// damaged, or the image given to fsckImage does not hold it).
 	TableErr     string        `json:"table_error,omitempty"`
 	Participants []Participant `json:"participants"`
 	// Watermark is W: the space of deletes at or above it waits.

@@ -97,7 +97,7 @@ func runChild(mode string) error {
 }
 
 // creator makes distinct files under its prefix with a random mix of the
-// library's creation calls: Create, CreateMany, an Update with Tx.Mkdir and
+// library's creation calls: Create, a Batch, an update with txn.Mkdir and
 // Tx.Create, and (with shared) mkdir -p of directories every creator also
 // makes, with a file of its own inside. Each file's name carries its size.
 type creator struct {
@@ -165,7 +165,7 @@ func (c *creator) step() error {
 		d := fmt.Sprintf("%s/d%d/e%d", c.prefix, c.dirs, c.dirs)
 		c.dirs++
 		var made []string
-		err := c.f.Update(func(tx *Tx) error {
+		err := c.f.update(func(tx *txn) error {
 			if c.excl != nil {
 				if n := c.excl.Add(1); n != 1 {
 					return fmt.Errorf("%d Update sessions at once", n)
@@ -200,24 +200,34 @@ func (c *creator) step() error {
 		return c.confirm('F', []string{p}, 0, nil)
 	case r < 7 || !c.shared:
 		dir := c.dir()
-		reqs := make([]CreateRequest, 2+c.rng.IntN(11))
-		for i := range reqs {
-			p, size := c.file(dir)
-			reqs[i] = CreateRequest{Path: p, CreateOptions: CreateOptions{Size: size, Mode: 0o600}}
+		type req struct {
+			path string
+			size uint64
 		}
-		res, err := c.f.CreateMany(reqs)
+		reqs := make([]req, 2+c.rng.IntN(11))
+		for i := range reqs {
+			reqs[i].path, reqs[i].size = c.file(dir)
+		}
+		staged := make([]*StagedFile, len(reqs))
+		err := c.f.Batch(func(b *Batch) error {
+			for i, r := range reqs {
+				var err error
+				if staged[i], err = b.Create(r.path, CreateOptions{Size: r.size, Mode: 0o600}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
 		var made []string
-		for i, r := range res {
-			if r.Err != nil {
-				return r.Err
+		for i, sf := range staged {
+			f := sf.File()
+			if f == nil || f.Size() != reqs[i].size || f.Path() != reqs[i].path {
+				return fmt.Errorf("a batch made %v, asked %s of %d bytes", f, reqs[i].path, reqs[i].size)
 			}
-			if r.File.Size() != reqs[i].Size || r.File.Path() != reqs[i].Path {
-				return fmt.Errorf("CreateMany made %s of %d bytes, asked %s of %d", r.File.Path(), r.File.Size(), reqs[i].Path, reqs[i].Size)
-			}
-			made = append(made, reqs[i].Path)
+			made = append(made, reqs[i].path)
 		}
 		return c.confirm('F', made, 0, nil)
 	default:
@@ -450,7 +460,7 @@ func checkShared(t *testing.T, dev string, conf *confirmed, exact bool, newFile 
 			t.Errorf("%s has %d log entries", p, n)
 		}
 	}
-	r := m.Fsck()
+	r := m.fsck()
 	if err := fsckClean(r); err != nil {
 		t.Fatal(err)
 	}
@@ -485,7 +495,7 @@ func checkShared(t *testing.T, dev string, conf *confirmed, exact bool, newFile 
 	if i, err := c.Stat(newFile); err != nil || i.Size != size {
 		t.Fatalf("client after refresh: %+v %v", i, err)
 	}
-	if err := fsckClean(m.Fsck()); err != nil {
+	if err := fsckClean(m.fsck()); err != nil {
 		t.Fatalf("after the new creation: %v", err)
 	}
 	m.Close()
@@ -503,7 +513,7 @@ func mkfsShared(t *testing.T, size uint64) string {
 }
 
 // TestKillDuringBatchCreation runs a child that creates files in batches as
-// the master (CreateMany, Create, and Update with Tx.Mkdir and Tx.Create) and
+// the master (a Batch, Create, and an update with txn.Mkdir and txn.Create) and
 // kills it with SIGKILL after a random delay, several rounds on one device.
 // After each kill every creation the child reported (after the call returned)
 // must be present with its size, the file system must fsck clean, and the
@@ -618,7 +628,7 @@ func runCreators(t *testing.T, dev string, conf *confirmed, fss []*FS, n, count 
 			if _, err = m.Refresh(); err == nil {
 				_, err = m.Changed()
 			}
-			if r := m.Fsck(); err == nil && (!r.Clean() || r.Collisions != 0) {
+			if r := m.fsck(); err == nil && (!r.Clean() || r.Collisions != 0) {
 				err = fmt.Errorf("fsck during the updates: %v", fsckClean(r))
 			}
 			if err != nil {
@@ -647,7 +657,7 @@ func runCreators(t *testing.T, dev string, conf *confirmed, fss []*FS, n, count 
 
 // TestConcurrentGoroutines: goroutines sharing one FS, and two FS on the same
 // device in one process (so the flock, not only the mutex, serialises them),
-// create distinct files with Create, CreateMany, Update/Tx and concurrent
+// create distinct files with Create, Batch, update/txn and concurrent
 // mkdir -p of shared directories, while a client polls. Nothing is lost or
 // duplicated, nothing is cross-linked. Meant for -race.
 func TestConcurrentGoroutines(t *testing.T) {
@@ -666,7 +676,7 @@ func TestConcurrentGoroutines(t *testing.T) {
 
 // TestConcurrentProcesses: separate processes, each with its own FS on the
 // same device file as the master, and goroutines of this process on two more
-// FS, create distinct files concurrently (Create, CreateMany, Update/Tx,
+// FS, create distinct files concurrently (Create, Batch, update/txn,
 // mkdir -p of directories they all make). Afterwards every confirmed file
 // exists exactly once with its size, nothing else exists, fsck is clean with
 // no collisions, and the bitmap rebuilt from the log is the sum of the

@@ -47,17 +47,15 @@ func (f *FS) CreateQueue(name string, o QueueOptions) error {
 	if o.Mode == 0 {
 		o.Mode = 0o644
 	}
-	return f.Update(func(tx *Tx) error {
-		st := tx.Stage()
-		defer st.Abandon()
+	return f.Batch(func(b *Batch) error {
 		co := CreateOptions{Mode: o.Mode, UID: o.UID, GID: o.GID}
 		co.Size = pcq.ProducerFileSize(o.Buckets, o.BucketSize)
-		p, err := st.Create(name, co)
+		p, err := b.Create(name, co)
 		if err != nil {
 			return err
 		}
 		co.Size = pcq.ConsumerFileSize
-		c, err := st.Create(name+QueueConsumerSuffix, co)
+		c, err := b.Create(name+QueueConsumerSuffix, co)
 		if err != nil {
 			return err
 		}
@@ -68,10 +66,7 @@ func (f *FS) CreateQueue(name string, o QueueOptions) error {
 		if _, err := c.WriteAt(head, 0); err != nil {
 			return err
 		}
-		if _, err := c.WriteAt(tail, pcq.ConsumerTailOffset); err != nil {
-			return err
-		}
-		_, err = st.Commit()
+		_, err = c.WriteAt(tail, pcq.ConsumerTailOffset)
 		return err
 	})
 }

@@ -83,7 +83,7 @@ func TestSmallAllocUnit(t *testing.T) {
 			mp.Unmap()
 		}
 	}
-	if r := c.Fsck(); !r.Clean() || r.Superblock.AllocUnit != 4096 {
+	if r := c.fsck(); !r.Clean() || r.Superblock.AllocUnit != 4096 {
 		t.Errorf("fsck: %+v", r.Problems)
 	}
 	// Replay on a 4 KiB file system refuses a map that is not 4 KiB-granular.

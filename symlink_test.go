@@ -67,7 +67,7 @@ func TestSymlink(t *testing.T) {
 	if _, err := c.Stat("d/l"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("removed link: %v", err)
 	}
-	if r := c.Fsck(); !r.Clean() || r.Symlinks != 1 {
+	if r := c.fsck(); !r.Clean() || r.Symlinks != 1 {
 		t.Errorf("fsck: clean %v, %d links, problems %v", r.Clean(), r.Symlinks, r.Problems)
 	}
 }

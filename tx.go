@@ -30,6 +30,16 @@ type CreateOptions struct {
 	// regular-file device's memory, so there it reads as zero). Only for
 	// callers that write every byte themselves or trust the device.
 	NoZero bool
+	// FirstFit searches for the file's space from the start of the device,
+	// as the reference's creat does for every file; the default continues
+	// from where the batch's last allocation ended (next fit, as the
+	// reference's multi-file cp).
+	FirstFit bool
+	// CloneOf, a path of an existing file, makes the new file share that
+	// file's extents, size, mode and owner (Size and the rest are ignored):
+	// a deliberate cross-link, which fsck then reports — the reference's
+	// test tool `famfs clone`. Nothing is allocated or zeroed.
+	CloneOf string
 }
 
 // MkdirOptions describe a new directory.
@@ -42,19 +52,20 @@ type MkdirOptions struct {
 	Parents bool
 }
 
-// Tx is a sequence of namespace changes made under one hold of the log lock.
-// Each change is appended to the log (and durable) when its method returns;
-// the log is append-only, so there is no rollback.
-type Tx struct {
+// txn is a sequence of namespace changes made under one hold of the log
+// lock. Each change is appended to the log (and durable) when its method
+// returns; the log is append-only, so there is no rollback. Batch is the
+// public form.
+type txn struct {
 	f *FS
 }
 
-// Update runs fn holding the log lock: this process's writer mutex plus an
+// update runs fn holding the log lock: this process's writer mutex plus an
 // exclusive flock on the device, which serialises every writer on this host.
 // Entries appended by other processes since the last look are replayed first.
 // Only the master may update; anyone else gets ErrNotMaster and nothing is
 // written.
-func (f *FS) Update(fn func(tx *Tx) error) error {
+func (f *FS) update(fn func(tx *txn) error) error {
 	if f.role != Master {
 		return ErrNotMaster
 	}
@@ -75,7 +86,7 @@ func (f *FS) Update(fn func(tx *Tx) error) error {
 // session runs fn as one transaction. The caller holds the log lock (wmu and
 // the flock); tests that model the log in non-coherent memory call it
 // directly.
-func (f *FS) session(fn func(tx *Tx) error) error {
+func (f *FS) session(fn func(tx *txn) error) error {
 	if err := f.catchUp(); err != nil {
 		return err
 	}
@@ -86,7 +97,7 @@ func (f *FS) session(fn func(tx *Tx) error) error {
 	if err != nil {
 		return err
 	}
-	return fn(&Tx{f: f})
+	return fn(&txn{f: f})
 }
 
 // catchUp replays what other writers appended. Under the lock no append is in
@@ -120,13 +131,13 @@ func (f *FS) appendLocked(entries []omf.Entry, nodes []*namespace.Node) error {
 // Create allocates and logs a new file. Its space is zeroed first, unless
 // o.NoZero (see Stage, which also prepares several files to be logged at
 // once and lets their data be written before any of them is visible).
-func (tx *Tx) Create(p string, o CreateOptions) (*File, error) {
-	st := tx.Stage()
+func (tx *txn) Create(p string, o CreateOptions) (*File, error) {
+	st := tx.batch()
 	if _, err := st.Create(p, o); err != nil {
-		st.Abandon()
+		st.abandon()
 		return nil, err
 	}
-	files, err := st.Commit()
+	files, err := st.commit()
 	if err != nil {
 		return nil, err
 	}
@@ -135,26 +146,26 @@ func (tx *Tx) Create(p string, o CreateOptions) (*File, error) {
 
 // Mkdir logs a new directory (and, with Parents, its missing parents, top
 // down, each with the given mode and owner) in one append.
-func (tx *Tx) Mkdir(p string, o MkdirOptions) error {
-	st := tx.Stage()
+func (tx *txn) Mkdir(p string, o MkdirOptions) error {
+	st := tx.batch()
 	if err := st.Mkdir(p, o); err != nil {
 		return err
 	}
-	_, err := st.Commit()
+	_, err := st.commit()
 	return err
 }
 
 // Symlink logs a symbolic link at p pointing to target (see Stage.Symlink).
-func (tx *Tx) Symlink(target, p string, o SymlinkOptions) error {
-	st := tx.Stage()
+func (tx *txn) Symlink(target, p string, o SymlinkOptions) error {
+	st := tx.batch()
 	if err := st.Symlink(target, p, o); err != nil {
 		return err
 	}
-	_, err := st.Commit()
+	_, err := st.commit()
 	return err
 }
 
-// AddDaxdev logs an ADD_DAXDEV entry (OMF 2.2, "multi-daxdev phase 1";
+// AddDevice logs an ADD_DAXDEV entry (OMF 2.2, "multi-daxdev phase 1";
 // docs/format.md, "ADD_DAXDEV"): device d.UUID of d.Size bytes joins the file
 // system as device d.Index. Nothing is allocated and no file may use the
 // device yet (every extent's devindex is 0); the entry only records the device
@@ -164,7 +175,12 @@ func (tx *Tx) Symlink(target, p string, o SymlinkOptions) error {
 // it: d.Index must be the next free slot of the table (the primary device is
 // 0, so the first added device is 1), d.UUID must be set and not already in
 // the table, and d.Size must be non-zero.
-func (tx *Tx) AddDaxdev(d omf.Daxdev) error {
+// Master only.
+func (f *FS) AddDevice(dev Device) error {
+	return f.update(func(tx *txn) error { return tx.addDaxdev(omf.Daxdev(dev)) })
+}
+
+func (tx *txn) addDaxdev(d omf.Daxdev) error {
 	f := tx.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -265,7 +281,7 @@ func (f *FS) checkSlotsLocked(n uint64) error {
 
 // Create logs one file under its own hold of the log lock.
 func (f *FS) Create(p string, o CreateOptions) (file *File, err error) {
-	err = f.Update(func(tx *Tx) error {
+	err = f.update(func(tx *txn) error {
 		file, err = tx.Create(p, o)
 		return err
 	})
@@ -274,99 +290,11 @@ func (f *FS) Create(p string, o CreateOptions) (file *File, err error) {
 
 // Mkdir logs a directory under its own hold of the log lock.
 func (f *FS) Mkdir(p string, o MkdirOptions) error {
-	return f.Update(func(tx *Tx) error { return tx.Mkdir(p, o) })
+	return f.update(func(tx *txn) error { return tx.Mkdir(p, o) })
 }
 
 // Symlink makes a symbolic link at p pointing to target (master only). It
 // takes one log entry and no space; the reference's tools skip it.
 func (f *FS) Symlink(target, p string, o SymlinkOptions) error {
-	return f.Update(func(tx *Tx) error { return tx.Symlink(target, p, o) })
-}
-
-// CreateRequest is one file of a CreateMany batch.
-type CreateRequest struct {
-	Path string
-	CreateOptions
-}
-
-// CreateResult is the outcome of one CreateRequest.
-type CreateResult struct {
-	File *File
-	Err  error
-}
-
-// CreateMany creates files in one hold of the log lock (next-fit allocation
-// across the batch, like the reference's multi-file cp) and logs them in one
-// append. Each file succeeds or fails its checks on its own; a failure does
-// not stop the rest. The returned error is
-// set only when the batch could not run at all (not the master, lock failure).
-func (f *FS) CreateMany(reqs []CreateRequest) ([]CreateResult, error) {
-	out := make([]CreateResult, len(reqs))
-	err := f.Update(func(tx *Tx) error {
-		// One stage: a request that fails its checks is left out; the
-		// rest are logged in one append.
-		st := tx.stageFor(len(reqs))
-		staged := make([]int, 0, len(reqs))
-		for i, r := range reqs {
-			if _, out[i].Err = st.Create(r.Path, r.CreateOptions); out[i].Err == nil {
-				staged = append(staged, i)
-			}
-		}
-		files, err := st.Commit()
-		for k, i := range staged {
-			switch {
-			case k < len(files):
-				out[i].File = files[k]
-			case err != nil:
-				out[i].Err = err
-			}
-		}
-		return nil
-	})
-	return out, err
-}
-
-// FirstFit makes the next allocation search from the start of the device,
-// as if a new lock session began (the reference's `creat --multi` places
-// every file first fit; a multi-file `cp` is next fit).
-func (tx *Tx) FirstFit() {
-	tx.f.mu.Lock()
-	tx.f.alloc.FirstFit()
-	tx.f.mu.Unlock()
-}
-
-// Clone logs a new file dst that shares src's extents: a deliberate
-// cross-link, which fsck then reports (the reference's test tool `famfs
-// clone`). Mode, owner and size are src's.
-func (tx *Tx) Clone(src, dst string) (*File, error) {
-	f := tx.f
-	c, err := checkNewPath(dst)
-	if err != nil {
-		return nil, pathErr("clone", dst, err)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	s, _, err := f.findLocked("clone", src)
-	switch {
-	case err != nil:
-		return nil, err
-	case !s.IsFile():
-		return nil, pathErr("clone", src, regular(s))
-	}
-	if err := f.checkParentLocked(c); err != nil {
-		return nil, pathErr("clone", dst, err)
-	}
-	if err := f.checkSlotsLocked(1); err != nil {
-		return nil, pathErr("clone", dst, err)
-	}
-	e := omf.Entry{Type: omf.EntryFile, Size: s.Size(), Flags: omf.FileFlagsAllHostsRW,
-		UID: s.UID(), GID: s.GID(), Mode: s.Mode(), Path: c, FMap: s.FMap()}
-	nodes := make([]*namespace.Node, 1)
-	if err := f.appendLocked([]omf.Entry{e}, nodes); err != nil {
-		return nil, pathErr("clone", dst, err)
-	}
-	if nodes[0] == nil {
-		return nil, pathErr("clone", dst, fmt.Errorf("the entry was logged but not placed"))
-	}
-	return &File{fs: f, info: infoOf(nodes[0]), node: nodes[0]}, nil
+	return f.update(func(tx *txn) error { return tx.Symlink(target, p, o) })
 }

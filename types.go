@@ -253,3 +253,12 @@ func (k DeviceKind) String() string { return device.Kind(k).String() }
 // Printable returns s as is when it is printable UTF-8, and quoted with Go
 // escapes otherwise: for paths read from a log, which may hold any byte.
 func Printable(s string) string { return namespace.Printable(s) }
+
+// Device is an entry of the file system's device table: device UUID, of
+// Size bytes, is device Index (the primary device, the one the superblock is
+// on, is 0). FS.AddDevice logs one (docs/format.md, "ADD_DAXDEV").
+type Device struct {
+	Size  uint64
+	UUID  uuid.UUID
+	Index uint32
+}

@@ -6,7 +6,7 @@
 //     files) replayed into a fresh namespace by FS.Rescan on an open file
 //     system, against a plain read plus CRC-32 of the same 8 MiB from a plain
 //     mmap(2) of the device;
-//   - batch creation: 10,000 files created in one FS.CreateMany (one hold of
+//   - batch creation: 10,000 files created in one FS.Batch (one hold of
 //     the log lock), against 10,000 bare appends of the same entries through
 //     a plain mapping of the log (encode, store, flush the entry's lines,
 //     store and flush the header's counters);

@@ -142,7 +142,7 @@ func TestRunNone(t *testing.T) {
 
 // The creation baseline must write what the library writes: the same entries
 // appended one by one through the raw appender leave a log identical, byte
-// for byte, to the one FS.CreateMany wrote.
+// for byte, to the one FS.Batch wrote.
 func TestRawAppendMatchesLibrary(t *testing.T) {
 	dir := testDir(t)
 	lib, raw := filepath.Join(dir, "lib.img"), filepath.Join(dir, "raw.img")

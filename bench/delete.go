@@ -13,7 +13,7 @@ import (
 // The delete figures (docs/delete.md), on file systems made for delete:
 //
 //   - Remove: FS.Remove of the creation batch's 10,000 files (one call, as
-//     `famfs rm` with every path) against creating them with CreateMany;
+//     `famfs rm` with every path) against creating them with one batch;
 //   - Reuse: the time from the last holder's release of a deleted file to
 //     the master's first successful allocation of its space, p99 over many
 //     trials, against the same delete-then-create with nobody holding;
@@ -80,7 +80,7 @@ func runRemove(o *Options) (Figure, error) {
 	sm, bm := ms(s), ms(bs)
 	best, base := slices.Min(sm), slices.Min(bm)
 	f := Figure{ID: Remove, Name: fmt.Sprintf("rm %d files (one Remove)", o.Files),
-		Value: best, Unit: "ms", Baseline: base, BaseWord: "create", BaseName: "one CreateMany of them",
+		Value: best, Unit: "ms", Baseline: base, BaseWord: "create", BaseName: "one batch creating them",
 		Ratio: best / base, MedianRatio: medianRatio(sm, bm),
 		Target: fmt.Sprintf("<= %gx", RemoveTarget), Samples: sm, BaseSamples: bm}
 	f.OK = f.Ratio <= RemoveTarget

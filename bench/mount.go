@@ -303,7 +303,7 @@ func (e *mountEnv) manyFiles() ([]Figure, error) {
 	}
 	per := 1000
 	ndirs := (e.o.MountN + per - 1) / per
-	var reqs []famfs.CreateRequest
+	var reqs []createReq
 	var statPaths []string
 	base := filepath.Join(e.hp, "tmpfs-tree")
 	for d := 0; d < ndirs; d++ {
@@ -314,22 +314,17 @@ func (e *mountEnv) manyFiles() ([]Figure, error) {
 		os.MkdirAll(filepath.Join(base, dir), 0o755)
 		for i := 0; i < per && d*per+i < e.o.MountN; i++ {
 			p := fmt.Sprintf("%s/f%04d", dir, i)
-			reqs = append(reqs, famfs.CreateRequest{Path: p, CreateOptions: famfs.CreateOptions{Size: 4096, Mode: 0o644}})
+			reqs = append(reqs, createReq{Path: p, CreateOptions: famfs.CreateOptions{Size: 4096, Mode: 0o644}})
 			if len(statPaths) < e.o.Files {
 				statPaths = append(statPaths, p)
 				os.WriteFile(filepath.Join(base, p), nil, 0o644)
 			}
 		}
 	}
-	res, err := fsys.CreateMany(reqs)
+	_, err = createAll(fsys, reqs)
 	fsys.Close()
 	if err != nil {
 		return nil, err
-	}
-	for _, r := range res {
-		if r.Err != nil {
-			return nil, r.Err
-		}
 	}
 	// Mount time: famfs mount returns once the daemon serves.
 	mpt := filepath.Join(e.o.Dir, "c")

@@ -21,7 +21,7 @@ const (
 	zeroSize  = 2 << 20
 )
 
-// runZero times creating zeroFiles files of zeroSize bytes in one CreateMany
+// runZero times creating zeroFiles files of zeroSize bytes in one batch
 // with zeroing (the default) against the same with NoZero, on a device whose
 // data area holds old bytes (its pages allocated, as a file system that
 // mkfs -f replaced on a device that keeps them would leave it). On a
@@ -30,9 +30,9 @@ const (
 func runZero(o *Options) (Figure, error) {
 	path := tempPath(o.Dir, "zero")
 	defer removeQuiet(path)
-	reqs := make([]famfs.CreateRequest, zeroFiles)
+	reqs := make([]createReq, zeroFiles)
 	for i := range reqs {
-		reqs[i] = famfs.CreateRequest{Path: fmt.Sprintf("z-%04d", i), CreateOptions: famfs.CreateOptions{Size: zeroSize, Mode: 0o644}}
+		reqs[i] = createReq{Path: fmt.Sprintf("z-%04d", i), CreateOptions: famfs.CreateOptions{Size: zeroSize, Mode: 0o644}}
 	}
 	run := func(noZero bool) (time.Duration, error) {
 		removeQuiet(path)
@@ -64,16 +64,8 @@ func runZero(o *Options) (Figure, error) {
 			batch[i].NoZero = noZero
 		}
 		return o.timer(func() error {
-			res, err := fsys.CreateMany(batch)
-			if err != nil {
-				return err
-			}
-			for _, r := range res {
-				if r.Err != nil {
-					return r.Err
-				}
-			}
-			return nil
+			_, err := createAll(fsys, batch)
+			return err
 		})()
 	}
 	s, b, err := pair(o.Reps, func() (time.Duration, error) { return run(false) }, func() (time.Duration, error) { return run(true) })

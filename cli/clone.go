@@ -24,10 +24,8 @@ famfs file system.` + masterHelp + pathHelp,
 			return err
 		}
 		defer fsys.Close()
-		err = fsys.Update(func(tx *famfs.Tx) error {
-			_, err := tx.Clone(paths[0].rel, paths[1].rel)
-			return typedPathErr(err, paths...)
-		})
+		_, err = fsys.Create(paths[1].rel, famfs.CreateOptions{CloneOf: paths[0].rel})
+		err = typedPathErr(err, paths...)
 		notifyDaemons(dev)
 		if err != nil {
 			return err

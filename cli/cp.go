@@ -180,9 +180,7 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 		return &ExitError{Code: ExitFailure}
 	}
 	var rewritten []string
-	err = fsys.Update(func(tx *famfs.Tx) error {
-		st := tx.Stage()
-		defer st.Abandon() // unless committed
+	err = inBatch(fsys, func(st *famfs.Batch) error {
 		for _, d := range dirs {
 			err := st.Mkdir(d.dst, famfs.MkdirOptions{Mode: d.mode, UID: o.UID, GID: o.GID})
 			var ee *famfs.ExistError
@@ -224,10 +222,9 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 		}
 		if failed || copyJobs(e, jobs, threads, verbose) {
 			failed = true
-			return nil // the stage is abandoned: nothing is logged
+			return errGiveUp
 		}
-		_, err := st.Commit()
-		return err
+		return nil
 	})
 	if len(rewritten) > 0 {
 		notifyDaemons(dest.mount.Source, rewritten...)

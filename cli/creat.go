@@ -205,12 +205,10 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 	}
 	var jobs []*job
 	var rewritten []string
-	err = fsys.Update(func(tx *famfs.Tx) error {
-		st := tx.Stage()
-		defer st.Abandon() // unless committed
+	err = inBatch(fsys, func(st *famfs.Batch) error {
 		for _, s := range good {
-			tx.FirstFit() // the reference places every creat first fit
 			o := base
+			o.FirstFit = true // the reference places every creat first fit
 			o.Size = s.size
 			j := &job{spec: s}
 			var err error
@@ -233,7 +231,7 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 			jobs = append(jobs, j)
 		}
 		if failed {
-			return nil // nothing is logged
+			return errGiveUp
 		}
 		// Fill seeded files, nthreads at a time, before any is logged.
 		var seeded []*job
@@ -258,16 +256,15 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 			}
 		})
 		if failed {
-			return nil
+			return errGiveUp
 		}
-		files, err := st.Commit()
-		for _, j := range jobs {
-			if j.staged != nil && len(files) > 0 {
-				j.file, files = files[0], files[1:]
-			}
-		}
-		return err
+		return nil
 	})
+	for _, j := range jobs {
+		if j.staged != nil {
+			j.file = j.staged.File()
+		}
+	}
 	if len(rewritten) > 0 {
 		notifyDaemons(dev, rewritten...)
 	}

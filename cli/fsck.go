@@ -89,7 +89,7 @@ mount, which checks the device behind that mount.`,
 		if t.mount != nil && !readable(dev) {
 			// A caller who may read the mount but not the device: check the
 			// mount's world-readable .meta files, as the reference does.
-			if r, err = famfs.FsckMount(t.mount.Point, opts); err != nil {
+			if r, err = famfs.Fsck(t.mount.Point, opts); err != nil {
 				return exitErr(fsckOperational, "%s: cannot read the device, nor the mount's .meta files: %v", dev, err)
 			}
 		} else if r, err = famfs.Fsck(dev, opts); err != nil {

@@ -136,7 +136,7 @@ func TestFsckTextProblems(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A file cross-linked with "a", as the reference's `famfs clone` logs.
-	if err := m.Update(func(tx *famfs.Tx) error { _, err := tx.Clone("a", "clone"); return err }); err != nil {
+	if _, err := m.Create("clone", famfs.CreateOptions{CloneOf: "a"}); err != nil {
 		t.Fatal(err)
 	}
 	r, err := famfs.Fsck(dev, famfs.FsckOptions{SystemUUID: master})

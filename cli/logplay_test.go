@@ -28,11 +28,15 @@ func TestLogplayDryRunBuffered(t *testing.T) {
 		t.Fatal(err)
 	}
 	const n = 1000
-	reqs := make([]famfs.CreateRequest, n)
-	for i := range reqs {
-		reqs[i] = famfs.CreateRequest{Path: fmt.Sprintf("f%04d", i), CreateOptions: famfs.CreateOptions{Size: 1, Mode: 0o644}}
-	}
-	if _, err := fsys.CreateMany(reqs); err != nil {
+	err = fsys.Batch(func(b *famfs.Batch) error {
+		for i := range n {
+			if _, err := b.Create(fmt.Sprintf("f%04d", i), famfs.CreateOptions{Size: 1, Mode: 0o644}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 	fsys.Close()

@@ -35,9 +35,11 @@ the caller's.` + masterHelp + pathHelp,
 		m, uid, gid := owner.values()
 		o := famfs.MkdirOptions{Mode: m, UID: uid, GID: gid, Parents: parents}
 		var failed error
-		err = fsys.Update(func(tx *famfs.Tx) error {
+		// One batch: the directories that pass their checks are logged in
+		// one append; each one that does not is reported and left out.
+		err = fsys.Batch(func(b *famfs.Batch) error {
 			for _, p := range paths {
-				if err := tx.Mkdir(p.rel, o); err != nil {
+				if err := b.Mkdir(p.rel, o); err != nil {
 					fmt.Fprintf(e.stderr, "famfs mkdir: %v\n", pathErr(p, err))
 					failed = &ExitError{Code: ExitFailure}
 					continue

@@ -429,4 +429,3 @@ func writeStatusFile(path string, v int64) error {
 	}
 	return nil
 }
-

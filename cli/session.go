@@ -266,6 +266,19 @@ type interleaveFlags struct {
 	chunk             uint64
 }
 
+// errGiveUp, returned from an inBatch function, gives the batch up: nothing
+// is logged, and inBatch returns nil (the caller has said why).
+var errGiveUp = errors.New("the batch is given up")
+
+// inBatch runs fn in one batch of fsys (see famfs.FS.Batch).
+func inBatch(fsys *famfs.FS, fn func(b *famfs.Batch) error) error {
+	err := fsys.Batch(fn)
+	if errors.Is(err, errGiveUp) {
+		return nil
+	}
+	return err
+}
+
 func isLogFull(err error) bool { return errors.Is(err, famfs.ErrLogFull) }
 
 // ownerFlags are -m mode, -u uid and -g gid of mkdir, creat and cp.

@@ -21,19 +21,16 @@ func bulkCreate(t *testing.T, dev, prefix string, n int) {
 		t.Fatal(err)
 	}
 	defer fsys.Close()
-	reqs := make([]famfs.CreateRequest, n)
-	for i := range reqs {
-		reqs[i] = famfs.CreateRequest{Path: fmt.Sprintf("bulk/%s%d", prefix, i),
-			CreateOptions: famfs.CreateOptions{Size: 1, Mode: 0o644}}
-	}
-	res, err := fsys.CreateMany(reqs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range res {
-		if r.Err != nil {
-			t.Fatalf("bulk create: %v", r.Err)
+	err = fsys.Batch(func(b *famfs.Batch) error {
+		for i := range n {
+			if _, err := b.Create(fmt.Sprintf("bulk/%s%d", prefix, i), famfs.CreateOptions{Size: 1, Mode: 0o644}); err != nil {
+				return err
+			}
 		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("bulk create: %v", err)
 	}
 }
 
@@ -41,6 +38,7 @@ func bulkCreate(t *testing.T, dev, prefix string, n int) {
 // log refuses new files and directories cleanly (exit 1, a clear message,
 // nothing half-written: fsck stays clean), and the file system still mounts.
 func TestLogFillWarningAndFullLog(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	// 15 420 entries of 2 MiB files need 30 GiB: a bigger sparse device.
 	must(t, masterID, "mkfs.famfs", "-f", "--size", "32g", c.dev)
@@ -71,7 +69,7 @@ func TestLogFillWarningAndFullLog(t *testing.T) {
 	// Every daemon's status shows the fill level.
 	for _, mp := range []string{m, c1} {
 		var st float64
-		if !waitFor(5*time.Second, func() bool { st = daemonAlive(t, mp).LogFill; return st >= 90 }) {
+		if !within(5*time.Second, func() bool { st = daemonAlive(t, mp).LogFill; return st >= 90 }) {
 			t.Errorf("%s: status log_fill_percent %.1f", mp, st)
 		}
 	}

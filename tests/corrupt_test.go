@@ -78,8 +78,8 @@ func newCorruptFixture(t testing.TB) *corruptFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = f.Update(func(tx *famfs.Tx) error {
-		if err := tx.Mkdir("dir1", famfs.MkdirOptions{Mode: 0o755}); err != nil {
+	err = f.Batch(func(b *famfs.Batch) error {
+		if err := b.Mkdir("dir1", famfs.MkdirOptions{Mode: 0o755}); err != nil {
 			return err
 		}
 		for _, c := range []struct {
@@ -91,14 +91,14 @@ func newCorruptFixture(t testing.TB) *corruptFixture {
 			{"striped", famfs.CreateOptions{Size: corruptStripedSize, Mode: 0o644,
 				Interleave: famfs.Interleave{NBuckets: 2, NStrips: 2, ChunkSize: corruptStripeChunk}}},
 		} {
-			if _, err := tx.Create(c.p, c.o); err != nil {
+			if _, err := b.Create(c.p, c.o); err != nil {
 				return err
 			}
 		}
-		if err := tx.Mkdir("dir2", famfs.MkdirOptions{Mode: 0o700}); err != nil {
+		if err := b.Mkdir("dir2", famfs.MkdirOptions{Mode: 0o700}); err != nil {
 			return err
 		}
-		_, err := tx.Create("dir2/f3", famfs.CreateOptions{Size: corruptF3Size, Mode: 0o644})
+		_, err := b.Create("dir2/f3", famfs.CreateOptions{Size: corruptF3Size, Mode: 0o644})
 		return err
 	})
 	if err != nil {
@@ -109,7 +109,7 @@ func newCorruptFixture(t testing.TB) *corruptFixture {
 			t.Fatalf("fixture: %s is not log entry %d: %+v %v", p, i, info, err)
 		}
 	}
-	if r := f.Fsck(); !r.Clean() || r.EntriesUsed != uint64(len(corruptPaths)) {
+	if r := fsckOf(t, f); !r.Clean() || r.EntriesUsed != uint64(len(corruptPaths)) {
 		t.Fatalf("fixture not clean: %+v", r)
 	}
 	f.Close()
@@ -394,7 +394,7 @@ func corruptCases() []corruptCase {
 				if _, err := f.Create("after-garbage", famfs.CreateOptions{Size: 1, Mode: 0o644}); err != nil {
 					t.Fatal(err)
 				}
-				if r := f.Fsck(); !r.Clean() || r.EntriesUsed != uint64(len(corruptPaths))+1 {
+				if r := fsckOf(t, f); !r.Clean() || r.EntriesUsed != uint64(len(corruptPaths))+1 {
 					t.Fatalf("after append: %+v", r)
 				}
 			}},
@@ -547,7 +547,7 @@ func exercise(t *testing.T, f *famfs.FS) {
 		t.Errorf("CheckSuperblock: %v", err)
 	}
 	f.ScanLog(0, func(famfs.LogEntry) {})
-	f.Fsck()
+	fsckOf(t, f)
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

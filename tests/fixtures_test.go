@@ -1,5 +1,20 @@
 package tests
 
-import "github.com/google/uuid"
+import (
+	"testing"
+
+	famfs "github.com/famfs-go/famfs"
+	"github.com/google/uuid"
+)
 
 var masterID = uuid.MustParse("11111111-1111-4111-8111-111111111111")
+
+// fsckOf checks the file system f has open, as its host.
+func fsckOf(t testing.TB, f *famfs.FS) *famfs.FsckReport {
+	t.Helper()
+	r, err := famfs.Fsck(f.DevicePath(), famfs.FsckOptions{SystemUUID: f.HostUUID()})
+	if err != nil {
+		t.Fatalf("fsck %s: %v", f.DevicePath(), err)
+	}
+	return r
+}

@@ -30,8 +30,8 @@ func TestStageCommitsAtOnce(t *testing.T) {
 	m, dev := newFS(t)
 	c := openAs(t, dev, clientID)
 	var files []*File
-	err := m.Update(func(tx *Tx) error {
-		st := tx.Stage()
+	err := m.update(func(tx *txn) error {
+		st := tx.batch()
 		if err := st.Mkdir("a/b", MkdirOptions{Mode: 0o755, Parents: true}); err != nil {
 			return err
 		}
@@ -48,7 +48,7 @@ func TestStageCommitsAtOnce(t *testing.T) {
 		if changed, _ := c.Changed(); changed {
 			t.Error("a client sees the stage before Commit")
 		}
-		files, err = st.Commit()
+		files, err = st.commit()
 		return err
 	})
 	if err != nil {
@@ -76,9 +76,9 @@ func TestStageAbandonAndChecks(t *testing.T) {
 		t.Fatal(err)
 	}
 	var first *StagedFile
-	err := m.Update(func(tx *Tx) error {
-		st := tx.Stage()
-		defer st.Abandon()
+	err := m.update(func(tx *txn) error {
+		st := tx.batch()
+		defer st.abandon()
 		var err error
 		if first, err = st.Create("d1", CreateOptions{Size: 4 << 20, Mode: 0o644}); err != nil {
 			return err
@@ -168,8 +168,8 @@ func TestNewFilesAreZeroed(t *testing.T) {
 	zero("plain file and its slack", devBytes(t, dev, base, 2<<20))
 
 	var part, nozero *StagedFile
-	err = m.Update(func(tx *Tx) error {
-		st := tx.Stage()
+	err = m.update(func(tx *txn) error {
+		st := tx.batch()
 		var err error
 		if part, err = st.Create("part", CreateOptions{Size: 2 << 20, Mode: 0o644}); err != nil {
 			return err
@@ -178,7 +178,7 @@ func TestNewFilesAreZeroed(t *testing.T) {
 		if nozero, err = st.Create("nozero", CreateOptions{Size: 1 << 20, Mode: 0o644, NoZero: true}); err != nil {
 			return err
 		}
-		_, err = st.Commit()
+		_, err = st.commit()
 		return err
 	})
 	if err != nil {

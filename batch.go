@@ -13,46 +13,68 @@ import (
 	"github.com/famfs-go/famfs/omf"
 )
 
-// A Stage gathers new directories and files under one hold of the log lock
-// and logs them together. Nothing of it is visible to any host until Commit
-// appends all of its entries at once (the log's next index moves once, after
-// every entry is in place), and a Stage that is abandoned — an error, a
-// crash, a source that ended early — leaves nothing in the log and no space
-// taken.
+// A Batch is the atomic unit of namespace change: the new directories,
+// files and symbolic links staged in it are logged together, in one append,
+// or not at all. Nothing of it is visible to any host until the batch
+// commits (the log's next index moves once, after every entry is in place),
+// and a batch given up — an error, a crash, a source that ended early —
+// leaves nothing in the log and no space taken.
 //
-// Each Mkdir and Create checks what it can at once: the path (length,
-// components, conflicts with the namespace and with the stage itself), a log
-// slot for its entry, and, for a file, its space, which is allocated then.
-// A file's data is written through its StagedFile before Commit. Commit zeroes
-// every byte of a file's space that was not written — the slack after the end
-// of the file included, which a mapping shows — so a new file never exposes
+// FS.Batch runs a function with a batch, holding the log lock, and commits
+// the batch when the function returns nil. Each Create, Mkdir and Symlink
+// checks what it can at once: the path (length, components, conflicts with
+// the namespace and with the batch itself), a log slot for its entry, and,
+// for a file, its space, which is allocated then. A failed check leaves the
+// batch as it was, so a caller may go on with the next item. A file's data
+// is written through its StagedFile before the commit, which zeroes every
+// byte of a file's space that was not written — the slack after the end of
+// the file included, which a mapping shows — so a new file never exposes
 // what an earlier file left in that memory (CreateOptions.NoZero opts out).
 //
-// A Stage belongs to its Tx and must not outlive the Update call.
-type Stage struct {
-	tx      *Tx
+// A Batch must not outlive its FS.Batch call.
+type Batch struct {
+	tx      *txn
 	paths   map[string]bool // staged paths; true for directories
 	entries []omf.Entry
 	files   []*StagedFile // by entry, nil for a directory
 	done    bool
 }
 
-// Stage starts an empty stage.
-func (tx *Tx) Stage() *Stage { return tx.stageFor(0) }
+// Batch runs fn with a new batch, holding the log lock, and commits the
+// batch when fn returns nil: every entry staged is logged in one append and
+// the files are written back to memory first. When fn returns an error, or
+// the commit fails, nothing is logged and the batch's space is free again;
+// the error is returned. Only the master may make a batch (ErrNotMaster).
+func (f *FS) Batch(fn func(b *Batch) error) error {
+	return f.update(func(tx *txn) error {
+		b := tx.batch()
+		defer b.abandon()
+		if err := fn(b); err != nil {
+			return err
+		}
+		_, err := b.commit()
+		return err
+	})
+}
 
-// stageFor starts a stage with room for about n entries.
-func (tx *Tx) stageFor(n int) *Stage {
-	return &Stage{tx: tx, paths: make(map[string]bool, n), entries: make([]omf.Entry, 0, n), files: make([]*StagedFile, 0, n)}
+// batch starts an empty batch.
+func (tx *txn) batch() *Batch { return tx.batchFor(0) }
+
+// batchFor starts a batch with room for about n entries.
+func (tx *txn) batchFor(n int) *Batch {
+	return &Batch{tx: tx, paths: make(map[string]bool, n), entries: make([]omf.Entry, 0, n), files: make([]*StagedFile, 0, n)}
 }
 
 // Len is the number of entries staged.
-func (s *Stage) Len() int { return len(s.entries) }
+func (s *Batch) Len() int { return len(s.entries) }
 
-// StagedFile is a file of a Stage: its space is allocated, its entry not yet
+// StagedFile is a file of a Batch: its space is allocated, its entry not yet
 // logged. Its methods are safe for concurrent use.
 type StagedFile struct {
 	file   *File // the space, under the file's path and map (not yet in the namespace)
 	noZero bool
+	shared bool  // a clone: the space is another file's (CreateOptions.CloneOf)
+	logged *File // the file in the namespace, once the batch committed
 
 	mu      sync.Mutex
 	written []span // file byte ranges written, sorted, merged
@@ -60,22 +82,26 @@ type StagedFile struct {
 
 type span struct{ from, to uint64 }
 
+// File is the file in the namespace once its batch committed (nil before,
+// and after a batch that was given up).
+func (sf *StagedFile) File() *File { return sf.logged }
+
 // Path is the file's path relative to the root.
 func (sf *StagedFile) Path() string { return sf.file.info.Path }
 
 // Size is the file's size.
 func (sf *StagedFile) Size() uint64 { return sf.file.info.Size }
 
-func (s *Stage) check(op, p string) error {
+func (s *Batch) check(op, p string) error {
 	if s.done {
-		return pathErr(op, p, fmt.Errorf("%w: the stage was committed or abandoned", fs.ErrInvalid))
+		return pathErr(op, p, fmt.Errorf("%w: the batch was committed or given up", fs.ErrInvalid))
 	}
 	return nil
 }
 
 // parentLocked checks that c's parent is a directory (logged or staged) and
 // that c is free in both. The caller holds f.mu.
-func (s *Stage) parentLocked(c string) error {
+func (s *Batch) parentLocked(c string) error {
 	f := s.tx.f
 	if isDir, ok := s.paths[c]; ok {
 		if isDir {
@@ -88,7 +114,7 @@ func (s *Stage) parentLocked(c string) error {
 			if !isDir {
 				return fmt.Errorf("%w: %s is a file being created", ErrNotDir, dir)
 			}
-			return nil // a staged directory holds only what the stage puts there
+			return nil // a staged directory holds only what the batch puts there
 		}
 	}
 	return f.checkParentLocked(c)
@@ -96,7 +122,7 @@ func (s *Stage) parentLocked(c string) error {
 
 // Mkdir stages a directory (with Parents, also its missing parents, each with
 // the same mode and owner, and an existing directory is accepted).
-func (s *Stage) Mkdir(p string, o MkdirOptions) error {
+func (s *Batch) Mkdir(p string, o MkdirOptions) error {
 	if err := s.check("mkdir", p); err != nil {
 		return err
 	}
@@ -148,7 +174,7 @@ type SymlinkOptions struct {
 // Symlink stages a symbolic link at p pointing to target, which is only a
 // string (docs/format.md, "SYMLINK"): anything but empty, at most
 // omf.MaxSymlinkTarget bytes, with no NUL.
-func (s *Stage) Symlink(target, p string, o SymlinkOptions) error {
+func (s *Batch) Symlink(target, p string, o SymlinkOptions) error {
 	if err := s.check("symlink", p); err != nil {
 		return err
 	}
@@ -175,9 +201,9 @@ func (s *Stage) Symlink(target, p string, o SymlinkOptions) error {
 }
 
 // missingDirsLocked lists the directories of c (c included) that neither the
-// namespace nor the stage has, top down; without parents only c may be
+// namespace nor the batch has, top down; without parents only c may be
 // missing.
-func (s *Stage) missingDirsLocked(c string, parents bool) ([]string, error) {
+func (s *Batch) missingDirsLocked(c string, parents bool) ([]string, error) {
 	f := s.tx.f
 	var missing []string
 	n := f.tree.Root()
@@ -218,8 +244,9 @@ func (s *Stage) missingDirsLocked(c string, parents bool) ([]string, error) {
 	return missing, nil
 }
 
-// Create stages a new file of o.Size bytes and allocates its space.
-func (s *Stage) Create(p string, o CreateOptions) (*StagedFile, error) {
+// Create stages a new file of o.Size bytes and allocates its space (or,
+// with o.CloneOf, shares another file's).
+func (s *Batch) Create(p string, o CreateOptions) (*StagedFile, error) {
 	if err := s.check("create", p); err != nil {
 		return nil, err
 	}
@@ -228,7 +255,7 @@ func (s *Stage) Create(p string, o CreateOptions) (*StagedFile, error) {
 	if err != nil {
 		return nil, pathErr("create", p, err)
 	}
-	if o.Size == 0 {
+	if o.Size == 0 && o.CloneOf == "" {
 		return nil, pathErr("create", p, fmt.Errorf("%w: size must be at least 1 byte", fs.ErrInvalid))
 	}
 	f.mu.Lock()
@@ -239,13 +266,22 @@ func (s *Stage) Create(p string, o CreateOptions) (*StagedFile, error) {
 	if err := f.checkSlotsLocked(uint64(len(s.entries) + 1)); err != nil {
 		return nil, pathErr("create", p, err)
 	}
-	m, err := f.allocLocked(o)
-	if err != nil {
+	var m omf.FMap
+	if o.CloneOf != "" {
+		src, _, err := f.findLocked("clone", o.CloneOf)
+		switch {
+		case err != nil:
+			return nil, err
+		case !src.IsFile():
+			return nil, pathErr("clone", o.CloneOf, regular(src))
+		}
+		m, o.Size, o.Mode, o.UID, o.GID, o.NoZero = src.FMap(), src.Size(), src.Mode(), src.UID(), src.GID(), true
+	} else if m, err = f.allocLocked(o); err != nil {
 		return nil, pathErr("create", p, err)
 	}
 	e := omf.Entry{Type: omf.EntryFile, Size: o.Size, Flags: omf.FileFlagsAllHostsRW,
 		UID: o.UID, GID: o.GID, Mode: o.Mode & 0o7777, Path: c, FMap: m}
-	sf := &StagedFile{file: &File{fs: f, info: stagedInfo(&e)}, noZero: o.NoZero}
+	sf := &StagedFile{file: &File{fs: f, info: stagedInfo(&e)}, noZero: o.NoZero, shared: o.CloneOf != ""}
 	s.paths[c] = false
 	s.entries = append(s.entries, e)
 	s.files = append(s.files, sf)
@@ -254,6 +290,9 @@ func (s *Stage) Create(p string, o CreateOptions) (*StagedFile, error) {
 
 // allocLocked finds space for a file. The caller holds f.mu.
 func (f *FS) allocLocked(o CreateOptions) (omf.FMap, error) {
+	if o.FirstFit {
+		f.alloc.FirstFit()
+	}
 	if o.Interleave.Enabled() {
 		return f.alloc.Interleaved(o.Size, o.Interleave.internal())
 	}
@@ -267,9 +306,9 @@ func stagedInfo(e *omf.Entry) Info {
 		Size: e.Size, Index: -1, FMap: e.FMap}
 }
 
-// Abandon gives the stage up: nothing is logged and its space is free again.
-// It is safe to call after Commit (it then does nothing).
-func (s *Stage) Abandon() {
+// abandon gives the batch up: nothing is logged and its space is free again.
+// It is safe to call after commit (it then does nothing).
+func (s *Batch) abandon() {
 	if s.done {
 		return
 	}
@@ -278,17 +317,17 @@ func (s *Stage) Abandon() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, sf := range s.files {
-		if sf != nil {
+		if sf != nil && !sf.shared {
 			f.alloc.Release(sf.file.info.FMap)
 		}
 	}
 }
 
-// Commit zeroes what was not written of each staged file, writes the files'
+// commit zeroes what was not written of each staged file, writes the files'
 // data back to memory, and logs every staged entry in one append. It returns
 // the new files, in the order they were staged. If the append fails nothing
-// is logged and the stage is abandoned.
-func (s *Stage) Commit() ([]*File, error) {
+// is logged and the batch is given up.
+func (s *Batch) commit() ([]*File, error) {
 	if err := s.check("commit", ""); err != nil {
 		return nil, err
 	}
@@ -298,7 +337,7 @@ func (s *Stage) Commit() ([]*File, error) {
 			continue
 		}
 		if err := sf.finish(); err != nil {
-			s.Abandon()
+			s.abandon()
 			return nil, pathErr("create", sf.Path(), err)
 		}
 	}
@@ -311,7 +350,7 @@ func (s *Stage) Commit() ([]*File, error) {
 	err := f.appendLocked(s.entries, nodes)
 	f.mu.Unlock()
 	if err != nil {
-		s.Abandon()
+		s.abandon()
 		return nil, err
 	}
 	s.done = true
@@ -323,7 +362,8 @@ func (s *Stage) Commit() ([]*File, error) {
 		if nodes[i] == nil {
 			return out, pathErr("create", sf.Path(), fmt.Errorf("the entry was logged but not placed (see the replay problems)"))
 		}
-		out = append(out, &File{fs: f, info: infoAt(nodes[i], s.entries[i].Path), node: nodes[i]})
+		sf.logged = &File{fs: f, info: infoAt(nodes[i], s.entries[i].Path), node: nodes[i]}
+		out = append(out, sf.logged)
 	}
 	return out, nil
 }
@@ -367,7 +407,7 @@ func (sf *StagedFile) WriteAt(p []byte, off int64) (int, error) {
 }
 
 // ReadFrom fills the whole file from r, straight into the shared memory. A
-// source that ends before the file's size is an error (the stage should
+// source that ends before the file's size is an error (the batch should
 // then be abandoned: nothing of it is logged).
 func (sf *StagedFile) ReadFrom(r io.Reader) (int64, error) {
 	err := sf.file.CopyFrom(r)
@@ -389,7 +429,7 @@ func (sf *StagedFile) Fill(seed uint64) error {
 
 // Map maps the staged file's space (see File.Map), for callers that write
 // it through memory; call MarkWritten for what they wrote, or the rest is
-// zeroed at Commit.
+// zeroed at the commit.
 func (sf *StagedFile) Map() (*Mapping, error) { return sf.file.Map(MapOptions{Access: MapReadWrite}) }
 
 // MarkWritten records that the caller wrote file bytes [off, off+n) through
