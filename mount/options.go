@@ -8,6 +8,7 @@ import (
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
+	"github.com/famfs-go/famfs/mount/internal/guard"
 	"github.com/google/uuid"
 )
 
@@ -146,7 +147,7 @@ func (o *Options) ParseOptions(list string) error {
 			if !hasVal || val == "" {
 				err = fmt.Errorf("mount option %q needs a group name", key)
 			} else {
-				_, err = lookupGroup(val)
+				_, err = guard.LookupGroup(val)
 			}
 		default:
 			err = fmt.Errorf("unknown mount option %q", opt)

@@ -1,4 +1,4 @@
-package mount
+package grants
 
 import (
 	"errors"
@@ -15,6 +15,7 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/mount/internal/guard"
 )
 
 // fakeHold counts its releases.
@@ -30,19 +31,19 @@ func leaseServer(t *testing.T, idle time.Duration) (*Server, *atomic.Int32) {
 	t.Helper()
 	s := &Server{lg: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	released := new(atomic.Int32)
-	s.grants.idle = idle
-	s.grants.answer = func(req []byte, fds []int, p peer) grantAnswer {
+	s.idle = idle
+	s.answer = func(req []byte, fds []int, p guard.Peer) answer {
 		r, err := control.DecodeGrantRequest(req)
 		if err != nil || len(fds) != 1 {
-			return grantAnswer{reply: control.GrantReply{Status: syscall.EBADF}}
+			return answer{reply: control.GrantReply{Status: syscall.EBADF}}
 		}
-		a := grantAnswer{reply: control.GrantReply{AllocUnit: 2 << 20, DevAlign: 2 << 20, Ino: 42}, hold: fakeHold{released}}
+		a := answer{reply: control.GrantReply{AllocUnit: 2 << 20, DevAlign: 2 << 20, Ino: 42}, hold: fakeHold{released}}
 		if r.Flags&control.GrantWantDevice != 0 {
 			a.dev, _ = os.Open(os.Args[0])
 		}
 		return a
 	}
-	s.grants.init(nil)
+	s.init()
 	return s, released
 }
 
@@ -65,13 +66,13 @@ func leaseConn(t *testing.T, s *Server, uid uint32) (client *net.UnixConn, done 
 	}
 	client, srv := conn(fds[0]), conn(fds[1])
 	t.Cleanup(func() { client.Close() })
-	if !s.grants.limit.take(uid) {
+	if !s.limit.Take(uid) {
 		t.Fatal("connection cap")
 	}
 	done = make(chan struct{})
 	go func() {
 		defer close(done)
-		s.grantConn(&limitedConn{Conn: srv, peer: peer{uid: uid}, lim: s.grants.limit})
+		s.serveConn(guard.NewConn(srv, guard.Peer{UID: uid}, s.limit))
 	}()
 	return client, done
 }
@@ -128,7 +129,7 @@ func TestGrantLeaseLifecycle(t *testing.T) {
 	proof, _ := os.Open(os.Args[0])
 	defer proof.Close()
 	c, done := leaseConn(t, s, 1000)
-	st := func() *control.GrantStats { return s.grantStatus() }
+	st := func() *control.GrantStats { return s.Stats() }
 	if g := st(); g.Connections != 1 || g.Leases != 0 {
 		t.Fatalf("pending connection: %+v", g)
 	}
@@ -172,7 +173,7 @@ func TestGrantIdleBeforeLease(t *testing.T) {
 	s, released := leaseServer(t, 50*time.Millisecond)
 	_, done := leaseConn(t, s, 1000)
 	waitDone(t, done, 10*time.Second, "the idle connection to be closed")
-	if g := s.grantStatus(); g.Connections != 0 || g.Leases != 0 || released.Load() != 0 {
+	if g := s.Stats(); g.Connections != 0 || g.Leases != 0 || released.Load() != 0 {
 		t.Fatalf("%+v", g)
 	}
 }
@@ -184,10 +185,10 @@ func TestGrantLeaseCap(t *testing.T) {
 	proof, _ := os.Open(os.Args[0])
 	defer proof.Close()
 	// More leases than the connection cap allows connections, one connection each.
-	s.grants.leases.perUID = maxConnsPerUID + 3
+	s.leases = guard.NewLimiter(guard.MaxConnsPerUID+3, control.MaxLeasesNonRoot)
 	var conns []*net.UnixConn
 	var dones []chan struct{}
-	for i := range maxConnsPerUID + 3 {
+	for i := range guard.MaxConnsPerUID + 3 {
 		c, done := leaseConn(t, s, 1000)
 		if r := ask(t, c, 0, proof); r.Status != 0 {
 			t.Fatalf("lease %d: %+v", i, r)
@@ -205,8 +206,8 @@ func TestGrantLeaseCap(t *testing.T) {
 	if r := ask(t, rc, 0, proof); r.Status != 0 {
 		t.Fatalf("root past the cap: %+v", r)
 	}
-	g := s.grantStatus()
-	if g.Leases != maxConnsPerUID+4 || g.Refused[refLeases] != 1 || g.Connections != 1 {
+	g := s.Stats()
+	if g.Leases != guard.MaxConnsPerUID+4 || g.Refused[refLeases] != 1 || g.Connections != 1 {
 		t.Fatalf("%+v", g)
 	}
 	for _, c := range append(conns, c, rc) {
@@ -215,7 +216,7 @@ func TestGrantLeaseCap(t *testing.T) {
 	for i, d := range append(dones, done, rdone) {
 		waitDone(t, d, 10*time.Second, fmt.Sprintf("connection %d to end", i))
 	}
-	if g := s.grantStatus(); g.Leases != 0 || g.Connections != 0 || released.Load() != maxConnsPerUID+5 {
+	if g := s.Stats(); g.Leases != 0 || g.Connections != 0 || released.Load() != guard.MaxConnsPerUID+5 {
 		t.Fatalf("after the closes: %+v, %d releases", g, released.Load())
 	}
 }

@@ -1,4 +1,4 @@
-package mount
+package guard
 
 import (
 	"net"
@@ -11,21 +11,21 @@ import (
 func TestPeerPermits(t *testing.T) {
 	file := &syscall.Stat_t{Mode: syscall.S_IFREG | 0o640, Uid: 1000, Gid: 100}
 	cases := []struct {
-		p    peer
+		p    Peer
 		want uint32
 		ok   bool
 	}{
-		{peer{uid: 0, gid: 0}, 6, true},                              // root
-		{peer{uid: 1000, gid: 5}, 4, true},                           // owner reads
-		{peer{uid: 1000, gid: 5}, 6, true},                           // owner reads and writes
-		{peer{uid: 2000, gid: 100}, 4, true},                         // group reads
-		{peer{uid: 2000, gid: 7, groups: []uint32{3, 100}}, 4, true}, // supplementary group reads
-		{peer{uid: 2000, gid: 100}, 6, false},                        // group may not write
-		{peer{uid: 2000, gid: 2000}, 4, false},                       // others: nothing
-		{peer{uid: 1000, gid: 100}, 1, false},                        // owner bits decide, not group's
+		{Peer{UID: 0, GID: 0}, 6, true},                              // root
+		{Peer{UID: 1000, GID: 5}, 4, true},                           // owner reads
+		{Peer{UID: 1000, GID: 5}, 6, true},                           // owner reads and writes
+		{Peer{UID: 2000, GID: 100}, 4, true},                         // group reads
+		{Peer{UID: 2000, GID: 7, Groups: []uint32{3, 100}}, 4, true}, // supplementary group reads
+		{Peer{UID: 2000, GID: 100}, 6, false},                        // group may not write
+		{Peer{UID: 2000, GID: 2000}, 4, false},                       // others: nothing
+		{Peer{UID: 1000, GID: 100}, 1, false},                        // owner bits decide, not group's
 	}
 	for _, c := range cases {
-		if got := c.p.permits(file, c.want); got != c.ok {
+		if got := c.p.Permits(file, c.want); got != c.ok {
 			t.Errorf("%+v want %d: %v", c.p, c.want, got)
 		}
 	}
@@ -40,7 +40,7 @@ func TestPeerMayOpen(t *testing.T) {
 	os.Mkdir(sub, 0o755)
 	dev := filepath.Join(sub, "dev")
 	os.WriteFile(dev, nil, 0o644)
-	nobody := peer{uid: 65534, gid: 65534}
+	nobody := Peer{UID: 65534, GID: 65534}
 	for d := filepath.Dir(filepath.Dir(dir)); ; d = filepath.Dir(d) {
 		var st syscall.Stat_t
 		if syscall.Stat(d, &st) != nil || st.Mode&1 == 0 {
@@ -50,50 +50,50 @@ func TestPeerMayOpen(t *testing.T) {
 			break
 		}
 	}
-	if !nobody.mayOpen(dev, false) || nobody.mayOpen(dev, true) {
+	if !nobody.MayOpen(dev, false) || nobody.MayOpen(dev, true) {
 		t.Fatal("0644 file: read yes, write no")
 	}
 	os.Chmod(sub, 0o700)
-	if nobody.mayOpen(dev, false) {
+	if nobody.MayOpen(dev, false) {
 		t.Fatal("a directory without search permission was ignored")
 	}
-	if !(peer{}).mayOpen(dev, true) {
+	if !(Peer{}).MayOpen(dev, true) {
 		t.Fatal("root")
 	}
 	os.Chmod(sub, 0o755)
 	os.Chmod(dev, 0o600)
-	if nobody.mayOpen(dev, false) {
+	if nobody.MayOpen(dev, false) {
 		t.Fatal("0600 file")
 	}
 }
 
 func TestConnLimiter(t *testing.T) {
-	l := newConnLimiter()
-	for i := 0; i < maxConnsPerUID; i++ {
-		if !l.take(1000) {
+	l := NewConnLimiter()
+	for i := 0; i < MaxConnsPerUID; i++ {
+		if !l.Take(1000) {
 			t.Fatalf("connection %d refused", i)
 		}
 	}
-	if l.take(1000) {
+	if l.Take(1000) {
 		t.Fatal("past the per-uid cap")
 	}
-	if !l.take(1001) || !l.take(0) {
+	if !l.Take(1001) || !l.Take(0) {
 		t.Fatal("another user, or root, was refused")
 	}
-	for i := 0; i < 2*maxConnsNonRoot; i++ {
-		l.take(0) // root is exempt
+	for i := 0; i < 2*MaxConnsNonRoot; i++ {
+		l.Take(0) // root is exempt
 	}
-	l.release(1000)
-	if !l.take(1000) {
+	l.Release(1000)
+	if !l.Take(1000) {
 		t.Fatal("a released slot was not reusable")
 	}
-	if got := l.refused.Load(); got != 1 {
+	if got := l.Refused(); got != 1 {
 		t.Fatalf("refused %d, want 1", got)
 	}
-	for uid := uint32(2000); l.nonRoot < maxConnsNonRoot; uid++ {
-		l.take(uid)
+	for uid := uint32(2000); l.nonRoot < MaxConnsNonRoot; uid++ {
+		l.Take(uid)
 	}
-	if l.take(9999) {
+	if l.Take(9999) {
 		t.Fatal("past the total cap")
 	}
 }
@@ -112,12 +112,12 @@ func TestPeerOf(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	p, err := peerOf(c)
+	p, err := PeerOf(c)
 	if err != nil {
 		t.Fatal(err)
 	}
 	groups, _ := os.Getgroups()
-	if int(p.pid) != os.Getpid() || int(p.uid) != os.Getuid() || int(p.gid) != os.Getgid() || len(p.groups) != len(groups) {
+	if int(p.PID) != os.Getpid() || int(p.UID) != os.Getuid() || int(p.GID) != os.Getgid() || len(p.Groups) != len(groups) {
 		t.Fatalf("%+v, want pid %d uid %d gid %d groups %v", p, os.Getpid(), os.Getuid(), os.Getgid(), groups)
 	}
 }
