@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"syscall"
 
 	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/metalog"
+	"github.com/famfs-go/famfs/internal/pcq"
 )
 
-// Errors a caller can test with errors.Is. Path-specific failures come as
+// Every error the library defines is here, in one place: the sentinels a
+// caller tests with errors.Is and the typed errors it takes apart with
+// errors.As. Errors a caller can test with errors.Is. Path-specific failures come as
 // *fs.PathError wrapping one of these or one of io/fs's (fs.ErrExist,
 // fs.ErrNotExist, fs.ErrInvalid).
 var (
@@ -67,4 +71,57 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// ErrFSExists is returned when a file system is already there and Force is not set.
+var ErrFSExists = errors.New("a famfs file system already exists on the device (use force to replace it)")
+
+// ErrBadSystemUUID is wrapped by the error SystemUUID and SystemUUIDFromEnv
+// return when FAMFS_SYSTEM_UUID is set to something that is not a UUID. It
+// is a mistake to report, never a reason to fall back to acting as a client:
+// the user asked for an identity.
+var ErrBadSystemUUID = errors.New("not a UUID")
+
+// ErrNotEmpty is wrapped when a directory to remove still has entries.
+var ErrNotEmpty = syscall.ENOTEMPTY
+
+// Queue errors.
+var (
+	ErrQueueFull    = pcq.ErrFull
+	ErrQueueEmpty   = pcq.ErrEmpty
+	ErrQueueCorrupt = pcq.ErrCorrupt
+	// ErrCoherency: a message failed its sequence or CRC check after the
+	// bucket was read afresh from memory.
+	ErrCoherency = pcq.ErrCoherency
+	ErrTooBig    = pcq.ErrTooBig
+)
+
+// BadEntry is a log entry that failed its sequence number or CRC check:
+// replay waits there (it may be an append still in flight on another host).
+type BadEntry struct {
+	Index uint64
+	Err   error
+}
+
+func (b *BadEntry) Error() string { return fmt.Sprintf("log entry %d: %v", b.Index, b.Err) }
+func (b *BadEntry) Unwrap() error { return b.Err }
+
+// badEntryOf turns the log's report into the library's, or passes err on.
+func badEntryOf(err error) (*BadEntry, error) {
+	var bad *metalog.BadEntry
+	if errors.As(err, &bad) {
+		return &BadEntry{Index: bad.Index, Err: bad.Err}, nil
+	}
+	return nil, err
+}
+
+// VerifyError reports the first mismatch Verify found.
+type VerifyError struct {
+	Path   string
+	Offset uint64 // of the first mismatching 4-byte group
+	Size   uint64
+}
+
+func (e *VerifyError) Error() string {
+	return fmt.Sprintf("verify failed: %s differs at offset %d of %d bytes", e.Path, e.Offset, e.Size)
 }

@@ -47,9 +47,6 @@ type MkfsOptions struct {
 	AllocUnit uint64
 }
 
-// ErrFSExists is returned when a file system is already there and Force is not set.
-var ErrFSExists = errors.New("a famfs file system already exists on the device (use force to replace it)")
-
 // Mkfs makes a famfs file system on the device at path (a devdax character
 // device, a block device, or a regular file), or with Kill+Force invalidates
 // one. It writes and flushes the zeroed log first and the superblock last, so

@@ -14,17 +14,6 @@ import (
 // reference's layout, so that a Go producer and a C consumer on another host
 // (or the reverse) share one queue byte for byte.
 
-// Queue errors.
-var (
-	ErrQueueFull    = pcq.ErrFull
-	ErrQueueEmpty   = pcq.ErrEmpty
-	ErrQueueCorrupt = pcq.ErrCorrupt
-	// ErrCoherency: a message failed its sequence or CRC check after the
-	// bucket was read afresh from memory.
-	ErrCoherency = pcq.ErrCoherency
-	ErrTooBig    = pcq.ErrTooBig
-)
-
 // QueueConsumerSuffix names a queue's consumer file: <name>.consumer.
 const QueueConsumerSuffix = ".consumer"
 

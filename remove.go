@@ -3,7 +3,6 @@ package famfs
 import (
 	"fmt"
 	"io/fs"
-	"syscall"
 
 	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
@@ -17,9 +16,6 @@ type RemoveOptions struct {
 	// Force ignores paths that do not exist.
 	Force bool
 }
-
-// ErrNotEmpty is wrapped when a directory to remove still has entries.
-var ErrNotEmpty = syscall.ENOTEMPTY
 
 // Remove deletes files and directories (docs/delete.md): one DELETE entry per
 // node, children before their directory, all logged in one append, so the
@@ -37,11 +33,11 @@ func (f *FS) Remove(paths []string, o RemoveOptions) error {
 		}
 		return pathErr("remove", paths[0], ErrNoReclaim)
 	}
-	return f.Update(func(tx *Tx) error { return tx.Remove(paths, o) })
+	return f.update(func(tx *txn) error { return tx.Remove(paths, o) })
 }
 
 // Remove is FS.Remove inside a transaction.
-func (tx *Tx) Remove(paths []string, o RemoveOptions) error {
+func (tx *txn) Remove(paths []string, o RemoveOptions) error {
 	f := tx.f
 	if !f.sb.Reclaim() {
 		return ErrNoReclaim

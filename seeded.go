@@ -2,7 +2,6 @@ package famfs
 
 import (
 	"bytes"
-	"fmt"
 
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/prng"
@@ -42,17 +41,6 @@ func (fl *File) Fill(seed uint64) error {
 		return pathErr("fill", fl.info.Path, err)
 	}
 	return nil
-}
-
-// VerifyError reports the first mismatch Verify found.
-type VerifyError struct {
-	Path   string
-	Offset uint64 // of the first mismatching 4-byte group
-	Size   uint64
-}
-
-func (e *VerifyError) Error() string {
-	return fmt.Sprintf("verify failed: %s differs at offset %d of %d bytes", e.Path, e.Offset, e.Size)
 }
 
 // Verify invalidates the file's cache lines and compares its contents with

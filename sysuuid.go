@@ -2,7 +2,6 @@ package famfs
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,12 +16,6 @@ const SystemUUIDFile = "/opt/famfs/system_uuid"
 // SystemUUIDEnv overrides the host identity, so one machine can play several
 // hosts (each process with its own value).
 const SystemUUIDEnv = "FAMFS_SYSTEM_UUID"
-
-// ErrBadSystemUUID is wrapped by the error SystemUUID and SystemUUIDFromEnv
-// return when FAMFS_SYSTEM_UUID is set to something that is not a UUID. It
-// is a mistake to report, never a reason to fall back to acting as a client:
-// the user asked for an identity.
-var ErrBadSystemUUID = errors.New("not a UUID")
 
 // SystemUUID returns this host's identity: $FAMFS_SYSTEM_UUID if set, else
 // the UUID in /opt/famfs/system_uuid, which is created (a random UUID, mode

@@ -1,12 +1,8 @@
 package famfs
 
 import (
-	"errors"
-	"fmt"
-
 	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/device"
-	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
@@ -101,25 +97,6 @@ func problemsOf(ps []namespace.Problem) []Problem {
 			placed: p.Kind == namespace.Collision}
 	}
 	return out
-}
-
-// BadEntry is a log entry that failed its sequence number or CRC check:
-// replay waits there (it may be an append still in flight on another host).
-type BadEntry struct {
-	Index uint64
-	Err   error
-}
-
-func (b *BadEntry) Error() string { return fmt.Sprintf("log entry %d: %v", b.Index, b.Err) }
-func (b *BadEntry) Unwrap() error { return b.Err }
-
-// badEntryOf turns the log's report into the library's, or passes err on.
-func badEntryOf(err error) (*BadEntry, error) {
-	var bad *metalog.BadEntry
-	if errors.As(err, &bad) {
-		return &BadEntry{Index: bad.Index, Err: bad.Err}, nil
-	}
-	return nil, err
 }
 
 // EntryKind is the type of a log entry.
