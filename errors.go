@@ -13,9 +13,8 @@ import (
 
 // Every error the library defines is here, in one place: the sentinels a
 // caller tests with errors.Is and the typed errors it takes apart with
-// errors.As. Errors a caller can test with errors.Is. Path-specific failures come as
-// *fs.PathError wrapping one of these or one of io/fs's (fs.ErrExist,
-// fs.ErrNotExist, fs.ErrInvalid).
+// errors.As. Path-specific failures come as *fs.PathError wrapping one of
+// these or one of io/fs's (fs.ErrExist, fs.ErrNotExist, fs.ErrInvalid).
 var (
 	ErrNotMaster    = errors.New("this host is not the master: only the host that created the file system (its system UUID is in the superblock) may change it")
 	ErrReadOnly     = errors.New("read-only")
