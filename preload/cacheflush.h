@@ -15,8 +15,9 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 
-/* set once at load time by cache_init() */
-static int cf_clflushopt, cf_clwb;
+/* set once at load time by cache_init() (the constructor, init.c, which
+ * defines them: one copy for every file of the library) */
+extern int cf_clflushopt, cf_clwb;
 
 static inline void cache_init(void)
 {

@@ -1,4 +1,4 @@
-/* The descriptor table, the entry pool and the mount slots.
+/* The open famfs files: the descriptor table and the entry pool.
  *
  * The table is two-level and indexed by descriptor number: 1024 chunk
  * pointers, each chunk 1024 entry pointers, made on first use; descriptors
@@ -7,8 +7,7 @@
  * slot holds one reference on its entry; readers take their own with a
  * compare-and-swap on a live count and check that the slot still holds the
  * entry (fd_acquire). Nothing here takes a lock: fork, signal handlers and
- * threads are all safe. The mount slots change only when a grant arrives,
- * under a small lock that is never waited on for long. */
+ * threads are all safe. */
 #include "internal.h"
 
 #include <errno.h>
@@ -215,48 +214,6 @@ void fd_dup(int oldfd, int newfd)
 		fd_forget(newfd);
 }
 
-/* ---- mount slots ---- */
-#define NMOUNTS 64
-struct mnt mounts[NMOUNTS];
-int nmounts = NMOUNTS;
-static _Atomic int mounts_lock;
-
-int mount_lock(void)
-{
-	for (int i = 0; i < 100000; i++) {
-		int z = 0;
-		if (atomic_compare_exchange_weak(&mounts_lock, &z, 1))
-			return 1;
-		if (i > 100)
-			sched_yield();
-	}
-	return 0;
-}
-
-void mount_unlock(void)
-{
-	atomic_store(&mounts_lock, 0);
-}
-
-/* Called with the lock held. */
-struct mnt *mount_slot(dev_t dev)
-{
-	uint64_t key = (uint64_t)dev + 1;
-	for (int i = 0; i < NMOUNTS; i++) {
-		uint64_t k = atomic_load(&mounts[i].key);
-		if (k == key)
-			return &mounts[i];
-		if (k == 0) {
-			struct mnt *m = &mounts[i];
-			atomic_store(&m->devfd[0], -1);
-			atomic_store(&m->devfd[1], -1);
-			atomic_store(&m->key, key);
-			return m;
-		}
-	}
-	return NULL;
-}
-
 void mount_drop_grants(struct mnt *m)
 {
 	for (unsigned c = 0; c < L1; c++) {
@@ -275,29 +232,4 @@ void mount_drop_grants(struct mnt *m)
 			ffile_put(e);
 		}
 	}
-}
-
-int mount_internal_fds(int *fds, int max)
-{
-	int n = 0;
-	for (int i = 0; i < NMOUNTS && n < max; i++) {
-		struct mnt *m = &mounts[i];
-		if (!atomic_load(&m->key))
-			continue;
-		for (int k = 0; k < 2 && n < max; k++) {
-			int fd = atomic_load(&m->devfd[k]);
-			struct stat st;
-			/* still ours: the program may have put its own file there (dup2) */
-			if (fd >= 0 && fstat(fd, &st) == 0 && st.st_dev == m->dev_dev && st.st_ino == m->dev_ino &&
-			    st.st_rdev == m->dev_rdev)
-				fds[n++] = fd;
-		}
-	}
-	return n;
-}
-
-void fdtable_atfork_child(void)
-{
-	/* only the forking thread exists now: a lock some other thread held is free */
-	atomic_store(&mounts_lock, 0);
 }
