@@ -1,46 +1,18 @@
-/* The open famfs files: the descriptor table and the entry pool.
+/* The open famfs files: the pool of entries (struct ffile) and the
+ * descriptor table that names the entry behind each descriptor.
  *
- * The table is two-level and indexed by descriptor number: 1024 chunk
- * pointers, each chunk 1024 entry pointers, made on first use; descriptors
- * up to 2^20 (Linux's default nr_open) are tracked. A lookup for a
- * descriptor that is not a famfs file is two loads and no system call. A
- * slot holds one reference on its entry; readers take their own with a
- * compare-and-swap on a live count and check that the slot still holds the
- * entry (fd_acquire). Nothing here takes a lock: fork, signal handlers and
- * threads are all safe. */
+ * The table is an fdtab (fdtab.c): any descriptor number, 0 to INT_MAX, is
+ * tracked, whatever RLIMIT_NOFILE is. A lookup for a descriptor that is
+ * not a famfs file is a few loads and no system call. A slot holds one
+ * reference on its entry; readers take their own with a compare-and-swap
+ * on a live count and check that the slot still holds the entry
+ * (fd_acquire). Nothing here takes a lock or allocates with malloc: fork,
+ * signal handlers and threads are all safe. */
 #include "internal.h"
 
-#include <errno.h>
-#include <sched.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 
-#define L2_BITS 10
-#define L2 (1u << L2_BITS)
-#define L1 1024u
-#define MAXFD (L1 * L2)
-
-static _Atomic(_Atomic(struct ffile *) *) fdtop[L1];
-
-static _Atomic(struct ffile *) *slot_of(int fd, int create)
-{
-	if (fd < 0 || (unsigned)fd >= MAXFD)
-		return NULL;
-	_Atomic(struct ffile *) *c = atomic_load_explicit(&fdtop[(unsigned)fd >> L2_BITS], memory_order_acquire);
-	if (!c && create) {
-		void *p = sys_mmap(NULL, L2 * sizeof(*c), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			return NULL;
-		_Atomic(struct ffile *) *want = p, *expect = NULL;
-		if (atomic_compare_exchange_strong(&fdtop[(unsigned)fd >> L2_BITS], &expect, want))
-			c = want;
-		else {
-			sys_munmap(p, L2 * sizeof(*c));
-			c = expect;
-		}
-	}
-	return c ? &c[(unsigned)fd & (L2 - 1)] : NULL;
-}
+static struct fdtab files; /* descriptor -> struct ffile * */
 
 /* ---- the pool: blocks of entries, never unmapped; a free list (Treiber
  * stack of indexes) whose head carries a tag against ABA ---- */
@@ -133,21 +105,20 @@ static int ffile_tryget(struct ffile *e)
 	return 1;
 }
 
+/* ---- the table ---- */
+
 struct ffile *fd_acquire(int fd)
 {
-	if (fd < 0 || (unsigned)fd >= MAXFD)
+	fdt_slot *s = fdtab_slot(&files, fd, 0);
+	if (!s)
 		return NULL;
-	_Atomic(struct ffile *) *c = atomic_load_explicit(&fdtop[(unsigned)fd >> L2_BITS], memory_order_acquire);
-	if (!c)
-		return NULL;
-	_Atomic(struct ffile *) *s = &c[(unsigned)fd & (L2 - 1)];
 	for (int tries = 0; tries < 4; tries++) {
-		struct ffile *e = atomic_load_explicit(s, memory_order_acquire);
+		struct ffile *e = (struct ffile *)atomic_load_explicit(s, memory_order_acquire);
 		if (!e)
 			return NULL;
 		if (!ffile_tryget(e))
 			continue;
-		if (atomic_load_explicit(s, memory_order_acquire) == e)
+		if (atomic_load_explicit(s, memory_order_acquire) == (uintptr_t)e)
 			return e;
 		ffile_put(e);
 	}
@@ -156,51 +127,44 @@ struct ffile *fd_acquire(int fd)
 
 void fd_publish(int fd, struct ffile *e)
 {
-	_Atomic(struct ffile *) *s = slot_of(fd, 1);
+	fdt_slot *s = fdtab_slot(&files, fd, 1);
 	if (!s) {
 		ffile_put(e);
 		return;
 	}
-	struct ffile *old = atomic_exchange(s, e);
+	struct ffile *old = (struct ffile *)atomic_exchange(s, (uintptr_t)e);
+	if (old)
+		ffile_put(old);
+}
+
+static void slot_clear(fdt_slot *s)
+{
+	if (!atomic_load_explicit(s, memory_order_relaxed))
+		return;
+	struct ffile *old = (struct ffile *)atomic_exchange(s, 0);
 	if (old)
 		ffile_put(old);
 }
 
 void fd_forget(int fd)
 {
-	_Atomic(struct ffile *) *s = slot_of(fd, 0);
-	if (!s || !atomic_load_explicit(s, memory_order_relaxed))
-		return;
-	struct ffile *old = atomic_exchange(s, NULL);
-	if (old)
-		ffile_put(old);
+	fdt_slot *s = fdtab_slot(&files, fd, 0);
+	if (s)
+		slot_clear(s);
 }
 
 void fd_forget_if(int fd, struct ffile *e)
 {
-	_Atomic(struct ffile *) *s = slot_of(fd, 0);
-	struct ffile *expect = e;
-	if (s && atomic_compare_exchange_strong(s, &expect, NULL))
+	fdt_slot *s = fdtab_slot(&files, fd, 0);
+	uintptr_t expect = (uintptr_t)e;
+	if (s && atomic_compare_exchange_strong(s, &expect, 0))
 		ffile_put(e);
 }
 
 void fd_forget_range(unsigned lo, unsigned hi)
 {
-	if (hi >= MAXFD)
-		hi = MAXFD - 1;
-	for (unsigned c = lo >> L2_BITS; lo <= hi && c <= (hi >> L2_BITS); c++) {
-		_Atomic(struct ffile *) *ch = atomic_load_explicit(&fdtop[c], memory_order_acquire);
-		if (!ch)
-			continue;
-		unsigned a = c == (lo >> L2_BITS) ? (lo & (L2 - 1)) : 0;
-		unsigned b = c == (hi >> L2_BITS) ? (hi & (L2 - 1)) : L2 - 1;
-		for (unsigned i = a; i <= b; i++)
-			if (atomic_load_explicit(&ch[i], memory_order_relaxed)) {
-				struct ffile *old = atomic_exchange(&ch[i], NULL);
-				if (old)
-					ffile_put(old);
-			}
-	}
+	for (int fd = fdtab_next(&files, lo, hi); fd >= 0; fd = fdtab_next(&files, (unsigned)fd + 1, hi))
+		slot_clear(fdtab_slot(&files, fd, 0));
 }
 
 void fd_dup(int oldfd, int newfd)
@@ -216,20 +180,16 @@ void fd_dup(int oldfd, int newfd)
 
 void mount_drop_grants(struct mnt *m)
 {
-	for (unsigned c = 0; c < L1; c++) {
-		_Atomic(struct ffile *) *ch = atomic_load_explicit(&fdtop[c], memory_order_acquire);
-		if (!ch)
+	for (int fd = fdtab_next(&files, 0, ~0u); fd >= 0; fd = fdtab_next(&files, (unsigned)fd + 1, ~0u)) {
+		fdt_slot *s = fdtab_slot(&files, fd, 0);
+		struct ffile *e = (struct ffile *)atomic_load(s);
+		if (!e || !ffile_tryget(e))
 			continue;
-		for (unsigned i = 0; i < L2; i++) {
-			struct ffile *e = atomic_load(&ch[i]);
-			if (!e || !ffile_tryget(e))
-				continue;
-			if (e->mnt == m) {
-				struct ffile *expect = e;
-				if (atomic_compare_exchange_strong(&ch[i], &expect, NULL))
-					ffile_put(e); /* the slot's reference */
-			}
-			ffile_put(e);
+		if (e->mnt == m) {
+			uintptr_t expect = (uintptr_t)e;
+			if (atomic_compare_exchange_strong(s, &expect, 0))
+				ffile_put(e); /* the slot's reference */
 		}
+		ffile_put(e);
 	}
 }

@@ -30,7 +30,8 @@
  *
  * This file owns the start and the end: the constructor looks the real
  * libc functions up once, reads the settings, sets up fork's handlers and
- * recognises the descriptors the process inherited; the destructor prints the counters. It also holds the
+ * recognises the descriptors the process inherited (any number of them,
+ * at any number); the destructor prints the counters. It also holds the
  * library's globals. */
 #include "internal.h"
 #include "cacheflush.h"
@@ -108,33 +109,52 @@ static void reals_resolve(void)
 /* ---- descriptors inherited across exec (or opened before the
  * constructor ran): look at each once ---- */
 
+static int parse_fd(const char *s)
+{
+	long v = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > INT32_MAX / 10)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v > INT32_MAX ? -1 : (int)v;
+}
+
+/* /proc/self/fd lists the open descriptors in order, a buffer at a time;
+ * each buffer's are recognised before the next is read, so that any
+ * number of descriptors, of any number, is seen with a fixed buffer.
+ * (Descriptors the library makes meanwhile, sockets and devices, list
+ * later and are not famfs files.) */
 static void scan_inherited(void)
 {
 	int d = (int)syscall(SYS_openat, AT_FDCWD, "/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d < 0)
+	if (d < 0) {
+		dbg("/proc/self/fd: %s: inherited descriptors are not served", err_name(errno));
 		return;
-	char buf[4096];
-	int fds[1024], nfd = 0;
+	}
+	char buf[8192];
+	int fds[sizeof(buf) / 20]; /* a dirent64 takes 20 bytes at least */
 	for (;;) {
 		long n = syscall(SYS_getdents64, d, buf, sizeof(buf));
 		if (n <= 0)
 			break;
-		for (long o = 0; o < n;) {
+		int nfd = 0;
+		for (long o = 0; o < n && nfd < (int)(sizeof(fds) / sizeof(fds[0]));) {
 			struct dirent64 *de = (struct dirent64 *)(void *)(buf + o);
 			o += de->d_reclen;
-			char *end;
-			long fd = strtol(de->d_name, &end, 10);
-			if (*end || end == de->d_name || fd == d || nfd == (int)(sizeof(fds) / sizeof(fds[0])))
-				continue;
-			fds[nfd++] = (int)fd;
+			int fd = parse_fd(de->d_name);
+			if (fd >= 0 && fd != d)
+				fds[nfd++] = fd;
+		}
+		for (int i = 0; i < nfd; i++) {
+			int fl = (int)sys_fcntl(fds[i], F_GETFL, 0);
+			if (fl >= 0)
+				recognise(fds[i], fl, "(inherited)");
 		}
 	}
 	sys_close(d);
-	for (int i = 0; i < nfd; i++) {
-		int fl = (int)sys_fcntl(fds[i], F_GETFL, 0);
-		if (fl >= 0)
-			recognise(fds[i], fl, "(inherited)");
-	}
 }
 
 /* ---- start and exit ---- */

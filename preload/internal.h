@@ -8,6 +8,7 @@
  *                 library's globals and counters, inherited descriptors, fork
  *   log.c         the debug output: a formatter that is async-signal-safe
  *   sys.c         system calls the library makes for itself
+ *   fdtab.c       a table indexed by descriptor number, any number
  *   fdtable.c     the open famfs files: entry pool, descriptor -> entry
  *   mounts.c      the famfs mounts seen, their device descriptors
  *   grant.c       the grant protocol: the socket talk and the reply parser
@@ -108,6 +109,20 @@ struct mnt {
 	_Atomic int refused[2];      /* EACCES seen for this access mode: use the mount */
 	_Atomic(const volatile uint8_t *) sb; /* superblock mapping (read-only) */
 };
+
+/* fdtab.c: a table of one word per descriptor, for every descriptor a
+ * process can have (0 to INT_MAX), grown on demand; reads take no lock */
+typedef _Atomic uintptr_t fdt_slot;
+typedef _Atomic(fdt_slot *) fdt_leafp;
+typedef _Atomic(fdt_leafp *) fdt_midp;
+#define FDT_LEAF_BITS 10
+#define FDT_MID_BITS 10
+#define FDT_TOP_BITS 11 /* 10 + 10 + 11 = 31 bits: every non-negative int */
+struct fdtab {
+	fdt_midp top[1u << FDT_TOP_BITS];
+};
+fdt_slot *fdtab_slot(struct fdtab *t, int fd, int create); /* NULL: fd < 0, or (create) no memory */
+int fdtab_next(struct fdtab *t, unsigned from, unsigned hi); /* lowest fd in [from, hi] with a slot != 0, or -1 */
 
 /* fdtable.c */
 struct ffile *pool_get(void);

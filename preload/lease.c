@@ -27,7 +27,7 @@
  * interrupted the holder) leaves the records as they are.
  *
  * Leases live in a pool like the ffile entries (type-stable, never freed).
- * A per-descriptor table names the lease behind each lease socket, so that
+ * A per-descriptor table (fdtab.c: any number) names the lease behind each lease socket, so that
  * close, close_range, closefrom and dup2 of the program leave the sockets
  * alone (a program that closes every descriptor it does not know would end
  * its own leases otherwise). */
@@ -103,38 +103,15 @@ static struct lease *lpop(void)
 	}
 }
 
-/* ---- descriptor -> lease (index + 1), two levels as the descriptor table ---- */
-#define M2_BITS 10
-#define M2 (1u << M2_BITS)
-#define M1 1024u
-#define MMAXFD (M1 * M2)
+/* ---- descriptor -> lease (index + 1), any descriptor number (fdtab.c) ---- */
+static struct fdtab marks;
 
-static _Atomic(_Atomic uint32_t *) marktop[M1];
-
-static _Atomic uint32_t *mark_of(int fd, int create)
-{
-	if (fd < 0 || (unsigned)fd >= MMAXFD)
-		return NULL;
-	_Atomic uint32_t *c = atomic_load_explicit(&marktop[(unsigned)fd >> M2_BITS], memory_order_acquire);
-	if (!c && create) {
-		void *p = sys_mmap(NULL, M2 * sizeof(*c), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED)
-			return NULL;
-		_Atomic uint32_t *want = p, *expect = NULL;
-		if (atomic_compare_exchange_strong(&marktop[(unsigned)fd >> M2_BITS], &expect, want))
-			c = want;
-		else {
-			sys_munmap(p, M2 * sizeof(*c));
-			c = expect;
-		}
-	}
-	return c ? &c[(unsigned)fd & (M2 - 1)] : NULL;
-}
+static fdt_slot *mark_of(int fd, int create) { return fdtab_slot(&marks, fd, create); }
 
 static void unmark(int fd, uint32_t id)
 {
-	_Atomic uint32_t *m = mark_of(fd, 0);
-	uint32_t expect = id + 1;
+	fdt_slot *m = mark_of(fd, 0);
+	uintptr_t expect = (uintptr_t)id + 1;
 	if (m)
 		atomic_compare_exchange_strong(m, &expect, 0);
 }
@@ -150,7 +127,7 @@ int lease_new(int sock, uint64_t file_ino)
 	struct stat st;
 	if (fstat(sock, &st) != 0)
 		return -1;
-	_Atomic uint32_t *m = mark_of(sock, 1);
+	fdt_slot *m = mark_of(sock, 1);
 	struct lease *l = m ? lpop() : NULL;
 	if (!l)
 		return -1;
@@ -194,11 +171,11 @@ unsigned lease_count(void) { return atomic_load(&nlive); }
 /* the live lease whose socket fd is, or NULL */
 static struct lease *lease_by_fd(int fd)
 {
-	_Atomic uint32_t *m = mark_of(fd, 0);
-	uint32_t v = m ? atomic_load_explicit(m, memory_order_acquire) : 0;
+	fdt_slot *m = mark_of(fd, 0);
+	uintptr_t v = m ? atomic_load_explicit(m, memory_order_acquire) : 0;
 	if (!v)
 		return NULL;
-	struct lease *l = lease_entry(v - 1);
+	struct lease *l = lease_entry((uint32_t)(v - 1));
 	if (atomic_load(&l->fd) != fd || atomic_load(&l->refs) == 0 || !sock_is(fd, l))
 		return NULL;
 	return l;
@@ -216,7 +193,7 @@ void lease_relocate(int fd)
 		return;
 	int e = errno;
 	int nfd = high_dup(fd);
-	_Atomic uint32_t *m = nfd >= 0 ? mark_of(nfd, 1) : NULL;
+	fdt_slot *m = nfd >= 0 ? mark_of(nfd, 1) : NULL;
 	if (!m) {
 		if (nfd >= 0)
 			sys_close(nfd);
@@ -243,14 +220,9 @@ int lease_next_fd(unsigned from)
 {
 	if (!atomic_load(&nlive))
 		return -1;
-	for (unsigned c = from >> M2_BITS; c < M1; c++) {
-		_Atomic uint32_t *ch = atomic_load_explicit(&marktop[c], memory_order_acquire);
-		if (!ch)
-			continue;
-		for (unsigned i = c == (from >> M2_BITS) ? (from & (M2 - 1)) : 0; i < M2; i++)
-			if (atomic_load_explicit(&ch[i], memory_order_relaxed) && lease_fd_ours((int)(c << M2_BITS | i)))
-				return (int)(c << M2_BITS | i);
-	}
+	for (int fd = fdtab_next(&marks, from, ~0u); fd >= 0; fd = fdtab_next(&marks, (unsigned)fd + 1, ~0u))
+		if (lease_fd_ours(fd))
+			return fd;
 	return -1;
 }
 

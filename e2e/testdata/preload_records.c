@@ -1,8 +1,9 @@
 /* A unit test of the preload library's mapping records (preload/lease.c,
- * included whole): random adds and forgets over a small address space,
- * checked after each step against a page-by-page model: which lease each
- * page holds, the records sorted and disjoint, and every lease's reference
- * count (one of the test's own + one per record). At the end the records
+ * included whole, with the descriptor table it uses, preload/fdtab.c):
+ * random adds and forgets over a small address space, checked after each
+ * step against a page-by-page model: which lease each page holds, the
+ * records sorted and disjoint, and every lease's reference count (one of
+ * the test's own + one per record). At the end the records
  * are forgotten and the leases' sockets must be closed. Prints "ok". */
 #define _GNU_SOURCE
 #include <stdarg.h>
@@ -11,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
+#include "../../preload/fdtab.c"
 #include "../../preload/lease.c"
 
 int famfs_debug;
