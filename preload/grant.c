@@ -1,11 +1,14 @@
-/* The client side of the grant protocol: pass the descriptor the program
- * opened through the mount to the mount's daemon (SCM_RIGHTS over a
- * SOCK_SEQPACKET socket), read back the file's map and, when granted, a
- * descriptor of the device. One connection per grant: a granted connection
- * is the grant's lease (protocol version 2) and goes back to the caller,
- * which keeps it open while the process holds the file (lease.c); nothing
- * more is ever sent on it. Nothing to share between threads; a forked
- * child shares the connection, and with it the lease. */
+/* The grant protocol, client side (docs/protocol.md, "Grant protocol"):
+ * grant_request passes the descriptor the program opened through the
+ * mount to the mount's daemon (SCM_RIGHTS over a SOCK_SEQPACKET socket)
+ * and reads back the file's map and, when granted, a descriptor of the
+ * device; grant_parse checks and decodes the reply, with no system call
+ * (the C unit test and the Go fuzz test, preload/test and preload/fuzz,
+ * run it alone). One connection per grant: a granted connection is the
+ * grant's lease (protocol version 2) and goes back to the caller, which
+ * keeps it open while the process holds the file (lease.c); nothing more
+ * is ever sent on it. Nothing to share between threads; a forked child
+ * shares the connection, and with it the lease. */
 #include "internal.h"
 
 #include <errno.h>
@@ -22,8 +25,6 @@ static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le
 static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
 static void put32(uint8_t *p, uint32_t v) { put16(p, (uint16_t)v), put16(p + 2, (uint16_t)(v >> 16)); }
 
-#define REPLY_MAX (GRANT_HDR_SIZE + (size_t)GRANT_SEG_SIZE * (1u << 22))
-
 static void fail(struct grant *g, int err, const char *why)
 {
 	g->status = err;
@@ -36,6 +37,63 @@ void grant_free_segs(struct grant *g)
 		sys_munmap(g->segs, g->segs_len);
 	g->segs = NULL;
 	g->segs_len = 0;
+}
+
+/* The daemon's checks are in control/grant.go (DecodeGrantReply is the Go
+ * client's decoder); this parser accepts exactly the replies that one
+ * accepts, less those a mapping cannot use: a granted reply must have at
+ * least one segment and every segment page-aligned (4 KiB) on the file and
+ * the device, and a reply longer than the protocol's largest is refused
+ * unread. The fuzz test in preload/fuzz holds the two to that. */
+int grant_parse(uint8_t *buf, size_t len, struct grant *g)
+{
+#define BAD(msg)                                                                                                       \
+	do {                                                                                                           \
+		g->why = msg;                                                                                          \
+		return EPROTO;                                                                                         \
+	} while (0)
+	g->why = NULL;
+	if (len < GRANT_HDR_SIZE || len > GRANT_REPLY_MAX)
+		BAD("grant reply of a bad length");
+	if (le32(buf) != GRANT_MAGIC || le16(buf + 4) != GRANT_VERSION)
+		BAD("grant reply: bad magic or version");
+	g->status = le16(buf + 6);
+	g->flags = le32(buf + 8);
+	g->nseg = le32(buf + 12);
+	g->size = le64(buf + 16);
+	g->alloc_unit = le64(buf + 24);
+	g->dev_align = le64(buf + 32);
+	g->ino = le64(buf + 40);
+	memcpy(g->uuid, buf + 48, 16);
+	if ((uint64_t)len != GRANT_HDR_SIZE + (uint64_t)GRANT_SEG_SIZE * g->nseg)
+		BAD("grant reply: segment count does not match its length");
+	if (g->status != 0) {
+		if (g->nseg != 0)
+			BAD("grant reply: a refusal with segments");
+		return 0; /* the daemon's answer */
+	}
+	if (g->flags & ~(GRANT_WRITABLE | GRANT_NONCOHERENT | GRANT_DEVDAX))
+		BAD("grant reply: unknown flags");
+	if (g->nseg == 0 || g->alloc_unit == 0 || (g->alloc_unit & (g->alloc_unit - 1)) || g->dev_align == 0 ||
+	    (g->dev_align & (g->dev_align - 1)))
+		BAD("grant reply: no segments or a bad allocation unit or alignment");
+	/* Segments in place: file order, contiguous from 0, page-aligned, no
+	 * wrap, covering at least the file size. */
+	struct seg *sg = (struct seg *)(void *)buf;
+	uint64_t next = 0;
+	for (uint32_t i = 0; i < g->nseg; i++) {
+		const uint8_t *p = buf + GRANT_HDR_SIZE + (size_t)GRANT_SEG_SIZE * i;
+		struct seg x = {le64(p), le64(p + 8), le64(p + 16)};
+		if (x.file_off != next || x.len == 0 || ((x.file_off | x.dev_off | x.len) & 4095) ||
+		    x.file_off + x.len < x.file_off || x.dev_off + x.len < x.dev_off)
+			BAD("grant reply: segments out of order, unaligned or overlapping");
+		next = x.file_off + x.len;
+		sg[i] = x; /* writes behind what is read: 24-byte records move down 64 bytes */
+	}
+	if (next < g->size)
+		BAD("grant reply: segments do not cover the file");
+	return 0;
+#undef BAD
 }
 
 void grant_request(int fd, const char *sockpath, int want_dev, struct grant *g)
@@ -116,7 +174,7 @@ void grant_request(int fd, const char *sockpath, int want_dev, struct grant *g)
 		fail(g, errno, "receive the grant reply");
 		goto out;
 	}
-	if (n < GRANT_HDR_SIZE || (size_t)n > REPLY_MAX) {
+	if (n < GRANT_HDR_SIZE || (size_t)n > GRANT_REPLY_MAX) {
 		fail(g, EPROTO, "grant reply of a bad length");
 		goto out;
 	}
@@ -154,55 +212,17 @@ void grant_request(int fd, const char *sockpath, int want_dev, struct grant *g)
 		fail(g, EPROTO, "grant reply truncated");
 		goto bad;
 	}
-	if (le32(buf) != GRANT_MAGIC || le16(buf + 4) != GRANT_VERSION) {
-		fail(g, EPROTO, "grant reply: bad magic or version");
+	if ((r = grant_parse(buf, rlen, g)) != 0) {
+		fail(g, r, g->why);
 		goto bad;
 	}
-	g->status = le16(buf + 6);
-	g->flags = le32(buf + 8);
-	g->nseg = le32(buf + 12);
-	g->size = le64(buf + 16);
-	g->alloc_unit = le64(buf + 24);
-	g->dev_align = le64(buf + 32);
-	g->ino = le64(buf + 40);
-	memcpy(g->uuid, buf + 48, 16);
-	if (rlen != GRANT_HDR_SIZE + (size_t)GRANT_SEG_SIZE * g->nseg) {
-		fail(g, EPROTO, "grant reply: segment count does not match its length");
-		goto bad;
-	}
-	if (g->status != 0) {
-		g->nseg = 0; /* the daemon's answer: why stays NULL */
-		goto bad;
-	}
+	if (g->status != 0)
+		goto bad; /* the daemon's answer: why stays NULL */
 	if (want_dev && got < 0) {
 		fail(g, EPROTO, "grant reply without the device descriptor");
 		goto bad;
 	}
-	if (g->nseg == 0 || g->alloc_unit == 0 || (g->alloc_unit & (g->alloc_unit - 1)) ||
-	    g->dev_align == 0 || (g->dev_align & (g->dev_align - 1))) {
-		fail(g, EPROTO, "grant reply: no segments or a bad allocation unit or alignment");
-		goto bad;
-	}
-	/* Segments in place: file order, contiguous from 0, page-aligned, no
-	 * wrap, covering at least the file size. */
-	struct seg *sg = (struct seg *)(void *)buf;
-	uint64_t next = 0;
-	for (uint32_t i = 0; i < g->nseg; i++) {
-		const uint8_t *p = buf + GRANT_HDR_SIZE + (size_t)GRANT_SEG_SIZE * i;
-		struct seg x = {le64(p), le64(p + 8), le64(p + 16)};
-		if (x.file_off != next || x.len == 0 || ((x.file_off | x.dev_off | x.len) & 4095) ||
-		    x.file_off + x.len < x.file_off || x.dev_off + x.len < x.dev_off) {
-			fail(g, EPROTO, "grant reply: segments out of order, unaligned or overlapping");
-			goto bad;
-		}
-		next = x.file_off + x.len;
-		sg[i] = x; /* writes behind what is read: 24-byte records move down 64 bytes */
-	}
-	if (next < g->size) {
-		fail(g, EPROTO, "grant reply: segments do not cover the file");
-		goto bad;
-	}
-	g->segs = sg;
+	g->segs = (struct seg *)(void *)buf;
 	g->segs_len = blen;
 	g->devfd = got;
 	g->lease = s; /* the lease: the caller keeps it open */

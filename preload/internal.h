@@ -158,6 +158,13 @@ void grant_request(int fd, const char *sockpath, int want_dev, struct grant *g);
 /* On success g->lease is the connection the grant was made on, close-on-exec
  * and above the program's descriptors: the lease, for the caller to keep. */
 void grant_free_segs(struct grant *g);
+int grant_parse(uint8_t *buf, size_t len, struct grant *g);
+/* Checks and decodes the reply buf[0, len) (buf 8-byte aligned). 0: g holds
+ * the daemon's answer (status 0 with g->nseg segments decoded in place at
+ * buf, or a refusal); else EPROTO with g->why saying what is wrong. Pure:
+ * no system call, no allocation. */
+#define GRANT_REPLY_MAX (GRANT_HDR_SIZE + (size_t)GRANT_SEG_SIZE * (1u << 22))
+
 /* lease.c: leases and the records of the mappings made from grants */
 int lease_new(int sock, uint64_t file_ino); /* a lease of 1 reference owning sock, or -1 */
 void lease_get(int id);
