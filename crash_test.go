@@ -17,13 +17,13 @@ import (
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/namespace"
-	"github.com/famfs-go/famfs/internal/ncmem"
+	"github.com/famfs-go/famfs/internal/testutil/ncmem"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )
 
 // These tests run the library's own create/mkdir/replay/fsck code over a log
-// held in the non-coherent shared-memory model (internal/ncmem), with a
+// held in the non-coherent shared-memory model (internal/testutil/ncmem), with a
 // failpoint before every store and flush the master makes, and check what the
 // other hosts see after the master dies there.
 

@@ -56,12 +56,6 @@ func (e *ExistError) Error() string {
 }
 func (e *ExistError) Unwrap() error { return fs.ErrExist }
 
-func asExist(err error) (*ExistError, bool) {
-	var ee *ExistError
-	ok := errors.As(err, &ee)
-	return ee, ok
-}
-
 // unwrapPath returns the error inside a *fs.PathError (for a caller that
 // wraps it in its own), or err.
 func unwrapPath(err error) error {

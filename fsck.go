@@ -158,17 +158,6 @@ func hostOr(id uuid.UUID) (uuid.UUID, error) {
 	return id, nil
 }
 
-// fsck checks the open file system by scanning its whole log afresh.
-func (f *FS) fsck() *FsckReport {
-	r := &FsckReport{Device: f.dev.Path, DeviceSize: f.dev.Size, Problems: []Problem{}}
-	var table participants.Media
-	if f.part.mem != nil {
-		table = tableMedia{f.part.mem}
-	}
-	fsckLog(r, f.sb, FsckOptions{SystemUUID: f.host}, f.log, table)
-	return r
-}
-
 // fsckLog fills r from the log; table is where the participant table is
 // (nil when not at hand), checked on a file system made for delete.
 func fsckLog(r *FsckReport, sb omf.Superblock, o FsckOptions, log *metalog.Log, table participants.Media) {

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/internal/golden"
+	"github.com/famfs-go/famfs/internal/testutil/golden"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )

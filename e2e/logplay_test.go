@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/famfs-go/famfs/internal/golden"
+	"github.com/famfs-go/famfs/internal/testutil/golden"
 )
 
 // entryLines are the per-entry lines of a dry-run logplay listing (the
@@ -34,6 +34,7 @@ func entryLines(out string) []string {
 // famfs logplay -n summarizes; -n -v lists every entry exactly as the
 // reference's logplay -n -v does, on the images the reference wrote.
 func TestLogplayListsAsReference(t *testing.T) {
+	t.Parallel()
 	dir, err := golden.Locate()
 	if err != nil {
 		t.Fatal(err)

@@ -26,9 +26,9 @@ import (
 	"testing"
 
 	"github.com/famfs-go/famfs/internal/alloc"
-	"github.com/famfs-go/famfs/internal/golden"
 	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/internal/prng"
+	"github.com/famfs-go/famfs/internal/testutil/golden"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )

@@ -20,7 +20,7 @@ var (
 	// allowed internal packages for code above the library
 	allowedInternal = []string{module + "/internal/mounts", module + "/internal/units"}
 	// and, in tests only, the golden-image fixtures
-	allowedInTests = []string{module + "/internal/golden"}
+	allowedInTests = []string{module + "/internal/testutil/golden"}
 )
 
 type listed struct {
@@ -83,7 +83,7 @@ func TestLayering(t *testing.T) {
 func TestLayerViolationsDetected(t *testing.T) {
 	got := layerViolations([]listed{
 		{ImportPath: module + "/mount", Imports: []string{module, module + "/omf", module + "/internal/namespace", module + "/internal/mounts"}},
-		{ImportPath: module + "/cli", TestImports: []string{module + "/internal/golden", module + "/internal/device"}},
+		{ImportPath: module + "/cli", TestImports: []string{module + "/internal/testutil/golden", module + "/internal/device"}},
 	})
 	want := []string{module + "/mount imports " + module + "/internal/namespace", module + "/cli (tests) imports " + module + "/internal/device"}
 	if !slices.Equal(got, want) {

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/famfs-go/famfs/internal/namespace"
-	"github.com/famfs-go/famfs/internal/ncmem"
+	"github.com/famfs-go/famfs/internal/testutil/ncmem"
 	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )

@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/famfs-go/famfs/internal/ncmem"
+	"github.com/famfs-go/famfs/internal/testutil/ncmem"
 	"github.com/famfs-go/famfs/omf"
 )
 

@@ -81,7 +81,7 @@ var (
 )
 
 // FormatProducer writes a new queue's producer header into p (the mapped
-// producer file, zeroed); FormatConsumer the consumer's into c.
+// producer file, zeroed); ConsumerHeader gives the consumer's bytes.
 func FormatProducer(p []byte, nbuckets, bucketSize uint64) {
 	le := binary.LittleEndian
 	le.PutUint64(p[pMagic:], ProducerMagic)
@@ -91,12 +91,6 @@ func FormatProducer(p []byte, nbuckets, bucketSize uint64) {
 	le.PutUint64(p[pIndex:], 0)
 	le.PutUint64(p[pNextSeq:], 0)
 	le.PutUint64(p[pSize:], ProducerFileSize(nbuckets, bucketSize))
-}
-
-func FormatConsumer(c []byte) {
-	head, tail := ConsumerHeader()
-	copy(c, head)
-	copy(c[ConsumerTailOffset:], tail)
 }
 
 // ProducerHeaderSize is how far the producer's header reaches.

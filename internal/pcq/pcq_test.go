@@ -216,3 +216,10 @@ func TestRecoverSequence(t *testing.T) {
 		t.Error("a new queue's counts changed")
 	}
 }
+
+// FormatConsumer writes a new queue's consumer header into c.
+func FormatConsumer(c []byte) {
+	head, tail := ConsumerHeader()
+	copy(c, head)
+	copy(c[ConsumerTailOffset:], tail)
+}

@@ -39,10 +39,6 @@ func New(seed uint64) *Gen {
 	return g
 }
 
-// State returns the generator state (for tests against the golden vectors of
-// docs/format.md).
-func (g *Gen) State() (s0, s1 uint64) { return g.s0, g.s1 }
-
 // Next returns the next 64-bit output.
 func (g *Gen) Next() uint64 {
 	s0, s1 := g.s0, g.s1

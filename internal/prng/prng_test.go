@@ -60,3 +60,7 @@ func TestFillIsAStreamInMultiplesOfFour(t *testing.T) {
 		t.Fatal("chunked fill differs")
 	}
 }
+
+// State returns the generator state (for tests against the golden vectors of
+// docs/format.md).
+func (g *Gen) State() (s0, s1 uint64) { return g.s0, g.s1 }
