@@ -26,6 +26,24 @@ bin/libfamfs-preload.so: $(PRELOAD_SRC) $(PRELOAD_HDR)
 	@mkdir -p bin
 	$(CC) $(CFLAGS) $(PRELOAD_FLAGS) -o $@ $(PRELOAD_SRC) $(LDLIBS)
 
+# The preload library's C unit tests (preload/test): the descriptor table
+# and the grant reply parser under AddressSanitizer and UndefinedBehavior-
+# Sanitizer, the descriptor table again under ThreadSanitizer with threads
+# hitting it at once. scripts/test.sh runs them.
+PRELOAD_TEST_FLAGS := -O1 -g -Wall -Wextra -Werror -pthread -fno-omit-frame-pointer -Ipreload
+PRELOAD_ASAN := -fsanitize=address,undefined -fno-sanitize-recover=all
+FDTABLE_TEST_SRC := preload/test/fdtable_test.c preload/fdtab.c preload/fdtable.c preload/sys.c preload/log.c
+GRANT_TEST_SRC := preload/test/grant_parse_test.c preload/grant.c preload/sys.c preload/log.c
+
+preload-test: $(PRELOAD_SRC) $(PRELOAD_HDR) $(wildcard preload/test/*.c)
+	@mkdir -p bin/preload-test
+	$(CC) $(PRELOAD_TEST_FLAGS) $(PRELOAD_ASAN) -o bin/preload-test/fdtable-asan $(FDTABLE_TEST_SRC)
+	$(CC) $(PRELOAD_TEST_FLAGS) $(PRELOAD_ASAN) -o bin/preload-test/grant-parse-asan $(GRANT_TEST_SRC)
+	$(CC) $(PRELOAD_TEST_FLAGS) -fsanitize=thread -o bin/preload-test/fdtable-tsan $(FDTABLE_TEST_SRC)
+	bin/preload-test/fdtable-asan
+	bin/preload-test/grant-parse-asan
+	TSAN_OPTIONS=halt_on_error=1 bin/preload-test/fdtable-tsan 4 50000
+
 install:
 	./scripts/install.sh $(PREFIX)
 
@@ -35,4 +53,4 @@ test: all
 clean:
 	rm -rf bin
 
-.PHONY: all programs install test clean
+.PHONY: all programs preload-test install test clean
