@@ -3,8 +3,11 @@
  * description of a famfs file whose every 8-byte word holds its own offset
  * (little-endian). Every read must return what read(2) would: contiguous
  * words at the right place, the readers' chunks together covering the file
- * exactly once. Prints "ok" and exits 0, or names the first mismatch and
- * exits 1. Usage: fdtest FILE OTHER_FILE */
+ * exactly once. Descriptors of any number: one far above 1024, and one a
+ * program inherits across exec above more than 1024 others, are served
+ * too (from the device, under the preload: /proc/self/maps says so).
+ * Prints "ok" and exits 0, or names the first mismatch and exits 1.
+ * Usage: fdtest FILE OTHER_FILE */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -82,6 +86,50 @@ static void *reader_run(void *arg)
 	return NULL;
 }
 
+/* Under the preload a mapping of the famfs file comes from the device:
+ * the file /proc/self/maps names for it is not the famfs file. */
+static void check_device_map(int fd, const char *path, uint64_t n)
+{
+	const char *lp = getenv("LD_PRELOAD");
+	uint8_t *m = mmap(NULL, n, PROT_READ, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED || !check(m, 0, n))
+		fail("mmap of a high descriptor", errno, fd);
+	char want[32], line[4096];
+	snprintf(want, sizeof(want), "%lx-", (unsigned long)(uintptr_t)m);
+	FILE *f = fopen("/proc/self/maps", "r");
+	const char *base = strrchr(path, '/') ? strrchr(path, '/') : path;
+	int found = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (strncmp(line, want, strlen(want)) == 0) {
+			found = 1;
+			line[strcspn(line, "\n")] = 0;
+			size_t l = strlen(line), b = strlen(base);
+			int fuse = l >= b && strcmp(line + l - b, base) == 0;
+			if (lp && strstr(lp, "libfamfs-preload") && fuse)
+				fail("a high descriptor mapped through the mount, not the device", fd, 0);
+		}
+	if (f)
+		fclose(f);
+	if (!found)
+		fail("the mapping is not in /proc/self/maps", fd, 0);
+	munmap(m, n);
+}
+
+/* the exec'd image: fd was inherited, above more than 1024 others */
+static int inherited(int fd, const char *path)
+{
+	uint8_t *buf = malloc(CHUNK);
+	struct stat st;
+	if (fstat(fd, &st) != 0)
+		fail("inherited: fstat", errno, fd);
+	fsize = (uint64_t)st.st_size;
+	if (pread(fd, buf, CHUNK, 8) != CHUNK || !check(buf, 8, CHUNK))
+		fail("inherited: pread", fd, 0);
+	check_device_map(fd, path, fsize);
+	printf("inherited descriptor %d: ok\n", fd);
+	return 0;
+}
+
 static int cmp_rec(const void *a, const void *b)
 {
 	const struct rec *x = a, *y = b;
@@ -90,6 +138,8 @@ static int cmp_rec(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+	if (argc == 4 && strcmp(argv[1], "--inherited") == 0)
+		return inherited(atoi(argv[2]), argv[3]);
 	if (argc != 3) {
 		fprintf(stderr, "usage: fdtest FILE OTHER_FILE\n");
 		return 2;
@@ -212,6 +262,41 @@ int main(int argc, char **argv)
 		fail("close_range", a, errno);
 	if (pread(a, buf, CHUNK, 8) != CHUNK || !check(buf, 8, CHUNK))
 		fail("pread after close_range", a, 0);
+
+	/* descriptors of any number: far above 1024, and inherited across
+	 * exec above more than 1024 others */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096 && rl.rlim_max >= 4096) {
+		rl.rlim_cur = 4096;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < 4096) {
+		printf("high descriptors: skipped (RLIMIT_NOFILE below 4096)\n");
+		printf("ok\n");
+		return 0;
+	}
+	if (dup2(a, 3000) != 3000)
+		fail("dup2 to 3000", errno, 0);
+	if (pread(3000, buf, CHUNK, 8) != CHUNK || !check(buf, 8, CHUNK))
+		fail("pread of descriptor 3000", 0, 0);
+	check_device_map(3000, argv[1], fsize);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY);
+		for (int i = 0; i < 1100; i++)
+			if (dup(null) < 0)
+				_exit(4);
+		if (dup2(a, 3500) != 3500)
+			_exit(5);
+		char num[16];
+		snprintf(num, sizeof(num), "%d", 3500);
+		execl("/proc/self/exe", argv[0], "--inherited", num, argv[1], (char *)NULL);
+		_exit(6);
+	}
+	waitpid(pid, &status, 0);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail("the exec'd program with an inherited descriptor", status, 0);
 	printf("ok\n");
 	return 0;
 }
