@@ -8,12 +8,12 @@ import (
 )
 
 func TestParseMulti(t *testing.T) {
-	m, err := parseMulti("/mnt/f,2M,42")
+	m, err := parseCreatMulti("/mnt/f,2M,42")
 	if err != nil || m.arg != "/mnt/f" || m.size != 2<<20 || m.seed != 42 {
 		t.Fatalf("%+v %v", m, err)
 	}
 	for _, bad := range []string{"/mnt/f", "/mnt/f,22,22,22", "/mnt/f,x", "/mnt/f,1,y"} {
-		if _, err := parseMulti(bad); err == nil {
+		if _, err := parseCreatMulti(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
 	}

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	famfs "github.com/famfs-go/famfs"
@@ -31,32 +30,6 @@ func (il *interleaveFlags) interleave(cmd *cobra.Command) (famfs.Interleave, err
 		return p, usagef("-N %d: at most 16 strips", p.NStrips)
 	}
 	return p, nil
-}
-
-type multiSpec struct {
-	arg  string
-	path fpath
-	size uint64 // 0: keep the existing file's size
-	seed uint64
-}
-
-// parseMulti parses --multi name,size[,seed].
-func parseMulti(s string) (multiSpec, error) {
-	parts := strings.Split(s, ",")
-	if len(parts) < 2 || len(parts) > 3 {
-		return multiSpec{}, usagef("--multi %q: expected name,size[,seed]", s)
-	}
-	m := multiSpec{arg: parts[0]}
-	var err error
-	if m.size, err = parseSize(parts[1]); err != nil {
-		return m, usagef("--multi %q: %v", s, err)
-	}
-	if len(parts) == 3 {
-		if m.seed, err = parseNumber(parts[2]); err != nil {
-			return m, usagef("--multi %q: bad seed: %v", s, err)
-		}
-	}
-	return m, nil
 }
 
 func newCreatCmd(e *env) *cobra.Command {
@@ -118,12 +91,8 @@ existing file's size. Seeded files are filled by -t threads (0 = one per CPU).` 
 			if len(args) > 0 || cmd.Flags().Changed("seed") || randomize || cmd.Flags().Changed("size") {
 				return usagef("--multi cannot be combined with a file argument, -s, -r or -S")
 			}
-			for _, s := range multi {
-				ms, err := parseMulti(s)
-				if err != nil {
-					return err
-				}
-				specs = append(specs, ms)
+			if specs, err = parseMultis(multi, parseCreatMulti); err != nil {
+				return err
 			}
 		} else {
 			if len(args) != 1 {

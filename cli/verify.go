@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 
 	famfs "github.com/famfs-go/famfs"
@@ -45,12 +44,8 @@ any host.` + pathHelp,
 			if file != "" || cmd.Flags().Changed("seed") {
 				return usagef("-m cannot be combined with -f or -S")
 			}
-			for _, m := range multi {
-				s, err := parseVerifyMulti(m)
-				if err != nil {
-					return err
-				}
-				specs = append(specs, s)
+			if specs, err = parseMultis(multi, parseVerifyMulti); err != nil {
+				return err
 			}
 		} else {
 			if file == "" || !cmd.Flags().Changed("seed") {
@@ -65,27 +60,6 @@ any host.` + pathHelp,
 		return nil
 	}
 	return cmd
-}
-
-func parseVerifyMulti(s string) (multiSpec, error) {
-	name, sd, ok := cut2(s)
-	if !ok {
-		return multiSpec{}, usagef("-m %q: expected file,seed", s)
-	}
-	seed, err := parseNumber(sd)
-	if err != nil {
-		return multiSpec{}, usagef("-m %q: bad seed: %v", s, err)
-	}
-	return multiSpec{arg: name, seed: seed}, nil
-}
-
-// cut2 splits "a,b" into exactly two non-empty parts.
-func cut2(s string) (string, string, bool) {
-	parts := strings.Split(s, ",")
-	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
-		return "", "", false
-	}
-	return parts[0], parts[1], true
 }
 
 // verifyResult is what verify --json prints for one file.
