@@ -137,6 +137,20 @@ type Figure struct {
 	BaseSamples []float64 `json:"base_samples,omitempty"`
 }
 
+// timeFigure is a figure of times in ms (lower is better) from paired
+// samples: the best of each side, their ratio, the median of the paired
+// ratios, and OK when the ratio is at most target (no target: a cost report,
+// always OK).
+func timeFigure(id, name string, sm, bm []float64, baseWord, baseName string, target float64) Figure {
+	best, base := slices.Min(sm), slices.Min(bm)
+	f := Figure{ID: id, Name: name, Value: best, Unit: "ms", Baseline: base, BaseWord: baseWord, BaseName: baseName,
+		Ratio: best / base, MedianRatio: medianRatio(sm, bm), Target: "(cost report)", OK: true, Samples: sm, BaseSamples: bm}
+	if target > 0 {
+		f.Target, f.OK = fmt.Sprintf("<= %gx", target), f.Ratio <= target
+	}
+	return f
+}
+
 // Comparison is a further view of a figure, against another baseline.
 type Comparison struct {
 	Name     string  `json:"name"`

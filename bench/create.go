@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/famfs-go/famfs"
@@ -205,13 +204,10 @@ func runCreate(o *Options) (Figure, error) {
 		return Figure{}, err
 	}
 	sm, bm := ms(s), ms(bs)
-	best, base := slices.Min(sm), slices.Min(bm)
-	perSec := float64(o.Files) / (best / 1e3)
-	f := Figure{ID: Create, Name: fmt.Sprintf("create %d files (one batch)", o.Files),
-		Value: best, Unit: "ms", Baseline: base, BaseWord: "bare", BaseName: fmt.Sprintf("%d bare appends", o.Files),
-		Ratio: best / base, MedianRatio: medianRatio(sm, bm),
-		Target: fmt.Sprintf("<= %gx, > %.0f files/s", CreateTarget, CreateMinPerSec), Samples: sm, BaseSamples: bm}
-	f.OK = f.Ratio <= CreateTarget && perSec > CreateMinPerSec
+	f := timeFigure(Create, fmt.Sprintf("create %d files (one batch)", o.Files), sm, bm, "bare", fmt.Sprintf("%d bare appends", o.Files), CreateTarget)
+	perSec := float64(o.Files) / (f.Value / 1e3)
+	f.Target += fmt.Sprintf(", > %.0f files/s", CreateMinPerSec)
+	f.OK = f.OK && perSec > CreateMinPerSec
 	f.Detail = fmt.Sprintf("%.0f files/s, median ratio %.2fx", perSec, f.MedianRatio)
 	return f, nil
 }

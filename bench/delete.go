@@ -78,13 +78,8 @@ func runRemove(o *Options) (Figure, error) {
 		return Figure{}, err
 	}
 	sm, bm := ms(s), ms(bs)
-	best, base := slices.Min(sm), slices.Min(bm)
-	f := Figure{ID: Remove, Name: fmt.Sprintf("rm %d files (one Remove)", o.Files),
-		Value: best, Unit: "ms", Baseline: base, BaseWord: "create", BaseName: "one batch creating them",
-		Ratio: best / base, MedianRatio: medianRatio(sm, bm),
-		Target: fmt.Sprintf("<= %gx", RemoveTarget), Samples: sm, BaseSamples: bm}
-	f.OK = f.Ratio <= RemoveTarget
-	f.Detail = fmt.Sprintf("%.0f files/s, median ratio %.2fx", float64(o.Files)/(best/1e3), f.MedianRatio)
+	f := timeFigure(Remove, fmt.Sprintf("rm %d files (one Remove)", o.Files), sm, bm, "create", "one batch creating them", RemoveTarget)
+	f.Detail = fmt.Sprintf("%.0f files/s, median ratio %.2fx", float64(o.Files)/(f.Value/1e3), f.MedianRatio)
 	return f, nil
 }
 
@@ -308,14 +303,9 @@ func runParticipate(o *Options) (Figure, error) {
 		return Figure{}, err
 	}
 	sm, bm := ms(s), ms(b)
-	best, base := slices.Min(sm), slices.Min(bm)
 	n := omf.EntriesFor(o.LogLen)
-	f := Figure{ID: Participate, Name: fmt.Sprintf("replay in %d-entry polls, participating", pollChunk),
-		Value: best, Unit: "ms", Baseline: base, BaseWord: "plain", BaseName: "same polls, no participant table",
-		Ratio: best / base, MedianRatio: medianRatio(sm, bm),
-		Target: fmt.Sprintf("<= %gx", ParticipateTarget), Samples: sm, BaseSamples: bm}
-	f.OK = f.Ratio <= ParticipateTarget
-	f.Detail = fmt.Sprintf("%d polls, %.0f ns/entry, median ratio %.2fx", (n-1)/pollChunk, best*1e6/float64(n), f.MedianRatio)
+	f := timeFigure(Participate, fmt.Sprintf("replay in %d-entry polls, participating", pollChunk), sm, bm, "plain", "same polls, no participant table", ParticipateTarget)
+	f.Detail = fmt.Sprintf("%d polls, %.0f ns/entry, median ratio %.2fx", (n-1)/pollChunk, f.Value*1e6/float64(n), f.MedianRatio)
 	return f, nil
 }
 

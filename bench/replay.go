@@ -147,12 +147,8 @@ func runReplay(o *Options) (Figure, error) {
 		return Figure{}, err
 	}
 	sm, bm := ms(s), ms(b)
-	best, base := slices.Min(sm), slices.Min(bm)
-	f := Figure{ID: Replay, Name: fmt.Sprintf("log replay (%d entries)", im.entries),
-		Value: best, Unit: "ms", Baseline: base, BaseWord: "floor", BaseName: "read+crc",
-		Ratio: best / base, MedianRatio: medianRatio(sm, bm),
-		Target: fmt.Sprintf("<= %gx", ReplayTarget), Samples: sm, BaseSamples: bm}
-	f.OK = f.Ratio <= ReplayTarget
+	f := timeFigure(Replay, fmt.Sprintf("log replay (%d entries)", im.entries), sm, bm, "floor", "read+crc", ReplayTarget)
+	best := f.Value
 
 	// Two more views of the same work. Replay must drop the log's cache
 	// lines before reading (other hosts write it), so its reads come from

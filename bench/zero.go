@@ -73,10 +73,7 @@ func runZero(o *Options) (Figure, error) {
 		return Figure{}, err
 	}
 	sm, bm := ms(s), ms(b)
-	best, base := slices.Min(sm), slices.Min(bm)
-	f := Figure{ID: Zero, Name: fmt.Sprintf("create %d x 2 MiB files, zeroed", zeroFiles),
-		Value: best, Unit: "ms", Baseline: base, BaseWord: "vs", BaseName: "NoZero (--no-zero)",
-		Ratio: best / base, MedianRatio: medianRatio(sm, bm), Target: "(cost report)", OK: true, Samples: sm, BaseSamples: bm}
-	f.Detail = fmt.Sprintf("%.1f us per file of zeroing, median ratio %.2fx", (best-base)*1e3/zeroFiles, f.MedianRatio)
+	f := timeFigure(Zero, fmt.Sprintf("create %d x 2 MiB files, zeroed", zeroFiles), sm, bm, "vs", "NoZero (--no-zero)", 0)
+	f.Detail = fmt.Sprintf("%.1f us per file of zeroing, median ratio %.2fx", (f.Value-f.Baseline)*1e3/zeroFiles, f.MedianRatio)
 	return f, nil
 }
