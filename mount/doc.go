@@ -21,4 +21,17 @@
 // leaves the daemon serving: the namespace is the master CLI's to change. A client mount is mounted read-only unless asked
 // for rw. If the device is re-made under the mount, the daemon notices on its
 // next poll and answers EIO instead of serving another file system's bytes.
+//
+// This package owns the options, Serve and the Server: the wiring of the
+// parts below and their lifecycle (Wait, Unmount, the shutdown that waits
+// for preload leases) and the status they make up together. The parts, under
+// internal/, import the library and each other but never this package:
+//   - fusefs: the FUSE node tree (nodes, overrides, refusals, delete and its
+//     permission rules, statfs, telling the kernel of changes);
+//   - poller: the loop that watches the superblock and log header and replays;
+//   - grants: the grant socket and its leases;
+//   - ctlsock: the control socket's HTTP server and handlers;
+//   - guard: peer credentials, group checks, connection limits, trust and
+//     the HTTP guard both sockets use;
+//   - errmap: the one mapping from library errors to errnos.
 package mount

@@ -46,6 +46,23 @@ type Server struct {
 // Serve opens the file system on opts.Device, mounts it on opts.Mountpoint
 // and starts serving and polling. It returns once the kernel has the mount.
 func Serve(opts Options) (*Server, error) {
+	s, err := newServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	srv, err := fs.Mount(opts.Mountpoint, s.tree.Root(), s.tree.Options(mountOptions(s.opts, s.fsys, s.lg)))
+	if err != nil {
+		s.fsys.Close()
+		return nil, fmt.Errorf("mount %s on %s: %w", opts.Device, opts.Mountpoint, err)
+	}
+	s.fuse = srv
+	s.poller.Start()
+	return s, nil
+}
+
+// newServer opens the file system and makes the node tree and the poller,
+// ready to mount.
+func newServer(opts Options) (*Server, error) {
 	lg := opts.Logger
 	if lg == nil {
 		lg = slog.Default()
@@ -83,13 +100,6 @@ func Serve(opts Options) (*Server, error) {
 		Logger:             lg,
 	})
 	s.poller = poller.New(poller.Config{FS: fsys, Interval: opts.PollInterval, Device: opts.Device, Target: s.tree, Logger: lg})
-	srv, err := fs.Mount(opts.Mountpoint, s.tree.Root(), s.tree.Options(mountOptions(opts, fsys, lg)))
-	if err != nil {
-		fsys.Close()
-		return nil, fmt.Errorf("mount %s on %s: %w", opts.Device, opts.Mountpoint, err)
-	}
-	s.fuse = srv
-	s.poller.Start()
 	return s, nil
 }
 
