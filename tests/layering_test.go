@@ -16,7 +16,7 @@ import (
 const module = "github.com/famfs-go/famfs"
 
 var (
-	above = []string{"../mount", "../cli", "../bench", "../cmd/...", "../examples/..."}
+	above = []string{"../mount/...", "../cli", "../bench", "../cmd/...", "../examples/..."}
 	// allowed internal packages for code above the library
 	allowedInternal = []string{module + "/internal/mounts", module + "/internal/units"}
 	// and, in tests only, the golden-image fixtures
@@ -42,6 +42,15 @@ func layerViolations(pkgs []listed) []string {
 		}
 	}
 	for _, p := range pkgs {
+		// mount's parts (mount/internal/...) sit below mount: they never
+		// import it.
+		if strings.HasPrefix(p.ImportPath, module+"/mount/internal/") {
+			for _, imp := range append(append(append([]string(nil), p.Imports...), p.TestImports...), p.XTestImports...) {
+				if imp == module+"/mount" {
+					bad = append(bad, p.ImportPath+" imports "+imp)
+				}
+			}
+		}
 		check(p.ImportPath, p.Imports, allowedInternal)
 		tests := append(append([]string(nil), allowedInternal...), allowedInTests...)
 		check(p.ImportPath+" (tests)", append(p.TestImports, p.XTestImports...), tests)
@@ -84,8 +93,10 @@ func TestLayerViolationsDetected(t *testing.T) {
 	got := layerViolations([]listed{
 		{ImportPath: module + "/mount", Imports: []string{module, module + "/omf", module + "/internal/namespace", module + "/internal/mounts"}},
 		{ImportPath: module + "/cli", TestImports: []string{module + "/internal/testutil/golden", module + "/internal/device"}},
+		{ImportPath: module + "/mount/internal/fusefs", Imports: []string{module, module + "/mount/internal/errmap"}, TestImports: []string{module + "/mount"}},
 	})
-	want := []string{module + "/mount imports " + module + "/internal/namespace", module + "/cli (tests) imports " + module + "/internal/device"}
+	want := []string{module + "/mount imports " + module + "/internal/namespace", module + "/cli (tests) imports " + module + "/internal/device",
+		module + "/mount/internal/fusefs imports " + module + "/mount"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("violations %q, want %q", got, want)
 	}
