@@ -129,17 +129,19 @@ func (k EntryKind) String() string {
 
 // LogEntry is one entry of the log as ScanLog sees it.
 type LogEntry struct {
-	Index  uint64
-	Type   omf.EntryType // as logged
-	Kind   EntryKind
-	Path   string // file and directory entries, as logged
-	Mode   uint32 // permission bits as logged
-	UID    uint32
-	GID    uint32
-	Size   uint64     // files
-	FMap   omf.FMap   // files
-	Daxdev omf.Daxdev // device entries
-	Target string     // symbolic links: the target; deletes: unused
+	Index uint64
+	Kind  EntryKind
+	// TypeName is the entry's type as the format names it ("file",
+	// "mkdir", "add_daxdev", "symlink", "delete", or "type N").
+	TypeName string
+	Path     string // file and directory entries, as logged
+	Mode     uint32 // permission bits as logged
+	UID      uint32
+	GID      uint32
+	Size     uint64  // files
+	Map      FileMap // files
+	Device   Device  // device entries
+	Target   string  // symbolic links: the target; deletes: unused
 	// Deleted is a delete's target entry.
 	Deleted uint64
 	// Err is set for an intact entry that cannot be decoded; the other
@@ -153,7 +155,7 @@ func logEntryOf(i uint64, e *omf.Entry, err error) LogEntry {
 		le.Kind = EntryOther
 		return le
 	}
-	le.Type, le.Daxdev = e.Type, e.Daxdev
+	le.TypeName, le.Device = e.Type.String(), Device(e.Daxdev)
 	switch e.Type {
 	case omf.EntryFile:
 		le.Kind = EntryFile
@@ -168,7 +170,7 @@ func logEntryOf(i uint64, e *omf.Entry, err error) LogEntry {
 	default:
 		le.Kind = EntryOther
 	}
-	le.Path, le.Mode, le.UID, le.GID, le.Size, le.FMap = e.Path, e.Mode, e.UID, e.GID, e.Size, e.FMap
+	le.Path, le.Mode, le.UID, le.GID, le.Size, le.Map = e.Path, e.Mode, e.UID, e.GID, e.Size, fileMapOf(&e.FMap)
 	return le
 }
 
@@ -238,4 +240,63 @@ type Device struct {
 	Size  uint64
 	UUID  uuid.UUID
 	Index uint32
+}
+
+// FileMap is where a file's bytes are on the device (docs/format.md, "File
+// maps"): a simple map lists Extents in file order; an interleaved one
+// stripes the file across the strips of its Interleave (the format allows
+// several; the tools write one).
+type FileMap struct {
+	Interleaved bool
+	Extents     []Extent            // a simple map
+	Interleave  []InterleavedExtent // an interleaved map
+}
+
+// Extent is a range of a device's bytes.
+type Extent struct {
+	Device uint64 // index in the device table; 0 is the superblock's
+	Offset uint64
+	Len    uint64
+}
+
+// InterleavedExtent is one interleaved extent: the file's bytes go round
+// robin across Strips, ChunkSize bytes at a time.
+type InterleavedExtent struct {
+	ChunkSize uint64
+	Strips    []Extent
+}
+
+// Segment is a run of a file's bytes that is contiguous on the device: file
+// bytes [FileOff, FileOff+Len) are device bytes [DevOff, DevOff+Len).
+type Segment struct {
+	FileOff uint64
+	DevOff  uint64
+	Len     uint64
+}
+
+func fileMapOf(m *omf.FMap) FileMap {
+	ext := func(xs []omf.Extent) []Extent {
+		out := make([]Extent, len(xs))
+		for i, x := range xs {
+			out[i] = Extent{Device: x.DevIndex, Offset: x.Offset, Len: x.Len}
+		}
+		return out
+	}
+	fm := FileMap{Interleaved: m.Type == omf.ExtInterleave}
+	if fm.Interleaved {
+		for _, ie := range m.Interleaved {
+			fm.Interleave = append(fm.Interleave, InterleavedExtent{ChunkSize: ie.ChunkSize, Strips: ext(ie.Strips)})
+		}
+	} else {
+		fm.Extents = ext(m.Extents)
+	}
+	return fm
+}
+
+func segmentsOf(ss []omf.Segment) []Segment {
+	out := make([]Segment, len(ss))
+	for i, s := range ss {
+		out[i] = Segment(s)
+	}
+	return out
 }

@@ -9,7 +9,6 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
-	"github.com/famfs-go/famfs/omf"
 	"github.com/spf13/cobra"
 )
 
@@ -107,20 +106,20 @@ func writeLogplayText(out io.Writer, dev string, next, slots uint64, counts famf
 		i := ent.Index
 		switch {
 		case ent.Err != nil:
-			fmt.Fprintf(w, "__famfs_logplay: %d invalid log entry (%s): %v%s\n", i, ent.Type, ent.Err, mark(i))
+			fmt.Fprintf(w, "__famfs_logplay: %d invalid log entry (%s): %v%s\n", i, ent.TypeName, ent.Err, mark(i))
 		case ent.Kind == famfs.EntryFile:
 			fmt.Fprintf(w, "__famfs_logplay: %d file=%s size=%d%s\n", i, famfs.Printable(ent.Path), ent.Size, mark(i))
-			writeFMap(w, &ent.FMap, verbose > 1)
+			writeFMap(w, &ent.Map, verbose > 1)
 		case ent.Kind == famfs.EntryDir:
 			fmt.Fprintf(w, "__famfs_logplay: mkdir: %o %d:%d: %s %s\n", ent.Mode, ent.UID, ent.GID, famfs.Printable(ent.Path), mark(i))
 		case ent.Kind == famfs.EntryDaxdev:
-			fmt.Fprintf(w, "__famfs_logplay: %d add_daxdev: index=%d size=%d uuid=%s%s\n", i, ent.Daxdev.Index, ent.Daxdev.Size, ent.Daxdev.UUID, mark(i))
+			fmt.Fprintf(w, "__famfs_logplay: %d add_daxdev: index=%d size=%d uuid=%s%s\n", i, ent.Device.Index, ent.Device.Size, ent.Device.UUID, mark(i))
 		case ent.Kind == famfs.EntrySymlink:
 			fmt.Fprintf(w, "__famfs_logplay: %d symlink: %d:%d: %s -> %s%s\n", i, ent.UID, ent.GID, famfs.Printable(ent.Path), famfs.Printable(ent.Target), mark(i))
 		case ent.Kind == famfs.EntryDelete:
 			fmt.Fprintf(w, "__famfs_logplay: %d delete: %s (made by entry %d)%s\n", i, famfs.Printable(ent.Path), ent.Deleted, mark(i))
 		default:
-			fmt.Fprintf(w, "__famfs_logplay: %d %s (ignored)\n", i, ent.Type)
+			fmt.Fprintf(w, "__famfs_logplay: %d %s (ignored)\n", i, ent.TypeName)
 		}
 	}
 	for _, p := range problems {
@@ -204,23 +203,22 @@ func writeLogplayJSON(w io.Writer, dev string, next, slots uint64, counts famfs.
 
 // writeFMap prints an interleaved file's strips as the reference's verbose
 // logplay does and, with extents, a simple file's extents too.
-func writeFMap(w io.Writer, m *omf.FMap, extents bool) {
-	switch m.Type {
-	case omf.ExtSimple:
+func writeFMap(w io.Writer, m *famfs.FileMap, extents bool) {
+	if !m.Interleaved {
 		if extents {
 			for _, x := range m.Extents {
-				fmt.Fprintf(w, "\t\textent: dev=%d ofs=0x%x len=0x%x\n", x.DevIndex, x.Offset, x.Len)
+				fmt.Fprintf(w, "\t\textent: dev=%d ofs=0x%x len=0x%x\n", x.Device, x.Offset, x.Len)
 			}
 		}
-	case omf.ExtInterleave:
-		fmt.Fprintf(w, "\tniext=%d\n", len(m.Interleaved))
-		for _, ie := range m.Interleaved {
-			if extents {
-				fmt.Fprintf(w, "\tchunk size 0x%x, %d strips\n", ie.ChunkSize, len(ie.Strips))
-			}
-			for _, x := range ie.Strips {
-				fmt.Fprintf(w, "\t\tstrip: dev=%d ofs=0x%x len=0x%x\n", x.DevIndex, x.Offset, x.Len)
-			}
+		return
+	}
+	fmt.Fprintf(w, "\tniext=%d\n", len(m.Interleave))
+	for _, ie := range m.Interleave {
+		if extents {
+			fmt.Fprintf(w, "\tchunk size 0x%x, %d strips\n", ie.ChunkSize, len(ie.Strips))
+		}
+		for _, x := range ie.Strips {
+			fmt.Fprintf(w, "\t\tstrip: dev=%d ofs=0x%x len=0x%x\n", x.Device, x.Offset, x.Len)
 		}
 	}
 }
