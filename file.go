@@ -7,7 +7,6 @@ import (
 
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/namespace"
-	"github.com/famfs-go/famfs/omf"
 )
 
 // File is a famfs file. Its size and map never change.
@@ -53,7 +52,7 @@ func (fl *File) Size() uint64 { return fl.info.Size }
 func (fl *File) Path() string { return fl.info.Path }
 
 // Segments lists the device runs behind the file's bytes, in file order.
-func (fl *File) Segments() []omf.Segment { return fl.info.FMap.Segments(fl.info.Size) }
+func (fl *File) Segments() []Segment { return segmentsOf(fl.info.FMap.Segments(fl.info.Size)) }
 
 // dataMap returns a mapping of the whole device (writable when this host may
 // write data), made on first use.
