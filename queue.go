@@ -162,10 +162,15 @@ func (q *Queue) Buckets() uint64    { return q.q.Buckets() }
 func (q *Queue) BucketSize() uint64 { return q.q.BucketSize() }
 
 // QueueStats count what this side did.
-type QueueStats = pcq.Stats
+type QueueStats struct {
+	Sent, Received uint64
+	Full, Empty    uint64 // calls that found the queue full or empty (once per call)
+	Retries        uint64 // gets that read a bucket more than once
+	Errors         uint64 // payloads found wrong (CountError)
+}
 
 // Stats returns this side's counts.
-func (q *Queue) Stats() QueueStats { return q.q.Stats() }
+func (q *Queue) Stats() QueueStats { return QueueStats(q.q.Stats()) }
 
 // CountError records a payload this side found wrong (a seeded run's
 // check); it shows in Stats.
