@@ -3,8 +3,11 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -61,17 +64,46 @@ func TestAllOrNothing(t *testing.T) {
 	// #3: a source that shrinks while it is copied: either the copy was
 	// done before the shrink (the file is whole) or nothing is logged;
 	// never a logged file with an unwritten tail.
+	// The shrink comes when cp has read nothing yet, a quarter, and half
+	// of the source (as its descriptor's offset says).
 	big := filepath.Join(local, "big")
 	for try := 0; try < 3; try++ {
 		want := writeFile(t, big, 256<<20)
 		dst := m + "/shrink" + string(rune('0'+try))
-		done := make(chan result)
-		go func() { done <- run(t, masterID, "cp", big, dst) }()
-		time.Sleep(time.Duration(30<<try) * time.Millisecond)
+		cp := exec.Command(famfsBin, "cp", big, dst)
+		cp.Env = append(os.Environ(), "FAMFS_SYSTEM_UUID="+masterID)
+		var errb strings.Builder
+		cp.Stderr = &errb
+		if err := cp.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cp.Wait() }()
+		at := int64(try) * 64 << 20
+		var exited error
+		ended := false
+		waitFor(t, 30*time.Second, fmt.Sprintf("cp to read %d bytes of the source", at), func() bool {
+			select {
+			case exited = <-done:
+				ended = true
+				return true
+			default:
+			}
+			off, ok := readOffset(cp.Process.Pid, big)
+			return ok && off >= at
+		})
 		os.Truncate(big, 1<<20)
-		res := <-done
+		if !ended {
+			exited = <-done
+		}
+		res := result{code: cp.ProcessState.ExitCode(), stderr: errb.String()}
+		if exited != nil && res.code <= 0 || strings.Contains(res.stderr, "panic:") {
+			t.Fatalf("cp crashed: %v\n%s", exited, res.stderr)
+		}
 		got, err := os.ReadFile(dst)
-		t.Logf("try %d: cp exit %d, %d bytes logged (%v): %s", try, res.code, len(got), err, strings.TrimSpace(res.stderr))
+		t.Logf("try %d: shrunk %s; cp exit %d, %d bytes logged (%v): %s", try,
+			map[bool]string{true: "after cp ended", false: fmt.Sprintf("at a read offset of %d or more", at)}[ended],
+			res.code, len(got), err, strings.TrimSpace(res.stderr))
 		switch {
 		case res.code == 0:
 			// The source was copied whole, as it was when cp looked at it
@@ -141,4 +173,27 @@ func getmapSegments(t *testing.T, p string) uint64 {
 		t.Fatalf("getmap --json: %v\n%s", err, r.stdout)
 	}
 	return out[0].Segments[0].DevOff
+}
+
+// readOffset returns the file offset of process pid's descriptor of path
+// (false if it has none open).
+func readOffset(pid int, path string) (int64, bool) {
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if to, err := os.Readlink(filepath.Join(dir, e.Name())); err != nil || to != path {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/fdinfo/%s", pid, e.Name()))
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "pos:"); ok {
+				n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				return n, err == nil
+			}
+		}
+	}
+	return 0, false
 }

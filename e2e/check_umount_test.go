@@ -44,9 +44,7 @@ func TestCheckRelativePaths(t *testing.T) {
 // famfs umount takes the device, as umount(8) does, and says "no such file"
 // for a missing path.
 func TestUmountByDevice(t *testing.T) {
-	c := newCluster(t)
-	m := c.mount(masterID)
-	c1 := c.mount(client1ID)
+	c, m, c1 := twoHosts(t)
 	r := runWith(t, runOpts{dir: c.dir}, masterID, "umount", "nothere")
 	if r.code != 1 || !strings.Contains(r.stderr, "famfs umount: nothere: no such file or directory") {
 		t.Errorf("famfs umount nothere: %v", r)

@@ -24,9 +24,7 @@ import (
 // (through the mount and through the library's Map on the client), and
 // verify passes on every host.
 func TestMasterAndClientsShareFiles(t *testing.T) {
-	c := newCluster(t)
-	m := c.mount(masterID)
-	c1 := c.mount(client1ID)
+	c, m, c1 := twoHosts(t)
 	c2 := c.mount(client2ID)
 
 	src := filepath.Join(c.dir, "src.bin")
@@ -41,10 +39,7 @@ func TestMasterAndClientsShareFiles(t *testing.T) {
 
 	names := []string{"proj", "proj/a", "proj/a/b", "proj/seeded", "proj/striped", "proj/a/b/src.bin"}
 	for _, mp := range []string{c1, c2} {
-		eventually(t, 5*time.Second, "the master's files on "+mp, func() bool {
-			_, err := os.Stat(mp + "/proj/a/b/src.bin")
-			return err == nil
-		})
+		waitSeen(t, mp+"/proj/a/b/src.bin")
 	}
 	for _, n := range names {
 		want, err := os.Stat(filepath.Join(m, n))
@@ -115,12 +110,10 @@ func currentUmask() os.FileMode {
 // Everything famfs forbids fails on every host, changes nothing, and the
 // daemons stay up.
 func TestForbiddenOperationsEverywhere(t *testing.T) {
-	c := newCluster(t)
-	m := c.mount(masterID)
-	c1 := c.mount(client1ID)
+	_, m, c1 := twoHosts(t)
 	must(t, masterID, "mkdir", m+"/d")
 	must(t, masterID, "creat", "-s", "1m", m+"/d/f")
-	eventually(t, 5*time.Second, "replay on the client", func() bool { _, err := os.Stat(c1 + "/d/f"); return err == nil })
+	waitSeen(t, c1+"/d/f")
 	for _, mp := range []string{m, c1} {
 		ops := map[string]func() error{
 			"create":   func() error { f, err := os.Create(mp + "/new"); f.Close(); return err },
@@ -182,12 +175,10 @@ func TestForbiddenOperationsEverywhere(t *testing.T) {
 // A client may not change the file system: every mutating command fails with
 // a clear message and nothing is written to the log.
 func TestClientMutationsRefused(t *testing.T) {
-	c := newCluster(t)
-	m := c.mount(masterID)
-	c1 := c.mount(client1ID)
+	c, m, c1 := twoHosts(t)
 	must(t, masterID, "mkdir", m+"/d")
 	must(t, masterID, "creat", "-s", "4k", m+"/d/f")
-	eventually(t, 5*time.Second, "replay", func() bool { _, err := os.Stat(c1 + "/d/f"); return err == nil })
+	waitSeen(t, c1+"/d/f")
 	before := daemonAlive(t, c1).LogEntries
 	src := filepath.Join(c.dir, "s")
 	os.WriteFile(src, []byte("data"), 0o644)
@@ -216,9 +207,7 @@ func TestClientMutationsRefused(t *testing.T) {
 // Killing a daemon leaves a dead mount; mounting again cleans it up and
 // serves, and umount leaves no daemon behind.
 func TestKillDaemonAndRemount(t *testing.T) {
-	c := newCluster(t)
-	m := c.mount(masterID)
-	c1 := c.mount(client1ID)
+	c, m, c1 := twoHosts(t)
 	must(t, masterID, "creat", "-s", "2m", "-r", "-S", "5", m+"/f")
 	pid := daemonAlive(t, c1).PID
 	syscall.Kill(pid, syscall.SIGKILL)
@@ -230,7 +219,7 @@ func TestKillDaemonAndRemount(t *testing.T) {
 		return errors.Is(err, syscall.ENOTCONN)
 	})
 	must(t, client1ID, "mount", c.dev, c1)
-	eventually(t, 5*time.Second, "the remounted client", func() bool { _, err := os.Stat(c1 + "/f"); return err == nil })
+	waitSeen(t, c1+"/f")
 	must(t, client1ID, "verify", "-S", "5", "-f", c1+"/f")
 	// famfs umount waits for the daemon; plain umount(8) works too.
 	p1, p2 := daemonAlive(t, c1).PID, daemonAlive(t, m).PID
@@ -299,15 +288,10 @@ func TestMountErrors(t *testing.T) {
 
 // Python (an unmodified program) reads and mmaps a file through a client mount.
 func TestPythonReadsAndMmaps(t *testing.T) {
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		missingTool(t, "python3 is needed (.ci/run installs it)")
-	}
-	c := newCluster(t)
-	m := c.mount(masterID)
-	c1 := c.mount(client1ID)
+	py := needTool(t, "python3", "python3")
+	_, m, c1 := twoHosts(t)
 	must(t, masterID, "creat", "-s", "6m", "-r", "-S", "77", m+"/blob")
-	eventually(t, 5*time.Second, "replay", func() bool { _, err := os.Stat(c1 + "/blob"); return err == nil })
+	waitSeen(t, c1+"/blob")
 	want, _ := os.ReadFile(m + "/blob")
 	sum := sha256.Sum256(want)
 	script := `import sys, mmap, hashlib
@@ -332,11 +316,9 @@ print(len(data), hashlib.sha256(mapped).hexdigest())
 // Re-making the file system under live mounts makes them fail safe: EIO
 // instead of another file system's bytes, daemons still answering.
 func TestRemakeUnderLiveMountsFailsSafe(t *testing.T) {
-	c := newCluster(t)
-	m := c.mount(masterID)
-	c1 := c.mount(client1ID)
+	c, m, c1 := twoHosts(t)
 	must(t, masterID, "creat", "-s", "2m", "-r", "-S", "3", m+"/f")
-	eventually(t, 5*time.Second, "replay", func() bool { _, err := os.Stat(c1 + "/f"); return err == nil })
+	waitSeen(t, c1+"/f")
 	// Another host re-makes the device (here: through a second name for the
 	// same file, which this host's mount table does not know).
 	alias := filepath.Join(c.dir, "alias.img")

@@ -232,9 +232,7 @@ func TestBadSystemUUIDRefused(t *testing.T) {
 // afresh; famfs umount cleans one up too. A live mount is never taken for a
 // dead one, nor is a stopped (not answering) daemon.
 func TestSigkillThenRemount(t *testing.T) {
-	c := newCluster(t)
-	m := c.mount(masterID)
-	c1 := c.mount(client1ID)
+	c, m, c1 := twoHosts(t)
 	must(t, masterID, "creat", "-s", "2m", "-r", "-S", "5", m+"/f")
 	warm := func(mpt string) {
 		t.Helper()

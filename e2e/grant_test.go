@@ -338,11 +338,9 @@ func TestGrantUnknownGroup(t *testing.T) {
 // Once the file system under the mount is re-made, grants answer EIO, even
 // for a descriptor opened before.
 func TestGrantAfterRemake(t *testing.T) {
-	c := newCluster(t)
-	m := c.mount(masterID)
-	c1 := c.mount(client1ID)
+	c, m, c1 := twoHosts(t)
 	must(t, masterID, "creat", "-s", "2m", "-r", "-S", "3", m+"/f")
-	eventually(t, 5*time.Second, "replay", func() bool { _, err := os.Stat(c1 + "/f"); return err == nil })
+	waitSeen(t, c1+"/f")
 	f, err := os.Open(c1 + "/f")
 	if err != nil {
 		t.Fatal(err)
@@ -455,7 +453,7 @@ func TestSocketFlood(t *testing.T) {
 	m := c.mount(masterID)
 	c1 := c.mount(client1ID)
 	must(t, masterID, "creat", "-s", "2m", "-m", "0644", m+"/before")
-	eventually(t, 5*time.Second, "replay", func() bool { _, err := os.Stat(c1 + "/before"); return err == nil })
+	waitSeen(t, c1+"/before")
 	pid := daemonAlive(t, c1).PID
 	rss0 := vmRSS(t, pid)
 
@@ -498,7 +496,7 @@ func TestSocketFlood(t *testing.T) {
 	timed("famfs status", 3*time.Second, func() { must(t, client1ID, "status", c1) })
 	timed("famfs creat on the master, seen by the flooded client", 5*time.Second, func() {
 		must(t, masterID, "creat", "-s", "2m", "-m", "0644", m+"/during")
-		eventually(t, 5*time.Second, "replay", func() bool { _, err := os.Stat(c1 + "/during"); return err == nil })
+		waitSeen(t, c1+"/during")
 	})
 	timed("a grant for root", 3*time.Second, func() {
 		if o := tryGrant(c1+"/during", "r", control.GrantWantDevice, ""); o.Errno != 0 {
@@ -534,9 +532,6 @@ func TestSocketFlood(t *testing.T) {
 	eventually(t, 15*time.Second, "the daemon to close idle connections", func() bool {
 		fmt.Fprintln(stdin, "count")
 		fmt.Sscanf(next(), "open %d %d", &ctlOpen, &grantOpen)
-		if ctlOpen+grantOpen > 0 {
-			time.Sleep(200 * time.Millisecond)
-		}
 		return ctlOpen == 0 && grantOpen == 0
 	})
 }

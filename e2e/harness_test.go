@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -20,8 +19,6 @@ import (
 	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/internal/mounts"
 )
-
-var famfsBin string // built once in TestMain
 
 const (
 	masterID  = "a0a0a0a0-0000-4000-8000-0000000000a0"
@@ -41,16 +38,9 @@ func TestMain(m *testing.M) {
 		fmt.Println("e2e: skipped: no /dev/fuse")
 		os.Exit(0)
 	}
-	dir, err := os.MkdirTemp("", "famfs-e2e-bin")
+	dir, err := buildAll()
 	if err != nil {
-		panic(err)
-	}
-	famfsBin = filepath.Join(dir, "famfs")
-	build := exec.Command("go", "build", "-o", famfsBin, "github.com/famfs-go/famfs/cmd/famfs")
-	build.Stdout, build.Stderr = os.Stdout, os.Stderr
-	build.Env = append(os.Environ(), "CGO_ENABLED=0") // as make builds it: static
-	if err := build.Run(); err != nil {
-		fmt.Println("e2e: building famfs:", err)
+		fmt.Println("e2e:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -68,23 +58,6 @@ func TestMain(m *testing.M) {
 		}
 	}
 	os.Exit(code)
-}
-
-// scratchDirs are the cluster directories this test process made.
-var (
-	scratchMu   sync.Mutex
-	scratchDirs []string
-)
-
-func ownScratch(p string) bool {
-	scratchMu.Lock()
-	defer scratchMu.Unlock()
-	for _, d := range scratchDirs {
-		if p == d || strings.HasPrefix(p, d+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 // result is a finished command.
@@ -124,83 +97,11 @@ func wantCode(t testing.TB, code int, id string, args ...string) result {
 	return r
 }
 
-// cluster is one emulated device with a master and client mounts.
-type cluster struct {
-	t      testing.TB
-	dir    string            // scratch directory
-	dev    string            // device file
-	mounts map[string]string // host id -> mount point
-}
-
-// newCluster makes a device file in /dev/shm with a file system owned by
-// masterID (mkfs.famfs with mkfsArgs, e.g. --reclaim). Nothing is mounted yet.
-func newCluster(t testing.TB, mkfsArgs ...string) *cluster {
-	t.Helper()
-	dir, err := os.MkdirTemp("/dev/shm", "famfs-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	scratchMu.Lock()
-	scratchDirs = append(scratchDirs, dir)
-	scratchMu.Unlock()
-	c := &cluster{t: t, dir: dir, dev: filepath.Join(dir, "dax.img"), mounts: map[string]string{}}
-	t.Cleanup(func() { c.cleanup() })
-	must(t, masterID, append(append([]string{"mkfs.famfs", "--size", "8g"}, mkfsArgs...), c.dev)...)
-	return c
-}
-
-// mount mounts the device as host id and returns the mount point.
-func (c *cluster) mount(id string, opts ...string) string {
-	c.t.Helper()
-	mpt := filepath.Join(c.dir, "mnt-"+id[:8])
-	if err := os.MkdirAll(mpt, 0o755); err != nil {
-		c.t.Fatal(err)
-	}
-	args := append([]string{"mount"}, opts...)
-	must(c.t, id, append(args, c.dev, mpt)...)
-	c.mounts[id] = mpt
-	return mpt
-}
-
-// cleanup unmounts everything this cluster mounted (lazily if need be),
-// makes sure no daemon is left, and removes the scratch directory.
-func (c *cluster) cleanup() {
-	ms, _ := mounts.Famfs()
-	for _, m := range ms {
-		if !strings.HasPrefix(m.Point, c.dir) {
-			continue
-		}
-		pid := 0
-		if st, err := control.NewClient(m.Point).Status(); err == nil {
-			pid = st.PID
-		}
-		if err := syscall.Unmount(m.Point, 0); err != nil {
-			syscall.Unmount(m.Point, syscall.MNT_DETACH)
-		}
-		if pid > 0 {
-			waitExit(pid, 5*time.Second)
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-		control.RemoveSockets(m.Point)
-	}
-	// The daemons' logs (kept after unmount for debugging) of this cluster's
-	// mount points go too; only mount points under c.dir are ours.
-	if ents, err := os.ReadDir(c.dir); err == nil {
-		for _, e := range ents {
-			if e.IsDir() {
-				os.Remove(control.LogPath(filepath.Join(c.dir, e.Name())))
-			}
-		}
-	}
-	os.RemoveAll(c.dir)
-}
-
 // waitExit waits until process pid is gone or a zombie whose other threads
 // have all exited too (the leader thread turns zombie first; the process's
 // files, /dev/fuse among them, are closed only when its last thread is gone).
 func waitExit(pid int, limit time.Duration) bool {
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
+	return within(limit, func() bool {
 		if syscall.Kill(pid, 0) != nil {
 			return true
 		}
@@ -213,21 +114,8 @@ func waitExit(pid int, limit time.Duration) bool {
 				}
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	return false
-}
-
-// eventually polls cond until it holds or the limit passes.
-func eventually(t testing.TB, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", limit, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+		return false
+	})
 }
 
 // daemonAlive asks the mount's daemon for its status.
@@ -254,4 +142,24 @@ func missingTool(t testing.TB, format string, args ...any) {
 		t.Fatalf(format, args...)
 	}
 	t.Skipf(format+" (skipped; FAMFS_TEST_STRICT=1 makes it a failure)", args...)
+}
+
+// needTool returns the path of program name, or ends the test through
+// missingTool if the machine lacks it; from says where it comes from (the
+// Debian package .ci/run installs).
+func needTool(t testing.TB, name, from string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		missingTool(t, "%s is needed (%s; .ci/run installs it)", name, from)
+	}
+	return p
+}
+
+// asNobody is the command line that runs argv as uid/gid 65534 with no
+// supplementary groups (setpriv, util-linux).
+func asNobody(t testing.TB, argv ...string) *exec.Cmd {
+	t.Helper()
+	setpriv := needTool(t, "setpriv", "util-linux")
+	return exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups"}, argv...)...)
 }

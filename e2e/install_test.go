@@ -14,6 +14,8 @@ func TestInstall(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and installs famfs")
 	}
+	needTool(t, "make", "make; install.sh builds the preload library with it")
+	needTool(t, "gcc", "gcc")
 	prefix := filepath.Join(t.TempDir(), "prefix")
 	cmd := exec.Command("bash", "../scripts/install.sh", prefix)
 	cmd.Env = append(os.Environ(), "DESTDIR=", "MOUNT_HELPER_DIR=")
@@ -61,10 +63,7 @@ func TestInstall(t *testing.T) {
 	}
 
 	// fsck -t famfs runs fsck.famfs, with fsck(8)'s options.
-	fsck, err := exec.LookPath("fsck")
-	if err != nil {
-		t.Skip("no fsck(8) here")
-	}
+	fsck := needTool(t, "fsck", "util-linux")
 	c := newCluster(t)
 	for _, args := range [][]string{{"-t", "famfs", c.dev}, {"-t", "famfs", "-a", c.dev}, {"-t", "famfs", "-n", c.dev}} {
 		cmd := exec.Command(fsck, args...)

@@ -8,10 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/control"
@@ -54,26 +52,11 @@ func childMain() int {
 	return 0
 }
 
-// childBinary copies the test binary where an unprivileged user can run it.
-func childBinary(t *testing.T, c *cluster) string {
-	t.Helper()
-	bin := filepath.Join(c.dir, "child")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	exe, _ := os.Executable()
-	copyFile(t, exe, bin)
-	return bin
-}
-
 // asUser runs the test binary as child mode what under uid:gid (no
 // supplementary groups), with env added.
 func asUser(t *testing.T, c *cluster, uid, gid int, what string, env ...string) *exec.Cmd {
 	t.Helper()
-	setpriv, err := exec.LookPath("setpriv")
-	if err != nil {
-		t.Fatal("setpriv (util-linux) is needed")
-	}
+	setpriv := needTool(t, "setpriv", "util-linux")
 	cmd := exec.Command(setpriv, fmt.Sprintf("--reuid=%d", uid), fmt.Sprintf("--regid=%d", gid), "--clear-groups", childBinary(t, c))
 	cmd.Env = append(append(os.Environ(), "FAMFS_E2E_CHILD="+what), env...)
 	return cmd
@@ -103,7 +86,7 @@ func TestNonRootMapsThroughDaemon(t *testing.T) {
 	must(t, masterID, "creat", "-s", "3m", "-m", "0644", "-r", "-S", "11", m+"/public")
 	must(t, masterID, "creat", "-s", "1m", "-m", "0600", m+"/private")
 	for _, mp := range []string{c1, c2} {
-		eventually(t, 5*time.Second, "replay", func() bool { _, err := os.Stat(mp + "/private"); return err == nil })
+		waitSeen(t, mp+"/private")
 	}
 	want, _ := os.ReadFile(m + "/public")
 	sum := sha256.Sum256(want)

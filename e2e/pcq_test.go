@@ -162,10 +162,7 @@ func TestPcqAcrossHosts(t *testing.T) {
 	m := c.mount(masterID)
 	c1 := c.mount(client1ID, "-o", "rw")
 	must(t, masterID, "pcq", "-C", "-b", "4k", "-n", "64", m+"/q")
-	eventually(t, 5*time.Second, "the queue on the client", func() bool {
-		_, err := os.Stat(c1 + "/q.consumer")
-		return err == nil
-	})
+	waitSeen(t, c1+"/q.consumer")
 	const n = 100000
 	prod := exec.Command(famfsBin, "pcq", "-p", "-S", "9", "-N", strconv.Itoa(n), m+"/q")
 	prod.Env = append(os.Environ(), "FAMFS_SYSTEM_UUID="+masterID)

@@ -14,7 +14,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	famfs "github.com/famfs-go/famfs"
 )
@@ -42,13 +41,20 @@ func runWith(t testing.TB, o runOpts, id string, args ...string) result {
 	argv0 := "famfs"
 	if len(args) > 0 && (args[0] == "mkfs.famfs" || args[0] == "mount.famfs" || args[0] == "pcq") {
 		argv0, args = args[0], args[1:]
+		// mkfs.famfs and pcq are programs of their own (as make builds
+		// them); mount.famfs is famfs by that name (as install.sh links it).
+		if o.bin == "" && argv0 == "mkfs.famfs" {
+			bin = mkfsBin
+		} else if o.bin == "" && argv0 == "pcq" {
+			bin = pcqBin
+		}
 	}
 	var cmd *exec.Cmd
 	if o.nobody {
 		if argv0 != "famfs" {
 			args = append([]string{strings.TrimSuffix(argv0, ".famfs")}, args...)
 		}
-		cmd = exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin}, args...)...)
+		cmd = asNobody(t, append([]string{bin}, args...)...)
 	} else {
 		cmd = exec.Command(bin, args...)
 		cmd.Args[0] = argv0
@@ -97,6 +103,9 @@ func expect(t testing.TB, code int, id string, args ...string) result {
 // tool runs an ordinary program and returns its exit code and output.
 func tool(t testing.TB, name string, args ...string) (int, string) {
 	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		missingTool(t, "%s is needed (%v)", name, err)
+	}
 	cmd := exec.Command(name, args...)
 	out, err := cmd.CombinedOutput()
 	var ee *exec.ExitError
@@ -152,17 +161,6 @@ func field(t testing.TB, out, label string, n int) string {
 		return ""
 	}
 	return f[n-1]
-}
-
-// remount unmounts host id's mount and mounts it again.
-func (c *cluster) remount(id string) string {
-	c.t.Helper()
-	mpt := c.mounts[id]
-	must(c.t, id, "umount", mpt)
-	if isMounted(mpt) {
-		c.t.Fatalf("%s still mounted after umount", mpt)
-	}
-	return c.mount(id)
 }
 
 // daemonsServing lists the pids of famfs daemons whose command line names
@@ -253,36 +251,6 @@ func sameFile(t testing.TB, a, b string) {
 	if err1 != nil || err2 != nil || !bytes.Equal(x, y) {
 		t.Errorf("%s and %s differ (%v, %v; %d vs %d bytes)", a, b, err1, err2, len(x), len(y))
 	}
-}
-
-// nobodyBin copies the famfs binary where uid 65534 can run it.
-func (c *cluster) nobodyBin() string {
-	c.t.Helper()
-	os.Chmod(c.dir, 0o755)
-	bin := filepath.Join(c.dir, "famfs")
-	if _, err := os.Stat(bin); err == nil {
-		return bin
-	}
-	in, err := os.ReadFile(famfsBin)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if err := os.WriteFile(bin, in, 0o755); err != nil {
-		c.t.Fatal(err)
-	}
-	return bin
-}
-
-// waitFor polls cond for up to limit.
-func waitFor(limit time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-	return true
 }
 
 // logEntries reads the number of log entries in use from the device.

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -48,12 +47,12 @@ func TestRefMountedTree(t *testing.T) {
 	}
 	// #155: stat as an unprivileged user.
 	for _, p := range []string{m + "/f", m + "/dir/g", m + "/dir/sub", m + "/.meta/.log"} {
-		out, err := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "stat", p).CombinedOutput()
+		out, err := asNobody(t, "stat", p).CombinedOutput()
 		if err != nil {
 			t.Errorf("unprivileged stat %s: %v %s", p, err, out)
 		}
 	}
-	out, err := exec.Command("setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "cat", m+"/dir/g").CombinedOutput()
+	out, err := asNobody(t, "cat", m+"/dir/g").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "Permission denied") {
 		t.Errorf("uid 65534 read a 0640 file of 1000:1001: %v", err)
 	}
@@ -98,7 +97,7 @@ func TestRefMountedTree(t *testing.T) {
 	}
 	toolFails(t, "truncate", "--size", "1", m+"/dir/sub/h")
 	for _, args := range [][]string{{"chmod", "0777", m + "/dir/sub/h"}, {"chown", "65534", m + "/dir/sub/h"}} {
-		out, err := exec.Command("setpriv", append([]string{"--reuid=65534", "--regid=65534", "--clear-groups"}, args...)...).CombinedOutput()
+		out, err := asNobody(t, args...).CombinedOutput()
 		if err == nil {
 			t.Errorf("uid 65534 may %v a root file: %s", args, out)
 		}
@@ -122,7 +121,7 @@ func TestRefMountedTree(t *testing.T) {
 	}
 	was := free()
 	expect(t, 0, masterID, "creat", "-s", "99m", m+"/big")
-	if !waitFor(5*time.Second, func() bool { return free() == was-100<<20 }) {
+	if !within(5*time.Second, func() bool { return free() == was-100<<20 }) {
 		t.Errorf("statfs free space %d after a 100 MiB allocation, was %d", free(), was)
 	}
 	// #163: cmp, diff -r, ls -lR, find, stat --format on mounted files.

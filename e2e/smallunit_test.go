@@ -7,7 +7,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // A file system made with mkfs --4k: files are 4 KiB-granular on every host,
@@ -15,15 +14,10 @@ import (
 // a client maps and reads them from the shared memory itself.
 func TestSmallAllocUnitMounted(t *testing.T) {
 	py := debianPython(t)
-	c := newCluster(t, "--4k")
-	m := c.mount(masterID)
-	c1 := c.mount(client1ID)
+	_, m, c1 := twoHosts(t, "--4k")
 	must(t, masterID, "creat", "-s", "5000", "-r", "-S", "11", m+"/small")
 	must(t, masterID, "creat", "-s", "1m", "-r", "-S", "12", "-N", "4", "-B", "4", "-C", "64k", m+"/striped")
-	eventually(t, 5*time.Second, "the files on the client", func() bool {
-		_, err := os.Stat(c1 + "/striped")
-		return err == nil
-	})
+	waitSeen(t, c1+"/striped")
 	var st syscall.Stat_t
 	if err := syscall.Stat(c1+"/small", &st); err != nil {
 		t.Fatal(err)
