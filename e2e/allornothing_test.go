@@ -17,6 +17,7 @@ import (
 // tree's empty files are skipped with a warning; new files never expose what
 // an earlier file left in their memory.
 func TestAllOrNothing(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	local := filepath.Join(c.dir, "local")

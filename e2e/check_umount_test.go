@@ -10,6 +10,7 @@ import (
 // famfs check takes its mount point as every other command takes paths:
 // absolute or relative; it says "no such file" for a missing one.
 func TestCheckRelativePaths(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	must(t, masterID, "mkdir", "-p", filepath.Join(m, "d/e"))
@@ -44,6 +45,7 @@ func TestCheckRelativePaths(t *testing.T) {
 // famfs umount takes the device, as umount(8) does, and says "no such file"
 // for a missing path.
 func TestUmountByDevice(t *testing.T) {
+	t.Parallel()
 	c, m, c1 := twoHosts(t)
 	r := runWith(t, runOpts{dir: c.dir}, masterID, "umount", "nothere")
 	if r.code != 1 || !strings.Contains(r.stderr, "famfs umount: nothere: no such file or directory") {

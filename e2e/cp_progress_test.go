@@ -11,6 +11,7 @@ import (
 // famfs cp on a terminal draws a byte counter (with -v naming each file as
 // it is done); redirected, it prints only what -v asks for.
 func TestCpProgress(t *testing.T) {
+	t.Parallel()
 	script := needTool(t, "script", "bsdutils; script(1) gives famfs a terminal")
 	c := newCluster(t)
 	m := c.mount(masterID)

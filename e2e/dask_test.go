@@ -82,6 +82,7 @@ type daskAnswer struct {
 }
 
 func TestDaskExample(t *testing.T) {
+	t.Parallel()
 	py := daskPython(t)
 	preloadLib(t) // beside famfsBin, where famfs run finds it
 	// The scratch directory is a tmpfs (/dev/shm): the source data set, the

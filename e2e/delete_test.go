@@ -208,6 +208,7 @@ func reusedWithin(t *testing.T, fsys *famfs.FS, aUnits map[uint64]bool, name str
 }
 
 func TestDeleteHeldByClient(t *testing.T) {
+	t.Parallel()
 	debianPython(t)
 	cases := []struct {
 		name    string
@@ -222,6 +223,7 @@ func TestDeleteHeldByClient(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			_, m, c1, fsys, aUnits, aSum := deleteCluster(t)
 			h := startHolder(t, c1+"/a", tc.mode, tc.preload)
 			if got := h.sum(t, true); got != aSum {
@@ -262,8 +264,10 @@ func TestDeleteHeldByClient(t *testing.T) {
 // or its death by SIGKILL, lets the space go (the dead process's slot is
 // reaped by a process on the same kernel).
 func TestDeleteHeldByLibraryMapping(t *testing.T) {
+	t.Parallel()
 	for _, kill := range []bool{false, true} {
 		t.Run(fmt.Sprintf("kill9=%v", kill), func(t *testing.T) {
+			t.Parallel()
 			c, m, _, fsys, aUnits, aSum := deleteCluster(t)
 			exe, _ := os.Executable()
 			cmd := exec.Command(exe)
@@ -338,6 +342,7 @@ func holdMapChild() int {
 // reuse until famfs evict; a daemon paused (a host that stops) and evicted
 // serves no data when it runs again.
 func TestDeleteDeadDaemonNeedsEvict(t *testing.T) {
+	t.Parallel()
 	debianPython(t)
 	c, m, c1, fsys, aUnits, _ := deleteCluster(t)
 	h := startHolder(t, c1+"/a", "read", false)
@@ -402,6 +407,7 @@ func TestDeleteDeadDaemonNeedsEvict(t *testing.T) {
 
 // rm's refusals: each a clear message and nothing written.
 func TestDeleteRefusals(t *testing.T) {
+	t.Parallel()
 	plain := newCluster(t)
 	pm := plain.mount(masterID)
 	must(t, masterID, "creat", "-s", "2m", pm+"/f")
@@ -486,6 +492,7 @@ func famfsLogNext(t *testing.T, dev string) (uint64, uint64, error) {
 
 // mkfs -f refuses while participants are registered, naming them.
 func TestDeleteMkfsRefusesLiveParticipants(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t, "--reclaim")
 	m := c.mount(masterID)
 	must(t, masterID, "creat", "-s", "2m", m+"/a")
@@ -515,6 +522,7 @@ func TestDeleteMkfsRefusesLiveParticipants(t *testing.T) {
 // until the program lets go, so the file's space is not reused under it;
 // then the daemon leaves and the space is reused.
 func TestDeleteHeldAfterUnmount(t *testing.T) {
+	t.Parallel()
 	debianPython(t)
 	c, m, c1, fsys, aUnits, aSum := deleteCluster(t)
 	h := startHolder(t, c1+"/a", "cmap", true)

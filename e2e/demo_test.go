@@ -19,6 +19,7 @@ import (
 // succeeds or fails half-way: no mount, no device file, no scratch
 // directory, no daemon log.
 func TestDemoCleansUp(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the whole demo")
 	}
@@ -28,6 +29,7 @@ func TestDemoCleansUp(t *testing.T) {
 			name = "succeeds"
 		}
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			dev := fmt.Sprintf("/dev/shm/famfs-e2e-demo-%d.img", time.Now().UnixNano())
 			cmd := exec.Command("bash", "../scripts/demo.sh")
 			cmd.Env = append(os.Environ(), "BIN="+t.TempDir(), "DEV="+dev, "WORK=", "FAMFS_DEMO_FAIL_AT="+failAt)

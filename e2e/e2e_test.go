@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -24,6 +25,7 @@ import (
 // (through the mount and through the library's Map on the client), and
 // verify passes on every host.
 func TestMasterAndClientsShareFiles(t *testing.T) {
+	t.Parallel()
 	c, m, c1 := twoHosts(t)
 	c2 := c.mount(client2ID)
 
@@ -101,15 +103,24 @@ func TestMasterAndClientsShareFiles(t *testing.T) {
 	}
 }
 
+// currentUmask reads the process's umask from /proc (setting it to learn
+// it would, for a moment, be the umask of whatever another test starts).
 func currentUmask() os.FileMode {
-	m := syscall.Umask(0)
-	syscall.Umask(m)
-	return os.FileMode(m)
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "Umask:"); ok {
+			if m, err := strconv.ParseUint(strings.TrimSpace(v), 8, 32); err == nil {
+				return os.FileMode(m)
+			}
+		}
+	}
+	panic("no Umask in /proc/self/status")
 }
 
 // Everything famfs forbids fails on every host, changes nothing, and the
 // daemons stay up.
 func TestForbiddenOperationsEverywhere(t *testing.T) {
+	t.Parallel()
 	_, m, c1 := twoHosts(t)
 	must(t, masterID, "mkdir", m+"/d")
 	must(t, masterID, "creat", "-s", "1m", m+"/d/f")
@@ -175,6 +186,7 @@ func TestForbiddenOperationsEverywhere(t *testing.T) {
 // A client may not change the file system: every mutating command fails with
 // a clear message and nothing is written to the log.
 func TestClientMutationsRefused(t *testing.T) {
+	t.Parallel()
 	c, m, c1 := twoHosts(t)
 	must(t, masterID, "mkdir", m+"/d")
 	must(t, masterID, "creat", "-s", "4k", m+"/d/f")
@@ -207,6 +219,7 @@ func TestClientMutationsRefused(t *testing.T) {
 // Killing a daemon leaves a dead mount; mounting again cleans it up and
 // serves, and umount leaves no daemon behind.
 func TestKillDaemonAndRemount(t *testing.T) {
+	t.Parallel()
 	c, m, c1 := twoHosts(t)
 	must(t, masterID, "creat", "-s", "2m", "-r", "-S", "5", m+"/f")
 	pid := daemonAlive(t, c1).PID
@@ -240,6 +253,7 @@ func TestKillDaemonAndRemount(t *testing.T) {
 
 // Mount failures are clear, exit 32 (usage 1), and leave nothing mounted.
 func TestMountErrors(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	mpt := filepath.Join(c.dir, "mnt")
 	os.MkdirAll(mpt, 0o755)
@@ -288,6 +302,7 @@ func TestMountErrors(t *testing.T) {
 
 // Python (an unmodified program) reads and mmaps a file through a client mount.
 func TestPythonReadsAndMmaps(t *testing.T) {
+	t.Parallel()
 	py := needTool(t, "python3", "python3")
 	_, m, c1 := twoHosts(t)
 	must(t, masterID, "creat", "-s", "6m", "-r", "-S", "77", m+"/blob")
@@ -316,6 +331,7 @@ print(len(data), hashlib.sha256(mapped).hexdigest())
 // Re-making the file system under live mounts makes them fail safe: EIO
 // instead of another file system's bytes, daemons still answering.
 func TestRemakeUnderLiveMountsFailsSafe(t *testing.T) {
+	t.Parallel()
 	c, m, c1 := twoHosts(t)
 	must(t, masterID, "creat", "-s", "2m", "-r", "-S", "3", m+"/f")
 	waitSeen(t, c1+"/f")
@@ -348,6 +364,7 @@ func TestRemakeUnderLiveMountsFailsSafe(t *testing.T) {
 // The binary works as mount(8)'s helper by its name: mount.famfs <dev> <dir>
 // [-sfnv] [-o options].
 func TestMountHelper(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	mpt := filepath.Join(c.dir, "helper")
 	os.MkdirAll(mpt, 0o755)

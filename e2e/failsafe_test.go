@@ -113,6 +113,7 @@ func craftedFile(path string, size, off, length uint64, uid uint32) omf.Entry {
 // written through a mount; fsck finds them (exit 4) and counts them as bad
 // entries, not files; logplay -n lists them as refused.
 func TestCraftedEntriesRefused(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	must(t, masterID, "creat", "-s", "2m", "-r", "-S", "3", m+"/ok")
@@ -201,6 +202,7 @@ func TestCraftedEntriesRefused(t *testing.T) {
 // mount of the master's device, nothing logged, and mkfs --size leaves no
 // device file.
 func TestBadSystemUUIDRefused(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	mpt := filepath.Join(c.dir, "mnt-bad")
 	if err := os.MkdirAll(mpt, 0o755); err != nil {
@@ -232,6 +234,7 @@ func TestBadSystemUUIDRefused(t *testing.T) {
 // afresh; famfs umount cleans one up too. A live mount is never taken for a
 // dead one, nor is a stopped (not answering) daemon.
 func TestSigkillThenRemount(t *testing.T) {
+	t.Parallel()
 	c, m, c1 := twoHosts(t)
 	must(t, masterID, "creat", "-s", "2m", "-r", "-S", "5", m+"/f")
 	warm := func(mpt string) {
@@ -318,6 +321,7 @@ func TestSigkillThenRemount(t *testing.T) {
 // used to log a failed splice per 1 MiB read), famfs status names it, and a
 // clean unmount removes it.
 func TestDaemonLogQuietAndRemoved(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	must(t, masterID, "creat", "-s", "64m", "-r", "-S", "9", m+"/big")

@@ -146,6 +146,7 @@ func rawGrant(t *testing.T, sock string, msg []byte, fds ...int) control.GrantRe
 // The grant socket: the descriptor proves the file, the access mode is the
 // descriptor's, and the device goes only to users trusted with it.
 func TestGrant(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	os.Chmod(c.dir, 0o755) // the unprivileged children reach the mount points, not the device (0600)
 	group := groupName(t, 65534)
@@ -326,6 +327,7 @@ func TestGrant(t *testing.T) {
 
 // A mount refuses an unknown zerocopy_group before it starts.
 func TestGrantUnknownGroup(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	mpt := c.dir + "/mnt"
 	os.Mkdir(mpt, 0o755)
@@ -338,6 +340,7 @@ func TestGrantUnknownGroup(t *testing.T) {
 // Once the file system under the mount is re-made, grants answer EIO, even
 // for a descriptor opened before.
 func TestGrantAfterRemake(t *testing.T) {
+	t.Parallel()
 	c, m, c1 := twoHosts(t)
 	must(t, masterID, "creat", "-s", "2m", "-r", "-S", "3", m+"/f")
 	waitSeen(t, c1+"/f")
@@ -448,6 +451,7 @@ func vmRSS(t *testing.T, pid int) int {
 // sockets does not stop status, replay notifications or grants for others;
 // the daemon's memory stays bounded and idle connections go away.
 func TestSocketFlood(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	os.Chmod(c.dir, 0o755)
 	m := c.mount(masterID)
@@ -540,6 +544,7 @@ func TestSocketFlood(t *testing.T) {
 // segments, a 240 KiB reply, past the default socket buffer) comes back
 // whole.
 func TestGrantLargeMap(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	must(t, masterID, "mkfs.famfs", "-f", "--size", "64g", c.dev) // sparse
 	m := c.mount(masterID)

@@ -12,6 +12,7 @@ import (
 // their lines (with the tmpfs baseline and the ratio after each); small
 // knobs keep it short.
 func TestPerfHarness(t *testing.T) {
+	t.Parallel()
 	if os.Geteuid() != 0 {
 		t.Skip("the harness mounts: it needs root")
 	}

@@ -11,6 +11,7 @@ import (
 // scripts/install.sh into a scratch prefix: the program, the helper names
 // as links (fsck(8) then runs fsck.famfs), man pages and completions.
 func TestInstall(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and installs famfs")
 	}

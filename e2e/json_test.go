@@ -34,6 +34,7 @@ func checkSchema(t *testing.T, what string, v any, path string, nullable map[str
 
 // Issue 10, #14: one JSON style for every --json output and status.
 func TestJSONSchema(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	expect(t, 0, masterID, "mkdir", m+"/d")

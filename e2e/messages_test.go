@@ -11,6 +11,7 @@ import (
 // stutter ("invalid famfs path: path: relpath: ...", "file does not exist:
 // parent ...", "clone x: ...", "stat x: ..."), in every command.
 func TestErrorMessages(t *testing.T) {
+	t.Parallel()
 	c, m, c1 := twoHosts(t)
 	must(t, masterID, "creat", "-s", "2m", filepath.Join(m, "f"))
 	long := strings.Repeat("a", 100)

@@ -78,6 +78,7 @@ func groupName(t *testing.T, gid int) string {
 // open through the mount gets it nothing; write access never comes from a
 // read-only mount.
 func TestNonRootMapsThroughDaemon(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	os.Chmod(c.dir, 0o755) // let the unprivileged child reach the mount points
 	m := c.mount(masterID)

@@ -29,6 +29,7 @@ func statusFile(t *testing.T, path string) int64 {
 // The reference smoke test's pcq cases (docs/pcq.md, "What the smoke test
 // checks"), run through the pcq personality and as famfs pcq.
 func TestPcqSmoke(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	os.Chmod(c.dir, 0o755) // the unprivileged runs reach the mount, not the device
 	// The smoke test runs its queues as their non-root owner, who maps them
@@ -158,6 +159,7 @@ func TestPcqSmoke(t *testing.T) {
 // consumer killed mid-stream is restarted and the stream goes on where it
 // stopped, in order.
 func TestPcqAcrossHosts(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	c1 := c.mount(client1ID, "-o", "rw")
@@ -213,6 +215,7 @@ func TestPcqAcrossHosts(t *testing.T) {
 // crash: a bad magic, indexes out of range, a bucket size that is not a
 // power of two.
 func TestPcqCorrupt(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	sf := filepath.Join(c.dir, "status")

@@ -11,6 +11,7 @@ import (
 // famfs cp, items 92-107 (docs/design.md, "Reference CLI behaviours this
 // implementation keeps").
 func TestRefCp(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	local := filepath.Join(c.dir, "local")

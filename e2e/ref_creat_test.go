@@ -21,6 +21,7 @@ func fileSize(t *testing.T, p string) int64 {
 // famfs creat, items 59-77 and 81-82 (docs/design.md, "Reference CLI
 // behaviours this implementation keeps").
 func TestRefCreat(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	f := m + "/test1"
@@ -144,6 +145,7 @@ func TestRefCreat(t *testing.T) {
 // implementation keeps"): six 64 MiB seeded files verify twice, still verify
 // after a remount, and differ from each other.
 func TestRefCreatSeeded(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	var multi []string
@@ -165,6 +167,7 @@ func TestRefCreatSeeded(t *testing.T) {
 // implementation keeps"): the stripe test, on an 8 GiB device: 8 buckets of
 // 1 GiB, 7 strips of 2 MiB chunks.
 func TestRefCreatStriped(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	// #79: interleave argument validation.

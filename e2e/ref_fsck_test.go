@@ -12,6 +12,7 @@ import (
 // implementation keeps"), with the documented codes: 0 clean, 4 problems,
 // 8 operational error, 16 usage.
 func TestRefFsck(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	dev := c.dev
 	mpt := filepath.Join(c.dir, "mnt-"+masterID[:8])

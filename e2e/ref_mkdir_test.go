@@ -8,6 +8,7 @@ import (
 // famfs mkdir, items 110-118 (docs/design.md, "Reference CLI behaviours this
 // implementation keeps").
 func TestRefMkdir(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	isDir := func(p string) {

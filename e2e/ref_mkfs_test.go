@@ -35,6 +35,7 @@ func superblockBytes(t *testing.T, dev string) []byte {
 // mkfs.famfs, items 1-15 (docs/design.md, "Reference CLI behaviours this
 // implementation keeps").
 func TestRefMkfs(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	dev := c.dev
 	noMount := func() {
@@ -127,6 +128,7 @@ func TestRefMkfs(t *testing.T) {
 // famfs itself, items 20-24 (docs/design.md, "Reference CLI behaviours this
 // implementation keeps").
 func TestRefTopLevel(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	expect(t, 16, masterID, "--")     // #20
 	expect(t, 16, masterID)           // #20

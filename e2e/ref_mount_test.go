@@ -11,6 +11,7 @@ import (
 // famfs mount, items 25-38 and 43 (docs/design.md, "Reference CLI behaviours
 // this implementation keeps").
 func TestRefMount(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	dev := c.dev
 	mpt := filepath.Join(c.dir, "famfs")

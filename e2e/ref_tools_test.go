@@ -14,6 +14,7 @@ import (
 // this implementation keeps"): on a mount it makes the daemon replay; -n
 // lists the log; -r/-m exclude each other.
 func TestRefLogplay(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	expect(t, 0, masterID, "logplay", m)        // #121: empty fs
@@ -69,6 +70,7 @@ func TestRefLogplay(t *testing.T) {
 // getmap (#144, emulated from the log), clone (#145-147, see also
 // TestRefFsck), flush (#149-150), chkread (#152).
 func TestRefSmallTools(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	expect(t, 0, masterID, "mkdir", "-m", "600", m+"/private")

@@ -15,6 +15,7 @@ import (
 // The mounted tree under ordinary tools, items 153-157 and 161-163
 // (docs/design.md, "Reference CLI behaviours this implementation keeps").
 func TestRefMountedTree(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	os.Chmod(c.dir, 0o755) // let uid 65534 reach the mount point
 	m := c.mount(masterID)
@@ -164,6 +165,7 @@ func lastLine(s string) string {
 // answers (here the control socket, whose path derives from the mount point;
 // the reference's shadow directory and xattr are not ours).
 func TestRefControlSocket(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	sock := control.SocketPath(m)

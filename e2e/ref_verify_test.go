@@ -10,6 +10,7 @@ import (
 // implementation keeps"). The exit code is the number of files that failed;
 // 16 is usage.
 func TestRefVerify(t *testing.T) {
+	t.Parallel()
 	c := newCluster(t)
 	m := c.mount(masterID)
 	f := m + "/test1"

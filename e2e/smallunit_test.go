@@ -13,6 +13,7 @@ import (
 // the mounts say so (st_blocks, st_blksize), and a program under famfs run on
 // a client maps and reads them from the shared memory itself.
 func TestSmallAllocUnitMounted(t *testing.T) {
+	t.Parallel()
 	py := debianPython(t)
 	_, m, c1 := twoHosts(t, "--4k")
 	must(t, masterID, "creat", "-s", "5000", "-r", "-S", "11", m+"/small")

@@ -15,6 +15,7 @@ import (
 // the kernel follows them), never made through a mount, removed like files
 // on a file system made for delete.
 func TestSymlinks(t *testing.T) {
+	t.Parallel()
 	_, m, c1 := twoHosts(t, "--reclaim")
 	must(t, masterID, "mkdir", m+"/d")
 	must(t, masterID, "creat", "-s", "8k", "-r", "-S", "3", m+"/d/data")
