@@ -57,6 +57,12 @@ func TestMain(m *testing.M) {
 			}
 		}
 	}
+	// No tool a test ran (fio keeps verify state files in its working
+	// directory) may leave files in the source tree.
+	if stray, _ := filepath.Glob("*.state"); len(stray) > 0 {
+		fmt.Println("e2e: a test left state files in e2e/:", stray)
+		code = 1
+	}
 	os.Exit(code)
 }
 
