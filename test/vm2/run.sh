@@ -3,9 +3,12 @@
 # each with its own kernel, page cache and CPU caches: the topology famfs is
 # for. Boots two small QEMU guests on one shared memory file per scenario, runs
 # our static binaries in them, prints one PASS/FAIL line per scenario and the
-# figures measured in the guests. .ci/run calls it after the other tests.
+# figures measured in the guests. The e2e harness drives it (TestVM2 in
+# e2e/vm2_test.go, with FAMFS_VM2=1, as .ci/run runs it), handing it the
+# binaries it built (VM2_BIN); run by hand, it builds its own.
 #
 # Usage: test/vm2/run.sh [SCENARIO...]     (as root; default: all, in order)
+#        test/vm2/run.sh --install         (only install the host packages)
 #   1-visible  2-refused  3-rewrite  4-remkfs  5-figures  6-align
 # (a number alone selects a scenario too; 6-align re-formats the shared
 # namespace, so it always runs last). An argument FILE.sh runs that guest
@@ -26,6 +29,9 @@
 #   KEEP [0]             1 = keep the work dir (consoles, logs) at exit
 #   VERBOSE [0]          1 = print every guest's output, not only on failure
 #   MEM [1024]           guest RAM in MiB (besides the shared device)
+#   VM2_BIN []           a directory of prebuilt static famfs, mkfs.famfs,
+#                        mapcat, vmbench, vmsum (and libfamfs-preload.so) to
+#                        use instead of building them
 # Exit status: 0 iff every selected scenario passed.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -57,7 +63,13 @@ command -v go > /dev/null || PATH=/usr/local/go/bin:$PATH
 
 want=()
 CUSTOM=()
+INSTALL_ONLY=
+VM2_BIN=${VM2_BIN:-}
 for a in "$@"; do
+	if [ "$a" = --install ]; then
+		INSTALL_ONLY=1
+		continue
+	fi
 	if [[ $a == *.sh ]] && [ -f "$a" ]; then
 		CUSTOM+=("$(cd "$(dirname "$a")" && pwd)/$(basename "$a")")
 		continue
@@ -213,27 +225,46 @@ setup_guest() {
 
 # ---------------------------------------------------------------- our binaries
 build_binaries() {
-	local x=$W/extra b
+	local x=$W/extra b lib=
 	mkdir -p "$x"
-	log "building static binaries"
-	(cd "$ROOT" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -o "$x/" \
-		-ldflags='-s -w' ./cmd/famfs ./cmd/mkfs.famfs ./test/vm2/mapcat ./test/vm2/vmbench ./test/vm2/vmsum)
+	if [ -n "$VM2_BIN" ]; then
+		log "static binaries from $VM2_BIN"
+		for b in famfs mkfs.famfs mapcat vmbench vmsum; do
+			[ -f "$VM2_BIN/$b" ] || die "$VM2_BIN/$b is missing"
+			cp "$VM2_BIN/$b" "$x/"
+		done
+	else
+		log "building static binaries"
+		(cd "$ROOT" && CGO_ENABLED=0 GOTOOLCHAIN=local go build -o "$x/" \
+			-ldflags='-s -w' ./cmd/famfs ./cmd/mkfs.famfs ./test/vm2/mapcat ./test/vm2/vmbench ./test/vm2/vmsum)
+	fi
 	for b in famfs mkfs.famfs mapcat vmbench vmsum; do
 		file "$x/$b" | grep -q 'statically linked' || die "$b is not statically linked: $(file "$x/$b")"
 	done
 	cp "$T"/guest/*.sh "$x/"
-	# The preload steps of scenarios 3 and 4: the preload library (make)
-	# beside famfs, where `famfs run` looks for it, and a small dynamically
-	# linked reader, with the shared libraries both need.
+	# The preload steps of scenarios 3 and 4: the preload library (make, or
+	# VM2_BIN's) beside famfs, where `famfs run` looks for it, and a small
+	# dynamically linked reader, with the shared libraries both need.
 	PRELOAD_WHY=
-	if ! command -v gcc > /dev/null || ! command -v make > /dev/null; then
-		PRELOAD_WHY="gcc or make is not installed (the preload library and the reader are C)"
+	if ! command -v gcc > /dev/null; then
+		PRELOAD_WHY="gcc is not installed (the preload library and the reader are C)"
+	elif [ -n "$VM2_BIN" ]; then
+		if [ -f "$VM2_BIN/libfamfs-preload.so" ]; then
+			lib=$VM2_BIN/libfamfs-preload.so
+		else
+			PRELOAD_WHY="$VM2_BIN has no libfamfs-preload.so"
+		fi
+	elif ! command -v make > /dev/null; then
+		PRELOAD_WHY="make is not installed (it builds the preload library)"
 	elif ! (cd "$ROOT" && make -s bin/libfamfs-preload.so) > "$W/make.log" 2>&1; then
 		cat "$W/make.log"
 		die "make bin/libfamfs-preload.so failed"
 	else
+		lib=$ROOT/bin/libfamfs-preload.so
+	fi
+	if [ -n "$lib" ]; then
 		mkdir -p "$x/preload/lib"
-		cp "$ROOT/bin/libfamfs-preload.so" "$x/"
+		cp "$lib" "$x/libfamfs-preload.so"
 		gcc -O2 -Wall -Wextra -Werror -o "$x/preload/preread" "$T/guest/preread.c"
 		for l in $(ldd "$x/preload/preread" "$x/libfamfs-preload.so" | awk '/=>/ { print $3 }' | sort -u); do
 			cp -L "$l" "$x/preload/lib/"
@@ -386,6 +417,10 @@ scenario() {
 	fi
 }
 
+if [ -n "$INSTALL_ONLY" ]; then
+	install_packages
+	exit 0
+fi
 setup_guest
 build_binaries
 truncate -s "${SHM_MIB}M" "$SHM"
