@@ -218,16 +218,18 @@ func (f *FS) Role() Role { return f.role }
 // HostUUID is the system UUID the role was decided with (uuid.Nil if none).
 func (f *FS) HostUUID() uuid.UUID { return f.host }
 
-// DevicePath is the path the device was opened by.
-func (f *FS) DevicePath() string { return f.dev.Path }
+// DeviceInfo describes the device an FS has open.
+type DeviceInfo struct {
+	Path  string     // as it was opened
+	Kind  DeviceKind // a dax device, a block device or a regular file
+	Size  uint64     // bytes
+	Align uint64     // the alignment its mappings honour (2 MiB, or a dax device's align)
+}
 
-// DeviceKind says what the device is: a dax device, a block device or a
-// regular file.
-func (f *FS) DeviceKind() DeviceKind { return DeviceKind(f.dev.Kind) }
-
-// DeviceAlign is the alignment the device's mappings honour (2 MiB, or a
-// dax device's align).
-func (f *FS) DeviceAlign() uint64 { return f.dev.Align }
+// Device describes the device the file system is on.
+func (f *FS) Device() DeviceInfo {
+	return DeviceInfo{Path: f.dev.Path, Kind: DeviceKind(f.dev.Kind), Size: f.dev.Size, Align: f.dev.Align}
+}
 
 // newTree returns an empty namespace for the file system sb: DELETE entries
 // are applied on one made for delete.

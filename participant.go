@@ -397,10 +397,6 @@ func (f *FS) trackMapping(m *Mapping, live bool) {
 	}
 }
 
-// Evicted reports whether this FS found itself evicted from the participant
-// table (it then serves no data until it registers again, at the next hold).
-func (f *FS) Evicted() bool { return f.part.evicted.Load() }
-
 // leave ends the participation at Close.
 func (f *FS) leave() {
 	p := &f.part

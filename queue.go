@@ -125,19 +125,6 @@ func OpenQueue(producer, consumer *File, role QueueRole, o QueueOpenOptions) (*Q
 	return &Queue{q: q, pm: pm, cm: cm, role: role}, nil
 }
 
-// OpenQueue opens the queue name of this file system (see OpenQueue).
-func (f *FS) OpenQueue(name string, role QueueRole, o QueueOpenOptions) (*Queue, error) {
-	p, err := f.OpenFile(name)
-	if err != nil {
-		return nil, err
-	}
-	c, err := f.OpenFile(name + QueueConsumerSuffix)
-	if err != nil {
-		return nil, err
-	}
-	return OpenQueue(p, c, role, o)
-}
-
 // Close writes this side's sequence count back and unmaps the files. After
 // Close every method fails with fs.ErrClosed; a second Close returns it too.
 func (q *Queue) Close() error {

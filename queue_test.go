@@ -29,12 +29,12 @@ func TestQueueAcrossHosts(t *testing.T) {
 		t.Fatalf("consumer file %+v", in)
 	}
 	c := openAs(t, dev, clientID)
-	prod, err := m.OpenQueue("q", QueueProducer, QueueOpenOptions{})
+	prod, err := openQueue(m, "q", QueueProducer, QueueOpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer prod.Close()
-	cons, err := c.OpenQueue("q", QueueConsumer, QueueOpenOptions{})
+	cons, err := openQueue(c, "q", QueueConsumer, QueueOpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestQueueNotAQueue(t *testing.T) {
 	if _, err := m.Create("plain.consumer", CreateOptions{Size: 2 << 20, Mode: 0o644}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.OpenQueue("plain", QueueReader, QueueOpenOptions{}); !errors.Is(err, ErrQueueCorrupt) {
+	if _, err := openQueue(m, "plain", QueueReader, QueueOpenOptions{}); !errors.Is(err, ErrQueueCorrupt) {
 		t.Fatalf("a zeroed file opened as a queue: %v", err)
 	}
 }
@@ -100,11 +100,11 @@ func TestQueueMisuse(t *testing.T) {
 	if err := m.CreateQueue("q", QueueOptions{BucketSize: 64, Buckets: 2}); err != nil {
 		t.Fatal(err)
 	}
-	prod, err := m.OpenQueue("q", QueueProducer, QueueOpenOptions{})
+	prod, err := openQueue(m, "q", QueueProducer, QueueOpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cons, err := m.OpenQueue("q", QueueConsumer, QueueOpenOptions{})
+	cons, err := openQueue(m, "q", QueueConsumer, QueueOpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,4 +173,17 @@ func ctxDone() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
+}
+
+// openQueue opens the queue name of f for role.
+func openQueue(f *FS, name string, role QueueRole, o QueueOpenOptions) (*Queue, error) {
+	p, err := f.OpenFile(name)
+	if err != nil {
+		return nil, err
+	}
+	c, err := f.OpenFile(name + QueueConsumerSuffix)
+	if err != nil {
+		return nil, err
+	}
+	return OpenQueue(p, c, role, o)
 }

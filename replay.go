@@ -131,13 +131,6 @@ func (f *FS) Problems() []Problem {
 	return problemsOf(f.tree.Problems())
 }
 
-// NumProblems is len(Problems()) without building the list.
-func (f *FS) NumProblems() int {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	return len(f.tree.Problems())
-}
-
 // LogStatus reports the replay position and log fill level without reading
 // the device.
 func (f *FS) LogStatus() (next uint64, capacity uint64, stuck *BadEntry) {
@@ -151,7 +144,8 @@ func (f *FS) Stats() Usage {
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	bm := f.tree.Bitmap()
-	return Usage{Counts: countsOf(f.tree.Stats()), Capacity: bm.Capacity(), Used: bm.UsedBytes(), Free: bm.FreeBytes()}
+	return Usage{Counts: countsOf(f.tree.Stats()), Capacity: bm.Capacity(), Used: bm.UsedBytes(), Free: bm.FreeBytes(),
+		Problems: len(f.tree.Problems()), Evicted: f.part.evicted.Load()}
 }
 
 // Usage is capacity and free space plus the namespace counters.
@@ -160,6 +154,11 @@ type Usage struct {
 	Capacity uint64 // bytes the allocation bitmap covers
 	Used     uint64 // allocated bytes, superblock and log included
 	Free     uint64
+	Problems int // replay problems so far (Problems lists them)
+	// Evicted: on a file system made for delete, this FS found itself
+	// evicted from the participant table; it serves no data until it
+	// registers again, at its next hold.
+	Evicted bool
 }
 
 // ScanLog visits the log entries from index `from` up to the header's

@@ -73,7 +73,7 @@ func peer(args []string, out io.Writer) error {
 			return err
 		}
 		defer fsys.Close()
-		q, err := fsys.OpenQueue(args[2], famfs.QueueConsumer, famfs.QueueOpenOptions{})
+		q, err := openQueue(fsys, args[2], famfs.QueueConsumer)
 		if err != nil {
 			return err
 		}
@@ -242,7 +242,7 @@ func queueRun(o *Options, dev, name string, f *famfs.FS, bsize uint64, raw bool)
 		payload = int(bsize)
 		put = func(m []byte) error { r.put(m); return nil }
 	} else {
-		q, err := f.OpenQueue(name, famfs.QueueProducer, famfs.QueueOpenOptions{})
+		q, err := openQueue(f, name, famfs.QueueProducer)
 		if err != nil {
 			return 0, err
 		}
@@ -335,4 +335,17 @@ func runQueue(o *Options) (Figure, error) {
 	fig.OK = fig.Ratio >= QueueTarget
 	fig.Detail = strings.Join(details, "; ")
 	return fig, nil
+}
+
+// openQueue opens the queue name of f for role.
+func openQueue(f *famfs.FS, name string, role famfs.QueueRole) (*famfs.Queue, error) {
+	p, err := f.OpenFile(name)
+	if err != nil {
+		return nil, err
+	}
+	c, err := f.OpenFile(name + famfs.QueueConsumerSuffix)
+	if err != nil {
+		return nil, err
+	}
+	return famfs.OpenQueue(p, c, role, famfs.QueueOpenOptions{})
 }

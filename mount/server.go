@@ -89,7 +89,7 @@ func newServer(opts Options) (*Server, error) {
 	case CoherenceOn:
 		s.coherent = true
 	case CoherenceAuto, "":
-		s.coherent = fsys.DeviceKind() == famfs.DaxDevice
+		s.coherent = fsys.Device().Kind == famfs.DaxDevice
 	}
 	s.tree = fusefs.New(fsys, fusefs.Config{
 		Timeout:            opts.Timeout,
@@ -253,9 +253,10 @@ func (s *Server) Status() control.Status {
 	if stuck != nil {
 		st.ReplayStuck = stuck.Error()
 	}
-	st.Problems = s.fsys.NumProblems()
+	u := s.fsys.Stats()
+	st.Problems = u.Problems
 	if sb.Reclaim {
-		sp := &control.SpaceStatus{Holders: []string{}, Evicted: s.fsys.Evicted()}
+		sp := &control.SpaceStatus{Holders: []string{}, Evicted: u.Evicted}
 		if x, err := s.fsys.Space(); err == nil {
 			sp.CapacityBytes, sp.InUseBytes, sp.FreeBytes, sp.WaitingBytes = x.Capacity, x.InUse, x.Free, x.Waiting
 			for _, h := range x.Holders {

@@ -139,7 +139,7 @@ func cmdPoke(fs *flag.FlagSet, _ io.Reader, out io.Writer) (func() error, error)
 		// example keeps to famfs' usual roles: the master writes.
 		if fsys.Role() != famfs.Master {
 			return fmt.Errorf("host %s is a client of %s: poke changes data from the master only (run it with the master's FAMFS_SYSTEM_UUID)",
-				fsys.HostUUID(), fsys.DevicePath())
+				fsys.HostUUID(), fsys.Device().Path)
 		}
 		m, err := f.Map(famfs.MapOptions{Access: famfs.MapReadWrite})
 		if err != nil {

@@ -299,10 +299,11 @@ func (g *Server) send(uc *net.UnixConn, reply control.GrantReply, dev *os.File) 
 // devdax character device.
 func (g *Server) deviceFacts() (align uint64, devDax bool) {
 	align = omf.AllocUnit
-	if a := g.cfg.FS.DeviceAlign(); a > 0 {
-		align = a
+	d := g.cfg.FS.Device()
+	if d.Align > 0 {
+		align = d.Align
 	}
-	return align, g.cfg.FS.DeviceKind() == famfs.DaxDevice
+	return align, d.Kind == famfs.DaxDevice
 }
 
 // Stats is what GET /status shows of the grant socket.
