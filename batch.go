@@ -173,7 +173,7 @@ type SymlinkOptions struct {
 
 // Symlink stages a symbolic link at p pointing to target, which is only a
 // string (docs/format.md, "SYMLINK"): anything but empty, at most
-// omf.MaxSymlinkTarget bytes, with no NUL.
+// MaxSymlinkTarget (423) bytes, with no NUL.
 func (s *Batch) Symlink(target, p string, o SymlinkOptions) error {
 	if err := s.check("symlink", p); err != nil {
 		return err
@@ -281,7 +281,7 @@ func (s *Batch) Create(p string, o CreateOptions) (*StagedFile, error) {
 	}
 	e := omf.Entry{Type: omf.EntryFile, Size: o.Size, Flags: omf.FileFlagsAllHostsRW,
 		UID: o.UID, GID: o.GID, Mode: o.Mode & 0o7777, Path: c, FMap: m}
-	sf := &StagedFile{file: &File{fs: f, info: stagedInfo(&e)}, noZero: o.NoZero, shared: o.CloneOf != ""}
+	sf := &StagedFile{file: &File{fs: f, info: stagedInfo(&e), fmap: e.FMap}, noZero: o.NoZero, shared: o.CloneOf != ""}
 	s.paths[c] = false
 	s.entries = append(s.entries, e)
 	s.files = append(s.files, sf)
@@ -303,7 +303,7 @@ func (f *FS) allocLocked(o CreateOptions) (omf.FMap, error) {
 // stagedInfo describes a file that is not in the namespace yet.
 func stagedInfo(e *omf.Entry) Info {
 	return Info{Path: e.Path, Name: path.Base(e.Path), Mode: fileMode(e.Mode, false), UID: e.UID, GID: e.GID,
-		Size: e.Size, Index: -1, FMap: e.FMap}
+		Size: e.Size, Index: -1, Map: fileMapOf(&e.FMap)}
 }
 
 // abandon gives the batch up: nothing is logged and its space is free again.
@@ -318,7 +318,7 @@ func (s *Batch) abandon() {
 	defer f.mu.Unlock()
 	for _, sf := range s.files {
 		if sf != nil && !sf.shared {
-			f.alloc.Release(sf.file.info.FMap)
+			f.alloc.Release(sf.file.fmap)
 		}
 	}
 }
@@ -362,7 +362,7 @@ func (s *Batch) commit() ([]*File, error) {
 		if nodes[i] == nil {
 			return out, pathErr("create", sf.Path(), fmt.Errorf("the entry was logged but not placed (see the replay problems)"))
 		}
-		sf.logged = &File{fs: f, info: infoAt(nodes[i], s.entries[i].Path), node: nodes[i]}
+		sf.logged = &File{fs: f, info: infoAt(nodes[i], s.entries[i].Path), fmap: s.entries[i].FMap, node: nodes[i]}
 		out = append(out, sf.logged)
 	}
 	return out, nil
@@ -439,8 +439,7 @@ func (sf *StagedFile) MarkWritten(off, n uint64) { sf.mark(off, min(off+n, sf.Si
 // finish zeroes the unwritten parts of the file's whole allocation, the
 // slack after its end included (unless NoZero), and flushes them.
 func (sf *StagedFile) finish() error {
-	info := &sf.file.info
-	alloc := info.FMap.Backing()
+	alloc := sf.file.fmap.Backing()
 	if sf.noZero {
 		return nil
 	}
@@ -466,7 +465,7 @@ func (sf *StagedFile) finish() error {
 		return err
 	}
 	mem := data.Bytes()
-	for _, seg := range info.FMap.Segments(alloc) {
+	for _, seg := range sf.file.fmap.Segments(alloc) {
 		for _, h := range holes {
 			from, to := max(h.from, seg.FileOff), min(h.to, seg.FileOff+seg.Len)
 			if from >= to {

@@ -100,7 +100,7 @@ func snapshot(f *FS) []string {
 		if i.IsDir() {
 			out = append(out, i.Path+"/")
 		} else {
-			out = append(out, fmt.Sprintf("%s %d %v", i.Path, i.Size, i.FMap.AllExtents()))
+			out = append(out, fmt.Sprintf("%s %d %v", i.Path, i.Size, extentsOf(i.Map)))
 		}
 		return nil
 	})
@@ -117,7 +117,7 @@ func allocatedBitmap(f *FS) (*alloc.Bitmap, error) {
 	bm.Mark(0, sb.MetaSize())
 	var bad error
 	f.Walk("", func(i Info) error {
-		for _, e := range i.FMap.AllExtents() {
+		for _, e := range extentsOf(i.Map) {
 			if c, err := bm.Mark(e.Offset, e.Len); (c != 0 || err != nil) && bad == nil {
 				bad = fmt.Errorf("%s: extent %v overlaps another allocation (%d units) or is outside the device (%v)", i.Path, e, c, err)
 			}
@@ -566,4 +566,14 @@ func TestCrashCheckerCatchesBrokenOrder(t *testing.T) {
 			t.Errorf("broken append order %d: fsck after the crash never noticed", order)
 		}
 	}
+}
+
+// extentsOf lists every extent of a file map: a simple map's extents, or an
+// interleaved map's strips.
+func extentsOf(m FileMap) []Extent {
+	out := slices.Clone(m.Extents)
+	for _, ie := range m.Interleave {
+		out = append(out, ie.Strips...)
+	}
+	return out
 }

@@ -147,7 +147,7 @@ func TestFillVerifyInterleavedMap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(f.Info().FMap.Interleaved) != 1 {
+	if len(f.Info().Map.Interleave) != 1 {
 		t.Fatal("not interleaved")
 	}
 	if err := f.Fill(42); err != nil {

@@ -7,12 +7,14 @@ import (
 
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/namespace"
+	"github.com/famfs-go/famfs/omf"
 )
 
 // File is a famfs file. Its size and map never change.
 type File struct {
 	fs   *FS
 	info Info
+	fmap omf.FMap        // the logged map (info.Map is its public form)
 	node *namespace.Node // nil for a file still staged
 }
 
@@ -39,7 +41,7 @@ func (f *FS) OpenFile(p string) (*File, error) {
 	if err := regular(n); err != nil {
 		return nil, pathErr("open", p, err)
 	}
-	return &File{fs: f, info: infoAt(n, c), node: n}, nil
+	return &File{fs: f, info: infoAt(n, c), fmap: n.FMap(), node: n}, nil
 }
 
 // Info describes the file.
@@ -51,8 +53,13 @@ func (fl *File) Size() uint64 { return fl.info.Size }
 // Path is the file's path relative to the file system root.
 func (fl *File) Path() string { return fl.info.Path }
 
-// Segments lists the device runs behind the file's bytes, in file order.
-func (fl *File) Segments() []Segment { return segmentsOf(fl.info.FMap.Segments(fl.info.Size)) }
+// Segments lists the device runs behind the file, in file order: its size
+// rounded up to the allocation unit, what Map maps (the slack after the end
+// reads as zeros).
+func (fl *File) Segments() []Segment {
+	au := fl.fs.sb.AllocUnit
+	return segmentsOf(fl.fmap.Segments((fl.info.Size + au - 1) / au * au))
+}
 
 // dataMap returns a mapping of the whole device (writable when this host may
 // write data), made on first use.
@@ -93,7 +100,7 @@ func (fl *File) each(off, n uint64, fn func(p, dev []byte) error, buf []byte) er
 	}
 	mem := data.Bytes()
 	for done := uint64(0); done < n; {
-		dev, contig, ok := fl.info.FMap.Resolve(off+done, fl.info.Size)
+		dev, contig, ok := fl.fmap.Resolve(off+done, fl.info.Size)
 		if !ok {
 			return fmt.Errorf("%s: offset %d is not mapped", fl.info.Path, off+done)
 		}
@@ -199,7 +206,7 @@ func (fl *File) Span(off, n uint64) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	dev, contig, ok := fl.info.FMap.Resolve(off, fl.info.Size)
+	dev, contig, ok := fl.fmap.Resolve(off, fl.info.Size)
 	if !ok {
 		return nil, fmt.Errorf("%s: offset %d is not mapped", fl.info.Path, off)
 	}

@@ -149,5 +149,5 @@ func (n Node) Open() (*File, error) {
 	if err := regular(n.n); err != nil {
 		return nil, pathErr("open", n.n.Path(), err)
 	}
-	return &File{fs: n.fs, info: infoOf(n.n), node: n.n}, nil
+	return &File{fs: n.fs, info: infoOf(n.n), fmap: n.n.FMap(), node: n.n}, nil
 }

@@ -18,9 +18,9 @@ type Info struct {
 	UID   uint32
 	GID   uint32
 	Size  uint64
-	Ino   uint64   // derived from the log index: the same on every host
-	Index int64    // log index of the entry; -1 for the root
-	FMap  omf.FMap // files only
+	Ino   uint64  // derived from the log index: the same on every host
+	Index int64   // log index of the entry; -1 for the root
+	Map   FileMap // files only: where the bytes are on the device
 	// Target is a symbolic link's target (Mode has fs.ModeSymlink).
 	Target string
 }
@@ -34,7 +34,11 @@ func infoOf(n *namespace.Node) Info { return infoAt(n, n.Path()) }
 // rebuilding the path from the node's ancestors).
 func infoAt(n *namespace.Node, p string) Info {
 	i := Info{Path: p, Name: n.Name(), Mode: fileMode(n.Mode(), n.IsDir()), UID: n.UID(), GID: n.GID(), Size: n.Size(),
-		Ino: n.Ino(), Index: n.Index(), FMap: n.FMap()}
+		Ino: n.Ino(), Index: n.Index()}
+	if !n.IsDir() && !n.IsSymlink() {
+		fm := n.FMap()
+		i.Map = fileMapOf(&fm)
+	}
 	if n.IsSymlink() {
 		i.Mode |= fs.ModeSymlink
 		i.Target = n.Target()

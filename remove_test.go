@@ -101,7 +101,7 @@ func TestFsckParticipantTable(t *testing.T) {
 	}
 
 	// A later file on a's extent while the holder still holds it.
-	ext := a.Info().FMap
+	ext := a.fmap
 	m.mu.Lock()
 	err = m.appendLocked([]omf.Entry{{Type: omf.EntryFile, Size: 2 << 20, Flags: omf.FileFlagsAllHostsRW, Mode: 0o644, Path: "b", FMap: ext}}, nil)
 	m.mu.Unlock()

@@ -43,7 +43,7 @@ func TestSmallAllocUnit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ea, eb := a.Info().FMap.Extents, b.Info().FMap.Extents
+	ea, eb := a.fmap.Extents, b.fmap.Extents
 	if len(ea) != 1 || ea[0].Len != 8192 || ea[0].Offset%4096 != 0 || len(eb) != 1 || eb[0].Len != 4096 || eb[0].Offset != ea[0].Offset+8192 {
 		t.Fatalf("extents a %+v, b %+v: want 8 KiB then 4 KiB right after", ea, eb)
 	}

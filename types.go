@@ -300,3 +300,7 @@ func segmentsOf(ss []omf.Segment) []Segment {
 	}
 	return out
 }
+
+// MaxSymlinkTarget is the longest target a symbolic link may have, in bytes
+// (the room its log entry has, less a NUL).
+const MaxSymlinkTarget = omf.MaxSymlinkTarget

@@ -121,9 +121,19 @@ func (b createBatch) run(f *famfs.FS) ([]omf.Entry, error) {
 	for i, file := range files {
 		in := file.Info()
 		out[i] = omf.Entry{Type: omf.EntryFile, Size: in.Size, Flags: omf.FileFlagsAllHostsRW,
-			UID: in.UID, GID: in.GID, Mode: uint32(in.Mode.Perm()), Path: in.Path, FMap: in.FMap}
+			UID: in.UID, GID: in.GID, Mode: uint32(in.Mode.Perm()), Path: in.Path, FMap: simpleMap(in.Map)}
 	}
 	return out, nil
+}
+
+// simpleMap is the log's form of a simple file map (the bare-append
+// baseline logs the entries the batch logged).
+func simpleMap(m famfs.FileMap) omf.FMap {
+	fm := omf.FMap{Type: omf.ExtSimple}
+	for _, x := range m.Extents {
+		fm.Extents = append(fm.Extents, omf.Extent{DevIndex: x.Device, Offset: x.Offset, Len: x.Len})
+	}
+	return fm
 }
 
 // appendLog is a bare log for the creation baseline: a fresh file system

@@ -224,7 +224,7 @@ func queueRun(o *Options, dev, name string, f *famfs.FS, bsize uint64, raw bool)
 	if err != nil {
 		return 0, err
 	}
-	poff, coff := pf.FMap.Extents[0].Offset, cf.FMap.Extents[0].Offset
+	poff, coff := pf.Map.Extents[0].Offset, cf.Map.Extents[0].Offset
 	spec := fmt.Sprintf("pcq %s %s %d", dev, name, n)
 	if raw {
 		spec = fmt.Sprintf("raw %s %d %d %d %d %d", dev, poff, coff, bsize, nbuckets, n)

@@ -7,7 +7,6 @@ import (
 	"os"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/omf"
 	"github.com/spf13/cobra"
 )
 
@@ -18,10 +17,10 @@ type GetmapFile struct {
 	Device    string
 	Size      uint64
 	Type      string // "simple" or "interleaved"
-	Extents   []omf.Extent
+	Extents   []famfs.Extent
 	ChunkSize uint64
-	Strips    []omf.Extent
-	Segments  []omf.Segment // file offset → device offset runs, in file order
+	Strips    []famfs.Extent
+	Segments  []famfs.Segment // file offset → device offset runs, in file order
 }
 
 // getmapJSON is the --json form of a GetmapFile (the schema of every --json
@@ -50,10 +49,10 @@ type segmentJSON struct {
 }
 
 func (g *GetmapFile) json() getmapJSON {
-	ext := func(es []omf.Extent) []extentJSON {
+	ext := func(es []famfs.Extent) []extentJSON {
 		out := make([]extentJSON, len(es))
 		for i, e := range es {
-			out[i] = extentJSON{DevIndex: e.DevIndex, Offset: e.Offset, Len: e.Len}
+			out[i] = extentJSON{DevIndex: e.Device, Offset: e.Offset, Len: e.Len}
 		}
 		return out
 	}
@@ -129,12 +128,12 @@ func getmap(arg string) (GetmapFile, int, error) {
 		}
 		defer fsys.Close()
 		s := fsys.Superblock()
-		ext := omf.Extent{Offset: 0, Len: omf.SuperblockRegion}
+		ext := famfs.Extent{Offset: 0, Len: s.LogOffset} // the superblock region ends where the log begins
 		if !sb {
-			ext = omf.Extent{Offset: s.LogOffset, Len: s.LogLen}
+			ext = famfs.Extent{Offset: s.LogOffset, Len: s.LogLen}
 		}
-		g.Size, g.Type, g.Extents = ext.Len, "simple", []omf.Extent{ext}
-		g.Segments = []omf.Segment{{FileOff: 0, DevOff: ext.Offset, Len: ext.Len}}
+		g.Size, g.Type, g.Extents = ext.Len, "simple", []famfs.Extent{ext}
+		g.Segments = []famfs.Segment{{FileOff: 0, DevOff: ext.Offset, Len: ext.Len}}
 		return g, 0, nil
 	}
 	fsys, err := famfs.Open(p.mount.Source, famfs.OpenOptions{ReadOnly: true})
@@ -152,16 +151,27 @@ func getmap(arg string) (GetmapFile, int, error) {
 		return g, getmapIsDir, errors.New("is a directory")
 	}
 	g.Size = info.Size
-	m := info.FMap
-	if m.Type == omf.ExtInterleave {
+	m := info.Map
+	if m.Interleaved {
 		g.Type = "interleaved"
-		for _, ie := range m.Interleaved {
+		for _, ie := range m.Interleave {
 			g.ChunkSize, g.Strips = ie.ChunkSize, ie.Strips
 		}
 	} else {
 		g.Type, g.Extents = "simple", m.Extents
 	}
-	g.Segments = m.Segments(info.Size)
+	f, err := fsys.OpenFile(p.rel)
+	if err != nil {
+		return g, getmapNoMap, err
+	}
+	// The file's bytes, not the slack after its end that a mapping shows.
+	for _, s := range f.Segments() {
+		if s.FileOff >= info.Size {
+			break
+		}
+		s.Len = min(s.Len, info.Size-s.FileOff)
+		g.Segments = append(g.Segments, s)
+	}
 	return g, 0, nil
 }
 

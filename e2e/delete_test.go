@@ -114,9 +114,13 @@ func (h *holder) exit(t *testing.T, kill bool) {
 }
 
 // units returns the allocation units a file's map covers.
-func units(fm omf.FMap) map[uint64]bool {
+func units(fm famfs.FileMap) map[uint64]bool {
 	u := map[uint64]bool{}
-	for _, x := range fm.AllExtents() {
+	all := fm.Extents
+	for _, ie := range fm.Interleave {
+		all = append(all, ie.Strips...)
+	}
+	for _, x := range all {
 		for o := x.Offset; o < x.Offset+x.Len; o += omf.AllocUnit {
 			u[o] = true
 		}
@@ -148,7 +152,7 @@ func deleteCluster(t *testing.T) (c *cluster, m, c1 string, fsys *famfs.FS, aUni
 	if err != nil {
 		t.Fatal(err)
 	}
-	return c, m, c1, fsys, units(info.FMap), hex.EncodeToString(s[:])
+	return c, m, c1, fsys, units(info.Map), hex.EncodeToString(s[:])
 }
 
 // fill creates files on the master until the device is full, failing the
@@ -166,7 +170,7 @@ func fill(t *testing.T, fsys *famfs.FS, aUnits map[uint64]bool, prefix string, c
 				t.Fatal(err)
 			}
 			made++
-			for u := range units(f.Info().FMap) {
+			for u := range units(f.Info().Map) {
 				if aUnits[u] {
 					t.Fatalf("%s got unit 0x%x of the deleted file while it is held", f.Path(), u)
 				}
@@ -184,14 +188,14 @@ func fill(t *testing.T, fsys *famfs.FS, aUnits map[uint64]bool, prefix string, c
 func reusedWithin(t *testing.T, fsys *famfs.FS, aUnits map[uint64]bool, name string, limit time.Duration) time.Duration {
 	t.Helper()
 	start := time.Now()
-	var fm omf.FMap
+	var fm famfs.FileMap
 	if !within(limit, func() bool {
 		f, err := fsys.Create(name, famfs.CreateOptions{Size: 64 << 20, Mode: 0o644, NoZero: true})
 		if err != nil && !errors.Is(err, famfs.ErrNoSpace) {
 			t.Fatal(err)
 		}
 		if err == nil {
-			fm = f.Info().FMap
+			fm = f.Info().Map
 		}
 		return err == nil
 	}) {

@@ -10,6 +10,7 @@ import (
 	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/mount/internal/errmap"
 	"github.com/famfs-go/famfs/mount/internal/guard"
+	"github.com/famfs-go/famfs/omf"
 	"golang.org/x/sys/unix"
 )
 
@@ -144,9 +145,9 @@ func (g *Server) describe(r *control.GrantReply, file *famfs.File) error {
 	if g.devDax {
 		r.Flags |= control.GrantDevDax
 	}
-	mapped := (r.FileSize + r.AllocUnit - 1) / r.AllocUnit * r.AllocUnit
-	fm := file.Info().FMap
-	r.Segments = fm.Segments(mapped)
+	for _, s := range file.Segments() {
+		r.Segments = append(r.Segments, omf.Segment(s))
+	}
 	if len(r.Segments) > control.MaxGrantSegments {
 		return fmt.Errorf("%d segments", len(r.Segments))
 	}
