@@ -50,7 +50,7 @@ func (fl *File) Map(o MapOptions) (*Mapping, error) {
 	}
 	au := f.sb.AllocUnit
 	length := (fl.info.Size + au - 1) / au * au
-	segs := fl.info.FMap.Segments(length)
+	segs := fl.fmap.Segments(length)
 	runs := make([]device.Run, len(segs))
 	var covered uint64
 	for i, s := range segs {
