@@ -19,7 +19,26 @@
 //	copy(m.Bytes(), payload)
 //	m.Flush()                            // write back for other hosts
 //
+// Several changes that must appear together go in one Batch, the atomic unit:
+// every file, directory and link staged in it is logged in one append when
+// the function returns nil, or none is; a file's data is written first, so no
+// host ever sees it half-written:
+//
+//	err = fsys.Batch(func(b *famfs.Batch) error {
+//		if err := b.Mkdir("data", famfs.MkdirOptions{Mode: 0o755}); err != nil {
+//			return err
+//		}
+//		sf, err := b.Create("data/set", famfs.CreateOptions{Size: n, Mode: 0o644})
+//		if err != nil {
+//			return err
+//		}
+//		_, err = sf.ReadFrom(src) // straight into the shared memory
+//		return err
+//	})
+//
 // On clients, Refresh (or a poll of Changed) picks up what the master logged.
+// Fsck checks a device, an image or a mount without changing it; errors.go
+// lists every error the library returns.
 // Map places every extent (or interleave chunk) of a file back to back in one
 // virtual range, so the slice is the device memory itself: no page cache, no
 // copies, 2 MiB page faults on huge-page backing.
