@@ -44,17 +44,25 @@ type cluster struct {
 	mounts map[string]string // host id -> mount point
 }
 
-// newCluster makes a device file in /dev/shm with a file system owned by
-// masterID (mkfs.famfs with mkfsArgs, e.g. --reclaim). Nothing is mounted yet.
-func newCluster(t testing.TB, mkfsArgs ...string) *cluster {
+// scratchDir makes a directory in /dev/shm for the test's device files and
+// mount points, one TestMain's last check knows as this run's.
+func scratchDir(t testing.TB, prefix string) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("/dev/shm", "famfs-e2e-")
+	dir, err := os.MkdirTemp("/dev/shm", prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
 	scratchMu.Lock()
 	scratchDirs = append(scratchDirs, dir)
 	scratchMu.Unlock()
+	return dir
+}
+
+// newCluster makes a device file in /dev/shm with a file system owned by
+// masterID (mkfs.famfs with mkfsArgs, e.g. --reclaim). Nothing is mounted yet.
+func newCluster(t testing.TB, mkfsArgs ...string) *cluster {
+	t.Helper()
+	dir := scratchDir(t, "famfs-e2e-")
 	c := &cluster{t: t, dir: dir, dev: filepath.Join(dir, "dax.img"), mounts: map[string]string{}}
 	t.Cleanup(func() { c.cleanup() })
 	must(t, masterID, append(append([]string{"mkfs.famfs", "--size", "8g"}, mkfsArgs...), c.dev)...)

@@ -88,13 +88,7 @@ func TestDaskExample(t *testing.T) {
 	// The scratch directory is a tmpfs (/dev/shm): the source data set, the
 	// per-host copies, the huge-page tmpfs of the device and every mount
 	// live under it, so the cleanup below finds everything.
-	dir, err := os.MkdirTemp("/dev/shm", "famfs-e2e-dask-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	scratchMu.Lock()
-	scratchDirs = append(scratchDirs, dir)
-	scratchMu.Unlock()
+	dir := scratchDir(t, "famfs-e2e-dask-")
 	t.Cleanup(func() { daskCleanup(t, dir) })
 
 	out := filepath.Join(dir, "out.json")
@@ -111,7 +105,7 @@ func TestDaskExample(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(dir, "copies"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	err = cmd.Run()
+	err := cmd.Run()
 	logs := func() string { return daskLogs(dir) }
 	if err != nil {
 		t.Fatalf("bench.py: %v\nstdout:\n%s\nstderr:\n%s\n%s", err, stdout.String(), stderr.String(), logs())
