@@ -77,7 +77,57 @@ type StagedFile struct {
 	logged *File // the file in the namespace, once the batch committed
 
 	mu      sync.Mutex
-	written []span // file byte ranges written, sorted, merged
+	written []span     // file byte ranges written, sorted, merged
+	state   stageState // staging, then committed or given up
+	maps    []*Mapping // made while staging: held at the commit, revoked if given up
+}
+
+type stageState int
+
+const (
+	staging stageState = iota
+	committed
+	givenUp
+)
+
+// target is the file sf's methods work on: the staged space while the batch
+// is open, the logged file (whose Maps and writes take holds) once it
+// committed; after the batch was given up the space may be another file's,
+// and every method fails.
+func (sf *StagedFile) target(op string) (*File, bool, error) {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	switch sf.state {
+	case committed:
+		return sf.logged, false, nil
+	case givenUp:
+		return nil, false, pathErr(op, sf.Path(), fmt.Errorf("%w: its batch was given up and its space freed", fs.ErrInvalid))
+	}
+	return sf.file, true, nil
+}
+
+// end records how sf's batch ended: a Mapping made while staging becomes a
+// hold on the logged file, or, if the batch was given up, is made
+// inaccessible (a store through it would land in another file's space).
+func (sf *StagedFile) end(s stageState) {
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	sf.state = s
+	for _, m := range sf.maps {
+		if m.closed {
+			continue
+		}
+		if s == givenUp {
+			m.m.Revoke()
+			continue
+		}
+		if h, err := sf.logged.Hold(); err == nil && h.fs != nil {
+			m.hold = h
+			m.file = sf.logged
+			sf.logged.fs.trackMapping(m, true)
+		}
+	}
+	sf.maps = nil
 }
 
 type span struct{ from, to uint64 }
@@ -321,6 +371,11 @@ func (s *Batch) abandon() {
 			f.alloc.Release(sf.file.fmap)
 		}
 	}
+	for _, sf := range s.files {
+		if sf != nil {
+			sf.end(givenUp)
+		}
+	}
 }
 
 // commit zeroes what was not written of each staged file, writes the files'
@@ -363,6 +418,7 @@ func (s *Batch) commit() ([]*File, error) {
 			return out, pathErr("create", sf.Path(), fmt.Errorf("the entry was logged but not placed (see the replay problems)"))
 		}
 		sf.logged = &File{fs: f, info: infoAt(nodes[i], s.entries[i].Path), fmap: s.entries[i].FMap, node: nodes[i]}
+		sf.end(committed)
 		out = append(out, sf.logged)
 	}
 	return out, nil
@@ -399,8 +455,12 @@ func (sf *StagedFile) mark(from, to uint64) {
 
 // WriteAt stores p at file offset off (io.WriterAt), within the file's size.
 func (sf *StagedFile) WriteAt(p []byte, off int64) (int, error) {
-	n, err := sf.file.WriteAt(p, off)
-	if n > 0 {
+	fl, staged, err := sf.target("write")
+	if err != nil {
+		return 0, err
+	}
+	n, err := fl.WriteAt(p, off)
+	if n > 0 && staged {
 		sf.mark(uint64(off), uint64(off)+uint64(n))
 	}
 	return n, err
@@ -410,27 +470,58 @@ func (sf *StagedFile) WriteAt(p []byte, off int64) (int, error) {
 // source that ends before the file's size is an error (the batch should
 // then be abandoned: nothing of it is logged).
 func (sf *StagedFile) ReadFrom(r io.Reader) (int64, error) {
-	err := sf.file.CopyFrom(r)
-	if err == nil {
-		sf.mark(0, sf.Size())
-		return int64(sf.Size()), nil
+	fl, staged, err := sf.target("write")
+	if err != nil {
+		return 0, err
 	}
-	return 0, err
+	if err := fl.CopyFrom(r); err != nil {
+		return 0, err
+	}
+	if staged {
+		sf.mark(0, sf.Size())
+	}
+	return int64(sf.Size()), nil
 }
 
 // Fill fills the file with the reference's seeded data (see File.Fill).
 func (sf *StagedFile) Fill(seed uint64) error {
-	if err := sf.file.Fill(seed); err != nil {
+	fl, staged, err := sf.target("fill")
+	if err != nil {
 		return err
 	}
-	sf.mark(0, sf.Size())
+	if err := fl.Fill(seed); err != nil {
+		return err
+	}
+	if staged {
+		sf.mark(0, sf.Size())
+	}
 	return nil
 }
 
 // Map maps the staged file's space (see File.Map), for callers that write
 // it through memory; call MarkWritten for what they wrote, or the rest is
-// zeroed at the commit.
-func (sf *StagedFile) Map() (*Mapping, error) { return sf.file.Map(MapOptions{Access: MapReadWrite}) }
+// zeroed at the commit. A Mapping made while staging stays valid once the
+// batch commits (on a file system made for delete it then holds the file,
+// as a Map of the logged file does); if the batch is given up, it is made
+// inaccessible: a load or store through it faults.
+func (sf *StagedFile) Map() (*Mapping, error) {
+	fl, staged, err := sf.target("map")
+	if err != nil {
+		return nil, err
+	}
+	m, err := fl.Map(MapOptions{Access: MapReadWrite})
+	if err != nil || !staged {
+		return m, err
+	}
+	sf.mu.Lock()
+	defer sf.mu.Unlock()
+	if sf.state != staging { // the batch ended meanwhile
+		m.Unmap()
+		return nil, pathErr("map", sf.Path(), fmt.Errorf("%w: its batch ended while it was being mapped", fs.ErrInvalid))
+	}
+	sf.maps = append(sf.maps, m)
+	return m, nil
+}
 
 // MarkWritten records that the caller wrote file bytes [off, off+n) through
 // a Map of the staged file.

@@ -199,3 +199,86 @@ func TestNewFilesAreZeroed(t *testing.T) {
 		t.Error("NoZero changed the slack")
 	}
 }
+
+// A StagedFile of a batch that was given up writes nothing: its space may
+// already be another file's. A Mapping of it made while staging faults
+// rather than store there (not tested: it would kill the test).
+func TestStagedFileAfterGivingUp(t *testing.T) {
+	m, _ := newFS(t)
+	var sf *StagedFile
+	err := m.Batch(func(b *Batch) error {
+		var err error
+		sf, err = b.Create("x", CreateOptions{Size: 4 << 20, Mode: 0o644})
+		if err != nil {
+			return err
+		}
+		return errors.New("giving up")
+	})
+	if err == nil || err.Error() != "giving up" {
+		t.Fatalf("Batch: %v", err)
+	}
+	if sf.File() != nil {
+		t.Fatal("a given-up batch has a logged file")
+	}
+	v, err := m.Create("victim", CreateOptions{Size: 4 << 20, Mode: 0o644})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, try := range map[string]func() error{
+		"WriteAt": func() error { _, err := sf.WriteAt([]byte("stray"), 0); return err },
+		"Fill":    func() error { return sf.Fill(7) },
+		"ReadFrom": func() error {
+			_, err := sf.ReadFrom(bytes.NewReader(make([]byte, 4<<20)))
+			return err
+		},
+		"Map": func() error { _, err := sf.Map(); return err },
+	} {
+		if err := try(); !errors.Is(err, fs.ErrInvalid) {
+			t.Errorf("%s after the batch was given up: %v, want ErrInvalid", name, err)
+		}
+	}
+	b := make([]byte, 8)
+	if _, err := v.ReadAt(b, 0); err != nil || !bytes.Equal(b, make([]byte, 8)) {
+		t.Fatalf("the next file on that space reads % x, %v", b, err)
+	}
+}
+
+// A Mapping made while a file was staged is, once the batch commits, a hold
+// on the logged file like any other Map: on a file system made for delete
+// its space is not reused while the mapping lives.
+func TestStagedMapHoldsAfterCommit(t *testing.T) {
+	m, _ := newReclaimFS(t)
+	fillBut(t, m, 2)
+	var mp *Mapping
+	err := m.Batch(func(b *Batch) error {
+		sf, err := b.Create("x", CreateOptions{Size: 2 << 20, Mode: 0o644})
+		if err != nil {
+			return err
+		}
+		if mp, err = sf.Map(); err != nil {
+			return err
+		}
+		copy(mp.Bytes(), "staged")
+		sf.MarkWritten(0, 6)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Remove([]string{"x"}, RemoveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// One unit is free, the deleted file's is held by the mapping.
+	if _, err := m.Create("y", CreateOptions{Size: 2 << 20, Mode: 0o644}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Create("z", CreateOptions{Size: 2 << 20, Mode: 0o644}); !errors.Is(err, ErrNoSpace) {
+		t.Fatalf("a create onto the space a live staged mapping holds: %v, want ErrNoSpace", err)
+	}
+	if err := mp.Unmap(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Create("z", CreateOptions{Size: 2 << 20, Mode: 0o644}); err != nil {
+		t.Fatalf("create after the staged mapping ended: %v", err)
+	}
+}

@@ -26,8 +26,9 @@ type MapOptions struct {
 type Mapping struct {
 	m     *device.Mapping
 	file  *File
-	hold  *Hold  // on a file system made for delete: until Unmap
-	unpin func() // lets go of the FS's grant lease (OpenMounted)
+	hold   *Hold  // on a file system made for delete: until Unmap
+	unpin  func() // lets go of the FS's grant lease (OpenMounted)
+	closed bool   // Unmap was called
 }
 
 // Map maps the whole file into one contiguous slice: a virtual range aligned
@@ -99,6 +100,7 @@ func (m *Mapping) InvalidateRange(off, n uint64) { m.m.Invalidate(off, n) }
 // system made for delete it ends the mapping's hold on its file; a Mapping
 // of an FS from OpenMounted lets go of its part of the grant's lease.
 func (m *Mapping) Unmap() error {
+	m.closed = true
 	err := m.m.Unmap()
 	if m.hold != nil {
 		m.file.fs.trackMapping(m, false)
