@@ -320,10 +320,11 @@ func (f *FS) hold(fl *File) (*Hold, error) {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.self == nil && !f.canRegister() && f.lease.covers(fl.info.Ino) {
+	if p.self == nil && f.lease.covers(fl.info.Ino) {
 		// The mount's daemon holds it for this FS's grant lease
 		// (OpenMounted), which lives until the FS is closed and its
-		// Mappings are unmapped.
+		// Mappings are unmapped; a user the mount trusts with the device
+		// need not be one who may write the host's participant locks.
 		return &Hold{}, nil
 	}
 	if p.self == nil {

@@ -47,3 +47,17 @@ func TestPcqOnReclaim(t *testing.T) {
 		return r.code == 0 && json.Unmarshal([]byte(r.stdout), &h) == nil && h.Space.Waiting != nil && *h.Space.Waiting == 0
 	})
 }
+
+// The same for a user the mount trusts with the device (its zerocopy_group)
+// who may not write the host's participant locks: the daemon's grant lease
+// holds the files for them.
+func TestPcqOnReclaimUnprivileged(t *testing.T) {
+	c := newCluster(t, "--reclaim")
+	os.Chmod(c.dir, 0o755)
+	m := c.mount(masterID, "-o", "zerocopy_group="+groupName(t, 65534))
+	must(t, masterID, "pcq", "-C", "-u", "65534", "-g", "65534", "-b", "4k", "-n", "64", m+"/q")
+	nobody := runOpts{nobody: true, bin: c.nobodyBin()}
+	if r := runWith(t, nobody, masterID, "pcq", "-pc", "-S", "5", "-N", "3000", m+"/q"); r.code != 0 || !strings.Contains(r.stdout, "nerrors=0") {
+		t.Fatalf("pcq -pc as the queue's unprivileged owner: %v", r)
+	}
+}
