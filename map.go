@@ -24,8 +24,8 @@ type MapOptions struct {
 
 // Mapping is a file mapped into memory: Bytes is the shared memory itself.
 type Mapping struct {
-	m     *device.Mapping
-	file  *File
+	m      *device.Mapping
+	file   *File
 	hold   *Hold  // on a file system made for delete: until Unmap
 	unpin  func() // lets go of the FS's grant lease (OpenMounted)
 	closed bool   // Unmap was called
