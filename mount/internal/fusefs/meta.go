@@ -26,6 +26,48 @@ func (m *metaDir) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOu
 	return m.t.alive()
 }
 
+// .meta holds exactly its two files: every change inside it is refused with
+// EPERM (go-fuse would answer success for an unlink it has no handler for).
+func (m *metaDir) Unlink(ctx context.Context, name string) syscall.Errno {
+	return m.t.refuse("unlink", metaName+"/"+name)
+}
+func (m *metaDir) Rmdir(ctx context.Context, name string) syscall.Errno {
+	return m.t.refuse("rmdir", metaName+"/"+name)
+}
+func (m *metaDir) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, m.t.refuse("mkdir", metaName+"/"+name)
+}
+func (m *metaDir) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
+	return nil, nil, 0, m.t.refuse("create", metaName+"/"+name)
+}
+func (m *metaDir) Mknod(ctx context.Context, name string, mode, dev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, m.t.refuse("mknod", metaName+"/"+name)
+}
+func (m *metaDir) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, m.t.refuse("link", metaName+"/"+name)
+}
+func (m *metaDir) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
+	return nil, m.t.refuse("symlink", metaName+"/"+name)
+}
+func (m *metaDir) Rename(ctx context.Context, name string, newParent fs.InodeEmbedder, newName string, flags uint32) syscall.Errno {
+	return m.t.refuse("rename", metaName+"/"+name)
+}
+func (m *metaDir) Setattr(ctx context.Context, f fs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
+	return m.t.refuse("setattr", metaName)
+}
+
+var (
+	_ fs.NodeUnlinker  = (*metaDir)(nil)
+	_ fs.NodeRmdirer   = (*metaDir)(nil)
+	_ fs.NodeMkdirer   = (*metaDir)(nil)
+	_ fs.NodeCreater   = (*metaDir)(nil)
+	_ fs.NodeMknoder   = (*metaDir)(nil)
+	_ fs.NodeLinker    = (*metaDir)(nil)
+	_ fs.NodeSymlinker = (*metaDir)(nil)
+	_ fs.NodeRenamer   = (*metaDir)(nil)
+	_ fs.NodeSetattrer = (*metaDir)(nil)
+)
+
 // metaFile is .meta/.superblock or .meta/.log: a raw device region, read-only.
 type metaFile struct {
 	fs.Inode

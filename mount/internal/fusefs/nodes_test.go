@@ -131,6 +131,25 @@ func TestMeta(t *testing.T) {
 		}
 		e.release(f.NodeId, oo.Fh)
 	}
+	// Nothing in .meta goes away or appears.
+	for _, name := range []string{famfs.MetaLog, famfs.MetaSuperblock, "nothing"} {
+		if errno := e.unlink(m.NodeId, name); errno != syscall.EPERM {
+			t.Errorf("unlink .meta/%s: %v, want EPERM", name, errno)
+		}
+		if errno := e.rmdir(m.NodeId, name); errno != syscall.EPERM {
+			t.Errorf("rmdir .meta/%s: %v, want EPERM", name, errno)
+		}
+	}
+	if _, errno := e.lookup(m.NodeId, famfs.MetaLog); errno != 0 {
+		t.Errorf(".meta/.log after the refused unlink: %v", errno)
+	}
+	var eo fuse.EntryOut
+	if errno := e.raw.Mkdir(nil, &fuse.MkdirIn{InHeader: e.hdr(m.NodeId), Mode: 0o755}, "d", &eo); errno != fuse.Status(syscall.EPERM) {
+		t.Errorf("mkdir in .meta: %v, want EPERM", errno)
+	}
+	if errno := e.raw.Rename(nil, &fuse.RenameIn{InHeader: e.hdr(m.NodeId), Newdir: m.NodeId}, famfs.MetaLog, "x"); errno != fuse.Status(syscall.EPERM) {
+		t.Errorf("rename in .meta: %v, want EPERM", errno)
+	}
 }
 
 // A listing has ., .., the mount's .meta at the root (hiding a logged one)
