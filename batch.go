@@ -31,7 +31,10 @@ import (
 // the file included, which a mapping shows — so a new file never exposes
 // what an earlier file left in that memory (CreateOptions.NoZero opts out).
 //
-// A Batch must not outlive its FS.Batch call.
+// A Batch must not outlive its FS.Batch call, and the function must not call
+// the FS's changing methods (Create, Mkdir, Symlink, Remove, AddDevice,
+// CreateQueue, Batch): they wait for the log lock the batch holds, so such a
+// call never returns. Reading (Stat, ReadDir, Lookup, OpenFile) is fine.
 type Batch struct {
 	tx      *txn
 	paths   map[string]bool // staged paths; true for directories
@@ -317,6 +320,12 @@ func (s *Batch) Create(p string, o CreateOptions) (*StagedFile, error) {
 		return nil, pathErr("create", p, err)
 	}
 	var m omf.FMap
+	if o.CloneOf != "" && f.sb.Reclaim() {
+		// A cross-link on a file system that frees space would free it
+		// while the other file still uses it; replay then stops freeing
+		// anything at all (docs/delete.md).
+		return nil, pathErr("clone", p, fmt.Errorf("%w: a file system made for delete refuses cross-linked files", fs.ErrInvalid))
+	}
 	if o.CloneOf != "" {
 		src, _, err := f.findLocked("clone", o.CloneOf)
 		switch {

@@ -282,3 +282,18 @@ func TestStagedMapHoldsAfterCommit(t *testing.T) {
 		t.Fatalf("create after the staged mapping ended: %v", err)
 	}
 }
+
+// A clone is refused on a file system made for delete: freeing either file
+// would free space the other still uses.
+func TestCloneRefusedOnReclaim(t *testing.T) {
+	m, _ := newReclaimFS(t)
+	if _, err := m.Create("a", CreateOptions{Size: 2 << 20, Mode: 0o644}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Create("b", CreateOptions{CloneOf: "a"}); !errors.Is(err, fs.ErrInvalid) {
+		t.Fatalf("clone on a file system made for delete: %v, want ErrInvalid", err)
+	}
+	if _, err := m.Stat("b"); err == nil {
+		t.Fatal("the refused clone was logged")
+	}
+}

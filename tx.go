@@ -38,7 +38,8 @@ type CreateOptions struct {
 	// CloneOf, a path of an existing file, makes the new file share that
 	// file's extents, size, mode and owner (Size and the rest are ignored):
 	// a deliberate cross-link, which fsck then reports — the reference's
-	// test tool `famfs clone`. Nothing is allocated or zeroed.
+	// test tool `famfs clone`. Nothing is allocated or zeroed. Refused on a
+	// file system made for delete.
 	CloneOf string
 }
 
