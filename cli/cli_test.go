@@ -103,7 +103,8 @@ func TestIDFlag(t *testing.T) {
 		want  uint32
 		ok    bool
 	}{
-		{"0", false, 0, true}, {"1000", true, 1000, true}, {"0x10", false, 16, true},
+		{"0", false, 0, true}, {"1000", true, 1000, true}, {"0x10", false, 16, true}, {"010", false, 8, true},
+		{"0o10", false, 0, false}, {"0b11", false, 0, false}, {"1_0", false, 0, false}, {"99999999999999999999", false, 0, false},
 		{"root", false, 0, true}, {"root", true, 0, true},
 		{"4294967295", false, 0, false}, {"-1", false, 0, false}, {"4294967296", true, 0, false},
 		{"no-such-user-here", false, 0, false}, {"no-such-group-here", true, 0, false},

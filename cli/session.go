@@ -194,7 +194,7 @@ func (f *idFlag) Set(s string) error {
 	if f.group {
 		what = "group"
 	}
-	if _, err := strconv.ParseUint(s, 0, 64); err != nil {
+	if !numeric(s) {
 		var err error
 		if f.group {
 			var g *user.Group
@@ -211,12 +211,46 @@ func (f *idFlag) Set(s string) error {
 			return fmt.Errorf("%q is neither a number nor a known %s", s, what)
 		}
 	}
-	n, err := strconv.ParseUint(id, 0, 32)
+	n, err := parseID(id)
 	if err != nil || n == math.MaxUint32 {
 		return fmt.Errorf("%q: a %s id is a number from 0 to 4294967294", s, what)
 	}
 	f.v, f.set = uint32(n), true
 	return nil
+}
+
+// numeric reports whether s is written as a number the way strtol(s, 0, 0)
+// reads one, as the reference's tools parse ids: decimal, 0x hex or 0 octal.
+func numeric(s string) bool {
+	if s == "" {
+		return false
+	}
+	digits := "0123456789"
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		s, digits = s[2:], "0123456789abcdefABCDEF"
+	}
+	for _, c := range s {
+		if !strings.ContainsRune(digits, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// parseID parses a numeric id (see numeric) of at most 32 bits.
+func parseID(s string) (uint64, error) {
+	if !numeric(s) {
+		return 0, strconv.ErrSyntax
+	}
+	base := 10
+	switch {
+	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
+		s, base = s[2:], 16
+	case len(s) > 1 && s[0] == '0':
+		s, base = s[1:], 8
+	}
+	return strconv.ParseUint(s, base, 32)
 }
 
 func (f *idFlag) Type() string { return "name|id" }
