@@ -6,6 +6,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/uuid"
@@ -212,5 +213,12 @@ func TestMetaDirReserved(t *testing.T) {
 	}
 	if next, _, _ := m.LogStatus(); next != 2 {
 		t.Errorf("%d log entries, want 2", next)
+	}
+}
+
+// Fsck of a directory that is not a famfs mount says so.
+func TestFsckNotAMount(t *testing.T) {
+	if _, err := Fsck(t.TempDir(), FsckOptions{}); !errors.Is(err, fs.ErrInvalid) || !strings.Contains(err.Error(), "not the root of a famfs mount") {
+		t.Fatalf("fsck of a plain directory: %v", err)
 	}
 }

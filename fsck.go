@@ -3,6 +3,7 @@ package famfs
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -135,6 +136,9 @@ func fsckImage(name string, superblock, log []byte, o FsckOptions) (*FsckReport,
 // the mount's own .meta/.superblock and .meta/.log.
 func fsckMount(mountpoint string, o FsckOptions) (*FsckReport, error) {
 	sb, err := os.ReadFile(filepath.Join(mountpoint, MetaDir, MetaSuperblock))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, pathErr("fsck", mountpoint, fmt.Errorf("%w: a directory, but not the root of a famfs mount (it has no %s/%s)", fs.ErrInvalid, MetaDir, MetaSuperblock))
+	}
 	if err != nil {
 		return nil, err
 	}
