@@ -15,6 +15,11 @@
 //   - unlink and rmdir on the master's mount of a file system made for
 //     delete (docs/delete.md).
 //
+// chmod and chown through a mount are accepted and kept in that daemon's
+// memory for the life of the mount (the reference's daemon does the same):
+// they are not logged, so other hosts and later mounts see the logged mode
+// and owner.
+//
 // Every other namespace change (create, mknod, mkdir, rename, link, making a
 // symlink, truncate or any size change; unlink and rmdir elsewhere) fails
 // with EPERM (EROFS for unlink and rmdir on a client), changes nothing and

@@ -23,6 +23,9 @@ func crcUpdate(crc uint32, p []byte) uint32 {
 // crcUpdate(crc, src): one pass over the bytes, where a copy and then a CRC
 // would read them twice.
 func crcCopy(crc uint32, dst, src []byte) uint32 {
+	if len(dst) < len(src) {
+		panic("pcq: crcCopy into a shorter slice")
+	}
 	dst = dst[:len(src)]
 	if n := len(src) &^ (foldBlock - 1); wideFold && n >= 2*foldBlock {
 		var state [foldBlock]byte

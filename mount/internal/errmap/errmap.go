@@ -32,11 +32,13 @@ var table = []struct {
 	{famfs.ErrNoReclaim, syscall.EPERM},
 	{famfs.ErrBadPath, syscall.EINVAL},
 	{fs.ErrInvalid, syscall.EINVAL},
+	{fs.ErrPermission, syscall.EACCES},
+	{famfs.ErrTableFull, syscall.ENOSPC}, // no slot left in the participant table
 }
 
 // Errno returns the errno for err: 0 for nil, the table's errno for a
 // library error it knows, and EIO for anything else (device errors, a
-// damaged log, errors this table does not know).
+// memory fault, a damaged log, errors this table does not know).
 func Errno(err error) syscall.Errno {
 	if err == nil {
 		return 0

@@ -38,6 +38,8 @@ func TestErrno(t *testing.T) {
 		{famfs.ErrIsDir, syscall.EISDIR},
 		{famfs.ErrNoReclaim, syscall.EPERM},
 		{famfs.ErrBadPath, syscall.EINVAL},
+		{fs.ErrPermission, syscall.EACCES},
+		{fmt.Errorf("register: %w", famfs.ErrTableFull), syscall.ENOSPC},
 		{fs.ErrInvalid, syscall.EINVAL},
 		{famfs.ErrLogDamaged, syscall.EIO},
 		{errors.New("something else"), syscall.EIO},
