@@ -1,6 +1,9 @@
 package pcq
 
-import "hash/crc32"
+import (
+	"hash/crc32"
+	"unsafe"
+)
 
 // The bucket trailer's CRC is zlib's CRC-32 (IEEE), the one the C tools
 // check (docs/pcq.md). Every message pays it once on each side, over the
@@ -35,6 +38,27 @@ func crcCopy(crc uint32, dst, src []byte) uint32 {
 	}
 	copy(dst, src)
 	return crc32.Update(crc, crc32.IEEETable, src)
+}
+
+// crcCopyOut is crcCopy for a destination in shared memory that the caller
+// would write back anyway: where it can, it stores with non-temporal stores,
+// which bypass the caches and leave nothing to write back. It returns how
+// many leading bytes of dst it stored so (already in memory and fenced); the
+// rest went through the cache.
+func crcCopyOut(crc uint32, dst, src []byte) (uint32, int) {
+	if len(dst) < len(src) {
+		panic("pcq: crcCopyOut into a shorter slice")
+	}
+	dst = dst[:len(src)]
+	n := len(src) &^ (foldBlock - 1)
+	if !wideFold || n < 2*foldBlock || uintptr(unsafe.Pointer(unsafe.SliceData(dst)))%32 != 0 {
+		return crcCopy(crc, dst, src), 0
+	}
+	var state [foldBlock]byte
+	foldCopyNT(^crc, dst[:n], src[:n], &state)
+	crc = crc32.Update(0xffffffff, crc32.IEEETable, state[:])
+	copy(dst[n:], src[n:])
+	return crc32.Update(crc, crc32.IEEETable, src[n:]), n
 }
 
 // crcOf is the CRC-32 of p.

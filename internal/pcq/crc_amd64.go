@@ -25,3 +25,9 @@ func fold(reg uint32, p []byte, state *[foldBlock]byte)
 //
 //go:noescape
 func foldCopy(reg uint32, dst, src []byte, state *[foldBlock]byte)
+
+// foldCopyNT is foldCopy with non-temporal stores into dst, which must be
+// 32-byte aligned, fenced (SFENCE) before it returns.
+//
+//go:noescape
+func foldCopyNT(reg uint32, dst, src []byte, state *[foldBlock]byte)

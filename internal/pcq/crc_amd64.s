@@ -40,6 +40,10 @@ TEXT ·fold(SB), NOSPLIT, $0-40
 loop:
 	CMPQ CX, $256
 	JB   done
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1088(SI)
+	PREFETCHT0 1152(SI)
+	PREFETCHT0 1216(SI)
 	VPCLMULQDQ $0x00, Y0, Y1, Y9
 	VPCLMULQDQ $0x11, Y0, Y1, Y1
 	VPXOR 0(SI), Y9, Y9
@@ -90,7 +94,10 @@ done:
 
 // func foldCopy(reg uint32, dst, src []byte, state *[256]byte)
 // fold of src, storing each 256 bytes into dst as it goes: the loads feed
-// both, so the copy's memory traffic and the multiplies overlap.
+// both, so the copy's memory traffic and the multiplies overlap. Like fold it
+// asks for the source 1 KiB ahead (a prefetch never faults, past the end
+// either): a bucket another host wrote comes from memory, and the
+// multiplies then wait for it less.
 TEXT ·foldCopy(SB), NOSPLIT, $0-64
 	MOVL reg+0(FP), AX
 	MOVQ dst_base+8(FP), DX
@@ -123,6 +130,10 @@ TEXT ·foldCopy(SB), NOSPLIT, $0-64
 copyloop:
 	CMPQ CX, $256
 	JB   copydone
+	PREFETCHT0 1024(SI)
+	PREFETCHT0 1088(SI)
+	PREFETCHT0 1152(SI)
+	PREFETCHT0 1216(SI)
 	VMOVDQU 0(SI), Y12
 	VMOVDQU Y12, 0(DX)
 	VPCLMULQDQ $0x00, Y0, Y1, Y9
@@ -185,5 +196,108 @@ copydone:
 	VMOVDQU Y6, 160(DI)
 	VMOVDQU Y7, 192(DI)
 	VMOVDQU Y8, 224(DI)
+	VZEROUPPER
+	RET
+
+// func foldCopyNT(reg uint32, dst, src []byte, state *[256]byte)
+// foldCopy with non-temporal stores (dst 32-byte aligned): the copy goes to
+// memory past the caches, with no read of the lines it replaces, and the
+// SFENCE at the end orders it before any later store (the index that
+// publishes it).
+TEXT ·foldCopyNT(SB), NOSPLIT, $0-64
+	MOVL reg+0(FP), AX
+	MOVQ dst_base+8(FP), DX
+	MOVQ src_base+32(FP), SI
+	MOVQ src_len+40(FP), CX
+	MOVQ state+56(FP), DI
+	VMOVDQU 0(SI), Y1
+	VMOVNTDQ Y1, 0(DX)
+	VMOVDQU 32(SI), Y2
+	VMOVNTDQ Y2, 32(DX)
+	VMOVDQU 64(SI), Y3
+	VMOVNTDQ Y3, 64(DX)
+	VMOVDQU 96(SI), Y4
+	VMOVNTDQ Y4, 96(DX)
+	VMOVDQU 128(SI), Y5
+	VMOVNTDQ Y5, 128(DX)
+	VMOVDQU 160(SI), Y6
+	VMOVNTDQ Y6, 160(DX)
+	VMOVDQU 192(SI), Y7
+	VMOVNTDQ Y7, 192(DX)
+	VMOVDQU 224(SI), Y8
+	VMOVNTDQ Y8, 224(DX)
+	VMOVD AX, X0
+	VPXOR Y0, Y1, Y1
+	ADDQ $256, SI
+	ADDQ $256, DX
+	SUBQ $256, CX
+	VBROADCASTI128 fold2048<>(SB), Y0
+
+ntloop:
+	CMPQ CX, $256
+	JB   ntdone
+	VMOVDQU 0(SI), Y12
+	VMOVNTDQ Y12, 0(DX)
+	VPCLMULQDQ $0x00, Y0, Y1, Y9
+	VPCLMULQDQ $0x11, Y0, Y1, Y1
+	VPXOR Y12, Y9, Y9
+	VPXOR Y9, Y1, Y1
+	VMOVDQU 32(SI), Y13
+	VMOVNTDQ Y13, 32(DX)
+	VPCLMULQDQ $0x00, Y0, Y2, Y10
+	VPCLMULQDQ $0x11, Y0, Y2, Y2
+	VPXOR Y13, Y10, Y10
+	VPXOR Y10, Y2, Y2
+	VMOVDQU 64(SI), Y14
+	VMOVNTDQ Y14, 64(DX)
+	VPCLMULQDQ $0x00, Y0, Y3, Y11
+	VPCLMULQDQ $0x11, Y0, Y3, Y3
+	VPXOR Y14, Y11, Y11
+	VPXOR Y11, Y3, Y3
+	VMOVDQU 96(SI), Y15
+	VMOVNTDQ Y15, 96(DX)
+	VPCLMULQDQ $0x00, Y0, Y4, Y9
+	VPCLMULQDQ $0x11, Y0, Y4, Y4
+	VPXOR Y15, Y9, Y9
+	VPXOR Y9, Y4, Y4
+	VMOVDQU 128(SI), Y12
+	VMOVNTDQ Y12, 128(DX)
+	VPCLMULQDQ $0x00, Y0, Y5, Y10
+	VPCLMULQDQ $0x11, Y0, Y5, Y5
+	VPXOR Y12, Y10, Y10
+	VPXOR Y10, Y5, Y5
+	VMOVDQU 160(SI), Y13
+	VMOVNTDQ Y13, 160(DX)
+	VPCLMULQDQ $0x00, Y0, Y6, Y11
+	VPCLMULQDQ $0x11, Y0, Y6, Y6
+	VPXOR Y13, Y11, Y11
+	VPXOR Y11, Y6, Y6
+	VMOVDQU 192(SI), Y14
+	VMOVNTDQ Y14, 192(DX)
+	VPCLMULQDQ $0x00, Y0, Y7, Y9
+	VPCLMULQDQ $0x11, Y0, Y7, Y7
+	VPXOR Y14, Y9, Y9
+	VPXOR Y9, Y7, Y7
+	VMOVDQU 224(SI), Y15
+	VMOVNTDQ Y15, 224(DX)
+	VPCLMULQDQ $0x00, Y0, Y8, Y10
+	VPCLMULQDQ $0x11, Y0, Y8, Y8
+	VPXOR Y15, Y10, Y10
+	VPXOR Y10, Y8, Y8
+	ADDQ $256, SI
+	ADDQ $256, DX
+	SUBQ $256, CX
+	JMP  ntloop
+
+ntdone:
+	VMOVDQU Y1, 0(DI)
+	VMOVDQU Y2, 32(DI)
+	VMOVDQU Y3, 64(DI)
+	VMOVDQU Y4, 96(DI)
+	VMOVDQU Y5, 128(DI)
+	VMOVDQU Y6, 160(DI)
+	VMOVDQU Y7, 192(DI)
+	VMOVDQU Y8, 224(DI)
+	SFENCE
 	VZEROUPPER
 	RET

@@ -7,3 +7,5 @@ const wideFold = false
 func fold(reg uint32, p []byte, state *[foldBlock]byte) { panic("no wide fold here") }
 
 func foldCopy(reg uint32, dst, src []byte, state *[foldBlock]byte) { panic("no wide fold here") }
+
+func foldCopyNT(reg uint32, dst, src []byte, state *[foldBlock]byte) { panic("no wide fold here") }

@@ -28,6 +28,15 @@ func TestCRCUpdate(t *testing.T) {
 				if got := crcUpdate(crc, p); got != want {
 					t.Fatalf("n %d start %d crc %#x: %#x, want %#x", n, start, crc, got, want)
 				}
+				out := make([]byte, n+64)
+				for _, at := range []int{0, 32, 1} { // aligned (non-temporal) and not
+					d := out[at : at+n+1]
+					d[n] = 0x5a
+					got, done := crcCopyOut(crc, d[:n], p)
+					if got != want || string(d[:n]) != string(p) || d[n] != 0x5a || done > n || done%foldBlock != 0 {
+						t.Fatalf("crcCopyOut n %d start %d at %d: %#x, want %#x (copy right: %v, done %d)", n, start, at, got, want, string(d[:n]) == string(p), done)
+					}
+				}
 				dst := make([]byte, n+1)
 				dst[n] = 0x5a
 				if got := crcCopy(crc, dst[:n], p); got != want || string(dst[:n]) != string(p) || dst[n] != 0x5a {

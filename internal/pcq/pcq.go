@@ -281,14 +281,15 @@ func (q *Queue) Put(msg []byte, stop func() bool) error {
 	if err != nil {
 		return err
 	}
-	// One pass: the copy and the checksum read each byte once.
-	crc := crcCopy(0, b, msg)
+	// One pass: the copy and the checksum read each byte once; what the
+	// copy stored past the caches needs no write-back.
+	crc, done := crcCopyOut(0, b, msg)
 	if len(msg) < len(b) {
 		rest := b[len(msg):]
 		clear(rest)
 		crc = crcUpdate(crc, rest)
 	}
-	q.commit(crc)
+	q.commit(crc, done)
 	return nil
 }
 
@@ -320,11 +321,12 @@ func (q *Queue) Reserve(stop func() bool) ([]byte, error) {
 // stamps the sequence number and CRC, flushes the bucket, then publishes
 // the producer index (and the next sequence number) and flushes them.
 func (q *Queue) Commit() {
-	q.commit(crcOf(q.bucket(q.loadP())[:q.PayloadSize()]))
+	q.commit(crcOf(q.bucket(q.loadP())[:q.PayloadSize()]), 0)
 }
 
-// commit is Commit given the CRC of the payload.
-func (q *Queue) commit(crc uint32) {
+// commit is Commit given the CRC of the payload, whose first done bytes are
+// in memory already (non-temporal stores, fenced).
+func (q *Queue) commit(crc uint32, done int) {
 	le := binary.LittleEndian
 	i := q.loadP()
 	b := q.bucket(i)
@@ -332,7 +334,7 @@ func (q *Queue) commit(crc uint32) {
 	n := q.PayloadSize()
 	le.PutUint64(b[n:], seq)
 	le.PutUint64(b[n+8:], uint64(crcUpdate(crc, b[n:n+8])))
-	q.flush(b)
+	q.flush(b[done:])
 	le.PutUint64(q.p[pNextSeq:], seq+1) // flushed at Close; see RecoverProducer
 	atomic.StoreUint64(word(q.p, pIndex), (i+1)%q.nbuckets)
 	q.flush(q.p[pIndex : pIndex+8])
