@@ -68,6 +68,19 @@ func (tx *txn) batchFor(n int) *Batch {
 	return &Batch{tx: tx, paths: make(map[string]bool, n), entries: make([]omf.Entry, 0, n), files: make([]*StagedFile, 0, n)}
 }
 
+// Grow makes room for about n more entries, for a large batch (as
+// strings.Builder.Grow): staging then does not reallocate as it goes.
+func (s *Batch) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	s.entries = slices.Grow(s.entries, n)
+	s.files = slices.Grow(s.files, n)
+	if len(s.paths) == 0 {
+		s.paths = make(map[string]bool, n)
+	}
+}
+
 // Len is the number of entries staged.
 func (s *Batch) Len() int { return len(s.entries) }
 
@@ -362,7 +375,7 @@ func (f *FS) allocLocked(o CreateOptions) (omf.FMap, error) {
 // stagedInfo describes a file that is not in the namespace yet.
 func stagedInfo(e *omf.Entry) Info {
 	return Info{Path: e.Path, Name: path.Base(e.Path), Mode: fileMode(e.Mode, false), UID: e.UID, GID: e.GID,
-		Size: e.Size, Index: -1, Map: fileMapOf(&e.FMap)}
+		Size: e.Size, Index: -1}
 }
 
 // abandon gives the batch up: nothing is logged and its space is free again.

@@ -45,7 +45,11 @@ func (f *FS) OpenFile(p string) (*File, error) {
 }
 
 // Info describes the file.
-func (fl *File) Info() Info { return fl.info }
+func (fl *File) Info() Info {
+	i := fl.info
+	i.Map = fileMapOf(&fl.fmap)
+	return i
+}
 
 // Size is the file size in bytes.
 func (fl *File) Size() uint64 { return fl.info.Size }

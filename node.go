@@ -63,7 +63,7 @@ func (n Node) Deleted() bool {
 func (n Node) IsValid() bool { return n.n != nil }
 
 // Info describes the node.
-func (n Node) Info() Info { return infoOf(n.n) }
+func (n Node) Info() Info { return withMap(infoOf(n.n), n.n) }
 
 // Name is the last component of the node's path ("" for the root).
 func (n Node) Name() string { return n.n.Name() }

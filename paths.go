@@ -30,15 +30,21 @@ func (i Info) IsDir() bool { return i.Mode.IsDir() }
 
 func infoOf(n *namespace.Node) Info { return infoAt(n, n.Path()) }
 
+// withMap adds the public form of n's file map to i (what callers see; the
+// library itself works from the log's map).
+func withMap(i Info, n *namespace.Node) Info {
+	if !n.IsDir() && !n.IsSymlink() {
+		fm := n.FMap()
+		i.Map = fileMapOf(&fm)
+	}
+	return i
+}
+
 // infoAt is infoOf for a node whose path p the caller already has (it saves
 // rebuilding the path from the node's ancestors).
 func infoAt(n *namespace.Node, p string) Info {
 	i := Info{Path: p, Name: n.Name(), Mode: fileMode(n.Mode(), n.IsDir()), UID: n.UID(), GID: n.GID(), Size: n.Size(),
 		Ino: n.Ino(), Index: n.Index()}
-	if !n.IsDir() && !n.IsSymlink() {
-		fm := n.FMap()
-		i.Map = fileMapOf(&fm)
-	}
 	if n.IsSymlink() {
 		i.Mode |= fs.ModeSymlink
 		i.Target = n.Target()
@@ -115,7 +121,7 @@ func (f *FS) Stat(p string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	return infoAt(n, c), nil
+	return withMap(infoAt(n, c), n), nil
 }
 
 // ReadDir lists a directory in log order.
@@ -131,7 +137,7 @@ func (f *FS) ReadDir(p string) ([]Info, error) {
 	}
 	out := make([]Info, 0, n.NumChildren())
 	for _, k := range n.Children() {
-		out = append(out, infoOf(k))
+		out = append(out, withMap(infoOf(k), k))
 	}
 	return out, nil
 }
@@ -157,7 +163,7 @@ func (f *FS) Walk(root string, fn func(Info) error) error {
 }
 
 func walk(n *namespace.Node, fn func(Info) error) error {
-	if err := fn(infoOf(n)); err != nil {
+	if err := fn(withMap(infoOf(n), n)); err != nil {
 		return err
 	}
 	for _, k := range n.Children() {

@@ -181,6 +181,7 @@ func cp(e *env, srcArgs []string, destArg string, recursive, compare bool, threa
 	}
 	var rewritten []string
 	err = inBatch(fsys, func(st *famfs.Batch) error {
+		st.Grow(len(dirs) + len(links) + len(jobs))
 		for _, d := range dirs {
 			err := st.Mkdir(d.dst, famfs.MkdirOptions{Mode: d.mode, UID: o.UID, GID: o.GID})
 			var ee *famfs.ExistError

@@ -175,6 +175,7 @@ func creat(e *env, specs []multiSpec, base famfs.CreateOptions, nthreads int, mu
 	var jobs []*job
 	var rewritten []string
 	err = inBatch(fsys, func(st *famfs.Batch) error {
+		st.Grow(len(good))
 		for _, s := range good {
 			o := base
 			o.FirstFit = true // the reference places every creat first fit
