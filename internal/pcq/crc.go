@@ -14,30 +14,24 @@ func crcUpdate(crc uint32, p []byte) uint32 {
 	if n := len(p) &^ (foldBlock - 1); wideFold && n >= 2*foldBlock {
 		var state [foldBlock]byte
 		fold(^crc, p[:n], &state)
-		// The folded state is a 256-byte message with the same CRC
-		// (from a zero register) as crc followed by p[:n].
-		crc = crc32.Update(0xffffffff, crc32.IEEETable, state[:])
+		crc = stateCRC(&state)
 		p = p[n:]
 	}
 	return crc32.Update(crc, crc32.IEEETable, p)
+}
+
+// stateCRC is the CRC a fold leaves: its state is a 256-byte message with
+// the same CRC, from a zero register, as everything folded.
+func stateCRC(state *[foldBlock]byte) uint32 {
+	return crc32.Update(0xffffffff, crc32.IEEETable, state[:])
 }
 
 // crcCopy copies src into dst (which must be at least as long) and returns
 // crcUpdate(crc, src): one pass over the bytes, where a copy and then a CRC
 // would read them twice.
 func crcCopy(crc uint32, dst, src []byte) uint32 {
-	if len(dst) < len(src) {
-		panic("pcq: crcCopy into a shorter slice")
-	}
-	dst = dst[:len(src)]
-	if n := len(src) &^ (foldBlock - 1); wideFold && n >= 2*foldBlock {
-		var state [foldBlock]byte
-		foldCopy(^crc, dst[:n], src[:n], &state)
-		crc = crc32.Update(0xffffffff, crc32.IEEETable, state[:])
-		dst, src = dst[n:], src[n:]
-	}
-	copy(dst, src)
-	return crc32.Update(crc, crc32.IEEETable, src)
+	crc, _ = copyCRC(crc, dst, src, false)
+	return crc
 }
 
 // crcCopyOut is crcCopy for a destination in shared memory that the caller
@@ -45,20 +39,28 @@ func crcCopy(crc uint32, dst, src []byte) uint32 {
 // which bypass the caches and leave nothing to write back. It returns how
 // many leading bytes of dst it stored so (already in memory and fenced); the
 // rest went through the cache.
-func crcCopyOut(crc uint32, dst, src []byte) (uint32, int) {
+func crcCopyOut(crc uint32, dst, src []byte) (uint32, int) { return copyCRC(crc, dst, src, true) }
+
+// copyCRC is crcCopy, with non-temporal stores when out is set and dst is
+// 32-byte aligned; done is how many bytes went so.
+func copyCRC(crc uint32, dst, src []byte, out bool) (_ uint32, done int) {
 	if len(dst) < len(src) {
-		panic("pcq: crcCopyOut into a shorter slice")
+		panic("pcq: crcCopy into a shorter slice")
 	}
 	dst = dst[:len(src)]
-	n := len(src) &^ (foldBlock - 1)
-	if !wideFold || n < 2*foldBlock || uintptr(unsafe.Pointer(unsafe.SliceData(dst)))%32 != 0 {
-		return crcCopy(crc, dst, src), 0
+	if n := len(src) &^ (foldBlock - 1); wideFold && n >= 2*foldBlock {
+		var state [foldBlock]byte
+		if out && uintptr(unsafe.Pointer(unsafe.SliceData(dst)))%32 == 0 {
+			foldCopyNT(^crc, dst[:n], src[:n], &state)
+			done = n
+		} else {
+			foldCopy(^crc, dst[:n], src[:n], &state)
+		}
+		crc = stateCRC(&state)
+		dst, src = dst[n:], src[n:]
 	}
-	var state [foldBlock]byte
-	foldCopyNT(^crc, dst[:n], src[:n], &state)
-	crc = crc32.Update(0xffffffff, crc32.IEEETable, state[:])
-	copy(dst[n:], src[n:])
-	return crc32.Update(crc, crc32.IEEETable, src[n:]), n
+	copy(dst, src)
+	return crc32.Update(crc, crc32.IEEETable, src), done
 }
 
 // crcOf is the CRC-32 of p.
