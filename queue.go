@@ -179,15 +179,24 @@ func (q *Queue) Counts() (QueueCounts, error) {
 	return QueueCounts{Waiting: w, ProducerSeq: p, ConsumerSeq: c}, nil
 }
 
-// need checks that the queue is open, for role r, and not in the middle of
-// a Reserve/Commit or Peek/Release pair.
-func (q *Queue) need(r QueueRole, op string) error {
+// usable checks that the queue is open, for role r.
+func (q *Queue) usable(r QueueRole, op string) error {
 	switch {
 	case q.closed:
 		return fmt.Errorf("%s: %w", op, fs.ErrClosed)
 	case q.role != r:
 		return fmt.Errorf("%s: %w: the queue was opened for another role", op, fs.ErrPermission)
-	case q.pending:
+	}
+	return nil
+}
+
+// need checks that the queue is usable for role r and not in the middle of
+// a Reserve/Commit or Peek/Release pair.
+func (q *Queue) need(r QueueRole, op string) error {
+	if err := q.usable(r, op); err != nil {
+		return err
+	}
+	if q.pending {
 		what := "Reserve awaits its Commit"
 		if r == QueueConsumer {
 			what = "Peek awaits its Release"
@@ -197,15 +206,13 @@ func (q *Queue) need(r QueueRole, op string) error {
 	return nil
 }
 
-// finish checks that the queue is open for role r with a pair under way,
-// and ends the pair.
+// finish checks that the queue is usable for role r with a pair under way
+// (begun by first), and ends the pair.
 func (q *Queue) finish(r QueueRole, op, first string) error {
-	switch {
-	case q.closed:
-		return fmt.Errorf("%s: %w", op, fs.ErrClosed)
-	case q.role != r:
-		return fmt.Errorf("%s: %w: the queue was opened for another role", op, fs.ErrPermission)
-	case !q.pending:
+	if err := q.usable(r, op); err != nil {
+		return err
+	}
+	if !q.pending {
 		return fmt.Errorf("%s: %w: no %s before it", op, fs.ErrInvalid, first)
 	}
 	q.pending = false
