@@ -194,7 +194,8 @@ func (f *idFlag) Set(s string) error {
 	if f.group {
 		what = "group"
 	}
-	if !numeric(s) {
+	digits, base, ok := idDigits(s)
+	if !ok {
 		var err error
 		if f.group {
 			var g *user.Group
@@ -210,8 +211,9 @@ func (f *idFlag) Set(s string) error {
 		if err != nil {
 			return fmt.Errorf("%q is neither a number nor a known %s", s, what)
 		}
+		digits, base, _ = idDigits(id)
 	}
-	n, err := parseID(id)
+	n, err := strconv.ParseUint(digits, base, 32)
 	if err != nil || n == math.MaxUint32 {
 		return fmt.Errorf("%q: a %s id is a number from 0 to 4294967294", s, what)
 	}
@@ -219,38 +221,23 @@ func (f *idFlag) Set(s string) error {
 	return nil
 }
 
-// numeric reports whether s is written as a number the way strtol(s, 0, 0)
-// reads one, as the reference's tools parse ids: decimal, 0x hex or 0 octal.
-func numeric(s string) bool {
-	if s == "" {
-		return false
-	}
-	digits := "0123456789"
+// idDigits splits an id written as a number the way strtol(s, 0, 0) reads
+// one, as the reference's tools parse ids (decimal, 0x hex, leading-0
+// octal), into its digits and base; ok is false for anything else.
+func idDigits(s string) (digits string, base int, ok bool) {
+	digits, base, set := s, 10, "0123456789"
 	switch {
 	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
-		s, digits = s[2:], "0123456789abcdefABCDEF"
+		digits, base, set = s[2:], 16, "0123456789abcdefABCDEF"
+	case len(s) > 1 && s[0] == '0':
+		digits, base = s[1:], 8
 	}
-	for _, c := range s {
-		if !strings.ContainsRune(digits, c) {
-			return false
+	for _, c := range digits {
+		if !strings.ContainsRune(set, c) {
+			return "", 0, false
 		}
 	}
-	return true
-}
-
-// parseID parses a numeric id (see numeric) of at most 32 bits.
-func parseID(s string) (uint64, error) {
-	if !numeric(s) {
-		return 0, strconv.ErrSyntax
-	}
-	base := 10
-	switch {
-	case len(s) > 2 && (s[:2] == "0x" || s[:2] == "0X"):
-		s, base = s[2:], 16
-	case len(s) > 1 && s[0] == '0':
-		s, base = s[1:], 8
-	}
-	return strconv.ParseUint(s, base, 32)
+	return digits, base, digits != ""
 }
 
 func (f *idFlag) Type() string { return "name|id" }
