@@ -333,13 +333,13 @@ func (s *Batch) Create(p string, o CreateOptions) (*StagedFile, error) {
 		return nil, pathErr("create", p, err)
 	}
 	var m omf.FMap
-	if o.CloneOf != "" && f.sb.Reclaim() {
-		// A cross-link on a file system that frees space would free it
-		// while the other file still uses it; replay then stops freeing
-		// anything at all (docs/delete.md).
-		return nil, pathErr("clone", p, fmt.Errorf("%w: a file system made for delete refuses cross-linked files", fs.ErrInvalid))
-	}
 	if o.CloneOf != "" {
+		if f.sb.Reclaim() {
+			// A cross-link on a file system that frees space would free
+			// it while the other file still uses it; replay then stops
+			// freeing anything at all (docs/delete.md).
+			return nil, pathErr("clone", p, fmt.Errorf("%w: a file system made for delete refuses cross-linked files", fs.ErrInvalid))
+		}
 		src, _, err := f.findLocked("clone", o.CloneOf)
 		switch {
 		case err != nil:
