@@ -10,7 +10,7 @@ import (
 	"sync"
 
 	"github.com/famfs-go/famfs/internal/namespace"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // A Batch is the atomic unit of namespace change: the new directories,
@@ -239,7 +239,7 @@ type SymlinkOptions struct {
 
 // Symlink stages a symbolic link at p pointing to target, which is only a
 // string (docs/format.md, "SYMLINK"): anything but empty, at most
-// MaxSymlinkTarget (423) bytes, with no NUL.
+// Format().MaxSymlinkTarget (423) bytes, with no NUL.
 func (s *Batch) Symlink(target, p string, o SymlinkOptions) error {
 	if err := s.check("symlink", p); err != nil {
 		return err

@@ -17,8 +17,8 @@ import (
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/namespace"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/famfs-go/famfs/internal/testutil/ncmem"
-	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/namespace"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // File is a famfs file. Its size and map never change.

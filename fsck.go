@@ -9,8 +9,8 @@ import (
 
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/metalog"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/famfs-go/famfs/internal/participants"
-	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )
 

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/famfs-go/famfs/internal/namespace"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/famfs-go/famfs/internal/participants"
-	"github.com/famfs-go/famfs/omf"
 )
 
 // FsckReclaim is what fsck found in the participant table of a file system

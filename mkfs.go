@@ -8,7 +8,7 @@ import (
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/mounts"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/google/uuid"
 )
 

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"syscall"
 
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/control"
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/mounts"
 )

@@ -12,8 +12,8 @@ import (
 
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/namespace"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/famfs-go/famfs/internal/participants"
-	"github.com/famfs-go/famfs/omf"
 )
 
 // On a file system made for delete, every FS that reads or maps file data is

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/famfs-go/famfs/internal/namespace"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // Info describes a file or directory.

@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // Tests that run several processes on one device re-execute the test binary;

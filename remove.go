@@ -5,7 +5,7 @@ import (
 	"io/fs"
 
 	"github.com/famfs-go/famfs/internal/namespace"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // RemoveOptions tune Remove.

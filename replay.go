@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/famfs-go/famfs/internal/namespace"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // ReplayStatus describes the replay position after Refresh.

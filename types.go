@@ -4,12 +4,9 @@ import (
 	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/namespace"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/google/uuid"
 )
-
-// DefaultLogLen is the log length mkfs uses unless told otherwise (8 MiB).
-const DefaultLogLen = omf.DefaultLogLen
 
 // Superblock summarises a file system's superblock.
 type Superblock struct {
@@ -300,7 +297,3 @@ func segmentsOf(ss []omf.Segment) []Segment {
 	}
 	return out
 }
-
-// MaxSymlinkTarget is the longest target a symbolic link may have, in bytes
-// (the room its log entry has, less a NUL).
-const MaxSymlinkTarget = omf.MaxSymlinkTarget

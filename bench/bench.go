@@ -38,7 +38,6 @@ import (
 
 	"github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/internal/mounts"
-	"github.com/famfs-go/famfs/omf"
 	"golang.org/x/sys/unix"
 )
 
@@ -52,6 +51,10 @@ const (
 	// describes the environment (for a run of the mount figures alone).
 	None = "none"
 )
+
+// allocUnit is the format's allocation unit, which the workloads size their
+// files and rings by.
+var allocUnit = famfs.Format().AllocUnit
 
 // AllFigures lists every figure in the order Run measures them.
 var AllFigures = []string{Replay, Create, Zero, MapRead, Memory, Remove, Reuse, Participate, HeldRead, Queue}
@@ -94,7 +97,7 @@ func (o *Options) defaults() {
 		o.Reps = 5
 	}
 	if o.LogLen == 0 {
-		o.LogLen = omf.DefaultLogLen
+		o.LogLen = famfs.Format().DefaultLogLen
 	}
 	if o.Files <= 0 {
 		o.Files = 10000

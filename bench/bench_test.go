@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"hash/crc32"
+	"github.com/famfs-go/famfs/internal/bare"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/famfs-go/famfs/omf"
+	famfs "github.com/famfs-go/famfs"
 )
 
 func testDir(t *testing.T) string {
@@ -23,44 +23,6 @@ func testDir(t *testing.T) string {
 		}
 	}
 	return t.TempDir()
-}
-
-func TestLogEntriesShape(t *testing.T) {
-	for _, n := range []int{1, 5, 100, 15420} {
-		es := LogEntries(n, omf.LogOffset+omf.DefaultLogLen)
-		if len(es) != n {
-			t.Fatalf("n=%d: %d entries", n, len(es))
-		}
-		seen := map[string]omf.EntryType{"": omf.EntryMkdir}
-		var files, dirs int
-		for i, e := range es {
-			if err := omf.CheckRelPath(e.Path, true); err != nil {
-				t.Fatalf("n=%d entry %d: %v", n, i, err)
-			}
-			if _, dup := seen[e.Path]; dup {
-				t.Fatalf("n=%d: %q twice", n, e.Path)
-			}
-			parent := ""
-			if k := strings.LastIndexByte(e.Path, '/'); k >= 0 {
-				parent = e.Path[:k]
-			}
-			if seen[parent] != omf.EntryMkdir {
-				t.Fatalf("n=%d: %q before its directory", n, e.Path)
-			}
-			seen[e.Path] = e.Type
-			if e.Type == omf.EntryFile {
-				if err := e.FMap.Validate(e.Size, 64<<30, omf.AllocUnit); err != nil {
-					t.Fatal(err)
-				}
-				files++
-			} else {
-				dirs++
-			}
-		}
-		if n == 15420 && (dirs != 420 || files != 15000) {
-			t.Fatalf("full log: %d dirs, %d files", dirs, files)
-		}
-	}
 }
 
 func TestSumWords(t *testing.T) {
@@ -166,16 +128,20 @@ func TestRawAppendMatchesLibrary(t *testing.T) {
 		t.Fatal(err)
 	}
 	logOf := func(path string) []byte {
-		r, err := openRawMeta(path, false)
+		r, err := bare.OpenMeta(path, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer r.close()
-		return bytes.Clone(r.log())
+		defer r.Close()
+		return bytes.Clone(r.Log())
 	}
 	want, got := logOf(lib), logOf(raw)
-	if n := len(b.Dirs) + len(entries); binary.LittleEndian.Uint64(got[omf.LogHdrNextIndex:]) != uint64(n) {
-		t.Fatalf("raw log next_index %d, want %d", binary.LittleEndian.Uint64(got[omf.LogHdrNextIndex:]), n)
+	var h famfs.LogInfo
+	if err := h.UnmarshalBinary(got); err != nil {
+		t.Fatalf("raw log: %v", err)
+	}
+	if n := len(b.Dirs) + len(entries); h.NextIndex != uint64(n) {
+		t.Fatalf("raw log next_index %d, want %d", h.NextIndex, n)
 	}
 	if !bytes.Equal(got, want) {
 		i := 0
@@ -183,56 +149,10 @@ func TestRawAppendMatchesLibrary(t *testing.T) {
 			i++
 		}
 		where := "the header"
-		if i >= omf.LogHeaderSize {
-			where = fmt.Sprintf("entry slot %d", (i-omf.LogHeaderSize)/omf.EntrySize)
+		if fm := famfs.Format(); uint64(i) >= fm.LogHeaderSize {
+			where = fmt.Sprintf("entry slot %d", (uint64(i)-fm.LogHeaderSize)/fm.EntrySize)
 		}
 		t.Fatalf("logs differ first at byte %d (%s)", i, where)
-	}
-}
-
-// The raw appender refuses entries that do not fit and then writes nothing.
-func TestRawAppendFull(t *testing.T) {
-	const n = 16 << 10 // a short log: the header only checks length and last index
-	log := make([]byte, n)
-	h := omf.NewLogHeader(n)
-	h.Encode(log)
-	l, err := newRawLog(log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	es := LogEntries(int(l.cap), omf.LogOffset+n)
-	if err := l.append(es[:len(es)-1]); err != nil {
-		t.Fatal(err)
-	}
-	before := bytes.Clone(log)
-	if err := l.append(make([]omf.Entry, 2)); err == nil {
-		t.Fatal("two entries appended to a log with one free slot")
-	}
-	if !bytes.Equal(log, before) {
-		t.Fatal("a refused append changed the log")
-	}
-	if err := l.append(es[len(es)-1:]); err != nil {
-		t.Fatal(err)
-	}
-	got, err := omf.ParseLogHeader(log[:omf.LogHeaderSize], n)
-	if err != nil || got.NextIndex != l.cap || got.NextSeqnum != l.cap {
-		t.Fatalf("header after filling the log: %+v, %v", got, err)
-	}
-	for i := range l.cap {
-		if err := omf.CheckEntry(log[omf.EntryOffset(i):omf.EntryOffset(i+1)], i); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// The replay floor reads and checksums every byte of the log.
-func TestReadCRC(t *testing.T) {
-	log := make([]byte, 3*floorChunk+100)
-	for i := range log {
-		log[i] = byte(i * 7)
-	}
-	if got, want := readCRC(log, make([]byte, floorChunk)), crc32.ChecksumIEEE(log); got != want {
-		t.Fatalf("crc %#x, want %#x", got, want)
 	}
 }
 

@@ -15,6 +15,7 @@ package bench
 // busy machine. Compare ratios, not absolute times.
 
 import (
+	"github.com/famfs-go/famfs/internal/bare"
 	"os"
 	"testing"
 	"time"
@@ -87,13 +88,13 @@ func BenchmarkReplayFullLog(b *testing.B) {
 // byte.
 func BenchmarkReplayFloorReadCRC(b *testing.B) {
 	im := benchLogImage(b)
-	buf := make([]byte, floorChunk)
-	log := im.raw.log()
-	readCRC(log, buf)
+	buf := make([]byte, bare.FloorChunk)
+	log := im.raw.Log()
+	bare.ReadCRC(log, buf)
 	b.SetBytes(int64(len(log)))
 	defer cpuClock(b)()
 	for b.Loop() {
-		readCRC(log, buf)
+		bare.ReadCRC(log, buf)
 	}
 }
 
@@ -102,14 +103,14 @@ func BenchmarkReplayFloorReadCRC(b *testing.B) {
 // so the read comes from memory.
 func BenchmarkReplayFloorInvalidateReadCRC(b *testing.B) {
 	im := benchLogImage(b)
-	buf := make([]byte, floorChunk)
-	log := im.raw.log()
-	readCRC(log, buf)
+	buf := make([]byte, bare.FloorChunk)
+	log := im.raw.Log()
+	bare.ReadCRC(log, buf)
 	b.SetBytes(int64(len(log)))
 	defer cpuClock(b)()
 	for b.Loop() {
 		famfs.InvalidateCache(log)
-		readCRC(log, buf)
+		bare.ReadCRC(log, buf)
 	}
 }
 
@@ -130,8 +131,8 @@ func BenchmarkReplayOpenFresh(b *testing.B) {
 // a fresh plain mapping, read and CRC of the log, unmap.
 func BenchmarkReplayFloorFreshReadCRC(b *testing.B) {
 	im := benchLogImage(b)
-	buf := make([]byte, floorChunk)
-	b.SetBytes(int64(im.raw.sb.LogLen))
+	buf := make([]byte, bare.FloorChunk)
+	b.SetBytes(int64(len(im.raw.Log())))
 	defer cpuClock(b)()
 	for b.Loop() {
 		if err := im.readCRCFresh(buf); err != nil {

@@ -2,10 +2,10 @@ package bench
 
 import (
 	"fmt"
+	"github.com/famfs-go/famfs/internal/bare"
 	"time"
 
 	"github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/omf"
 )
 
 // Creation targets: at most this many times the bare appends, and at least
@@ -73,7 +73,7 @@ func newCreateBatch(n int) createBatch {
 			Path: fmt.Sprintf("batch-%02d/set-%02d/file-%05d.dat", leaf/createDirsNested, leaf%createDirsNested, i),
 			// NoZero: this figure is the metadata path; the zeroing figure
 			// (zero.go) measures what zeroing new files adds.
-			CreateOptions: famfs.CreateOptions{Size: 4096 + uint64(i)*7919*4096%(omf.AllocUnit-4096),
+			CreateOptions: famfs.CreateOptions{Size: 4096 + uint64(i)*7919*4096%(allocUnit-4096),
 				Mode: 0o644, UID: 1000, GID: 1000, NoZero: true},
 		})
 	}
@@ -84,7 +84,7 @@ func newCreateBatch(n int) createBatch {
 // delete, with a log twice the default, if reclaim) and opens it as the master, with the batch's directories
 // made.
 func (b createBatch) newFS(path string, reclaim bool) (*famfs.FS, error) {
-	logLen := uint64(omf.DefaultLogLen)
+	logLen := uint64(famfs.Format().DefaultLogLen)
 	if reclaim { // room for a DELETE of every file too
 		logLen *= 2
 	}
@@ -113,85 +113,60 @@ func (b createBatch) newFS(path string, reclaim bool) (*famfs.FS, error) {
 
 // run creates the batch's files in one famfs batch and returns the entries
 // they were logged with. Any failed file is an error.
-func (b createBatch) run(f *famfs.FS) ([]omf.Entry, error) {
+func (b createBatch) run(f *famfs.FS) (bare.Entries, error) {
 	files, err := createAll(f, b.Files)
 	if err != nil {
 		return nil, err
 	}
-	return entriesOf(files), nil
-}
-
-// entriesOf is the log entries of files (outside any timing).
-func entriesOf(files []*famfs.File) []omf.Entry {
-	out := make([]omf.Entry, len(files))
-	for i, file := range files {
-		in := file.Info()
-		out[i] = omf.Entry{Type: omf.EntryFile, Size: in.Size, Flags: omf.FileFlagsAllHostsRW,
-			UID: in.UID, GID: in.GID, Mode: uint32(in.Mode.Perm()), Path: in.Path, FMap: simpleMap(in.Map)}
-	}
-	return out
-}
-
-// simpleMap is the log's form of a simple file map (the bare-append
-// baseline logs the entries the batch logged).
-func simpleMap(m famfs.FileMap) omf.FMap {
-	fm := omf.FMap{Type: omf.ExtSimple}
-	for _, x := range m.Extents {
-		fm.Extents = append(fm.Extents, omf.Extent{DevIndex: x.Device, Offset: x.Offset, Len: x.Len})
-	}
-	return fm
+	return bare.FromFiles(files), nil
 }
 
 // appendLog is a bare log for the creation baseline: a fresh file system
 // whose log holds the batch's directories, its metadata mapped writable with
 // a plain mmap.
 type appendLog struct {
-	raw *rawMeta
-	log *rawLog
+	raw *bare.Meta
+	log *bare.Log
 }
 
 // newAppendLog makes the baseline's file system at path.
 func (b createBatch) newAppendLog(path string) (*appendLog, error) {
-	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: DeviceSizeFor(omf.DefaultLogLen, len(b.Files)), Force: true, SystemUUID: masterUUID}); err != nil {
+	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: DeviceSizeFor(famfs.Format().DefaultLogLen, len(b.Files)), Force: true, SystemUUID: masterUUID}); err != nil {
 		return nil, err
 	}
-	dirs := make([]omf.Entry, len(b.Dirs))
-	for i, d := range b.Dirs {
-		dirs[i] = omf.Entry{Type: omf.EntryMkdir, UID: 1000, GID: 1000, Mode: 0o755, Path: d}
-	}
-	if err := appendAll(path, dirs); err != nil {
+	if err := bare.AppendAll(path, bare.Dirs(b.Dirs)); err != nil {
 		return nil, err
 	}
-	raw, err := openRawMeta(path, true)
+	raw, err := bare.OpenMeta(path, true)
 	if err != nil {
 		return nil, err
 	}
-	l, err := newRawLog(raw.log())
+	l, err := bare.NewLog(raw.Log())
 	if err != nil {
-		raw.close()
+		raw.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &appendLog{raw: raw, log: l}, nil
 }
 
 // appendEach appends es one entry per append.
-func (a *appendLog) appendEach(es []omf.Entry) error {
+func (a *appendLog) appendEach(es bare.Entries) error {
 	for k := range es {
-		if err := a.log.append(es[k : k+1]); err != nil {
+		if err := a.log.Append(es[k : k+1]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (a *appendLog) close() { a.raw.close() }
+func (a *appendLog) close() { a.raw.Close() }
 
 func runCreate(o *Options) (Figure, error) {
 	pf, pa := tempPath(o.Dir, "create"), tempPath(o.Dir, "append")
 	defer removeQuiet(pf)
 	defer removeQuiet(pa)
 	b := newCreateBatch(o.Files)
-	var entries []omf.Entry
+	var entries bare.Entries
 	subject := func() (time.Duration, error) {
 		f, err := b.newFS(pf, false)
 		if err != nil {
@@ -200,7 +175,7 @@ func runCreate(o *Options) (Figure, error) {
 		defer f.Close()
 		var files []*famfs.File
 		d, err := o.timer(func() (err error) { files, err = createAll(f, b.Files); return err })()
-		entries = entriesOf(files)
+		entries = bare.FromFiles(files)
 		return d, err
 	}
 	baseline := func() (time.Duration, error) {

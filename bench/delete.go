@@ -3,11 +3,11 @@ package bench
 import (
 	"errors"
 	"fmt"
+	"github.com/famfs-go/famfs/internal/bare"
 	"slices"
 	"time"
 
 	"github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/omf"
 )
 
 // The delete figures (docs/delete.md), on file systems made for delete:
@@ -93,7 +93,7 @@ type reuseRig struct {
 }
 
 func newReuseRig(path string) (*reuseRig, error) {
-	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: omf.MinDeviceSize, Force: true, SystemUUID: masterUUID, Reclaim: true}); err != nil {
+	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: famfs.Format().MinDeviceSize, Force: true, SystemUUID: masterUUID, Reclaim: true}); err != nil {
 		return nil, err
 	}
 	m, err := famfs.Open(path, famfs.OpenOptions{SystemUUID: masterUUID})
@@ -102,8 +102,8 @@ func newReuseRig(path string) (*reuseRig, error) {
 	}
 	r := &reuseRig{master: m}
 	sp, err := m.Space()
-	if err == nil && sp.Free > omf.AllocUnit {
-		_, err = m.Create("filler", famfs.CreateOptions{Size: sp.Free - omf.AllocUnit, Mode: 0o644, NoZero: true})
+	if err == nil && sp.Free > allocUnit {
+		_, err = m.Create("filler", famfs.CreateOptions{Size: sp.Free - allocUnit, Mode: 0o644, NoZero: true})
 	}
 	if err == nil {
 		_, err = r.create()
@@ -129,7 +129,7 @@ func (r *reuseRig) name(i int) string { return fmt.Sprintf("unit-%05d", i) }
 
 // create makes the next one-unit file; ErrNoSpace while the space waits.
 func (r *reuseRig) create() (bool, error) {
-	_, err := r.master.Create(r.name(r.n), famfs.CreateOptions{Size: omf.AllocUnit, Mode: 0o644, NoZero: true})
+	_, err := r.master.Create(r.name(r.n), famfs.CreateOptions{Size: allocUnit, Mode: 0o644, NoZero: true})
 	if errors.Is(err, famfs.ErrNoSpace) {
 		return false, nil
 	}
@@ -233,7 +233,7 @@ func percentile(xs []float64, q float64) float64 {
 // creates files. With reclaim the client first holds a file, so it is a
 // registered participant and publishes its progress after every poll.
 func pollReplay(o *Options, path string, reclaim bool) (time.Duration, error) {
-	es := LogEntries(int(omf.EntriesFor(o.LogLen)), omf.LogOffset+o.LogLen)
+	es := bare.Workload(bare.EntriesFor(o.LogLen), famfs.Format().LogOffset+o.LogLen)
 	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: DeviceSizeFor(o.LogLen, len(es)), LogLen: o.LogLen,
 		Force: true, SystemUUID: masterUUID, Reclaim: reclaim}); err != nil {
 		return 0, err
@@ -244,25 +244,24 @@ func pollReplay(o *Options, path string, reclaim bool) (time.Duration, error) {
 		return 0, err
 	}
 	defer c.Close()
-	raw, err := openRawMeta(path, true)
+	raw, err := bare.OpenMeta(path, true)
 	if err != nil {
 		return 0, err
 	}
-	defer raw.close()
-	l, err := newRawLog(raw.log())
+	defer raw.Close()
+	l, err := bare.NewLog(raw.Log())
 	if err != nil {
 		return 0, err
 	}
 	first := es[:pollChunk]
-	if err := l.append(first); err != nil {
+	if err := l.Append(first); err != nil {
 		return 0, err
 	}
 	if _, err := c.Refresh(); err != nil {
 		return 0, err
 	}
 	if reclaim {
-		i := slices.IndexFunc(first, func(e omf.Entry) bool { return e.Type == omf.EntryFile })
-		fl, err := c.OpenFile(first[i].Path)
+		fl, err := c.OpenFile(first.FirstFile())
 		if err != nil {
 			return 0, err
 		}
@@ -274,7 +273,7 @@ func pollReplay(o *Options, path string, reclaim bool) (time.Duration, error) {
 	}
 	var total time.Duration
 	for k := pollChunk; k < len(es); k += pollChunk {
-		if err := l.append(es[k:min(k+pollChunk, len(es))]); err != nil {
+		if err := l.Append(es[k:min(k+pollChunk, len(es))]); err != nil {
 			return 0, err
 		}
 		d, err := o.timer(func() error { _, err := c.Refresh(); return err })()
@@ -303,7 +302,7 @@ func runParticipate(o *Options) (Figure, error) {
 		return Figure{}, err
 	}
 	sm, bm := ms(s), ms(b)
-	n := omf.EntriesFor(o.LogLen)
+	n := uint64(bare.EntriesFor(o.LogLen))
 	f := timeFigure(Participate, fmt.Sprintf("replay in %d-entry polls, participating", pollChunk), sm, bm, "plain", "same polls, no participant table", ParticipateTarget)
 	f.Detail = fmt.Sprintf("%d polls, %.0f ns/entry, median ratio %.2fx", (n-1)/pollChunk, f.Value*1e6/float64(n), f.MedianRatio)
 	return f, nil

@@ -11,7 +11,6 @@ import (
 	"unsafe"
 
 	"github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/omf"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,7 +31,7 @@ type mapFile struct {
 // bytes, fills it with a pattern (so every page is allocated and the reads
 // see real data) and records its checksum.
 func newMapFile(path string, size uint64, reclaim bool) (*mapFile, error) {
-	devSize := max(omf.MinDeviceSize, (omf.LogOffset+omf.DefaultLogLen+size+(1<<30)-1)&^((1<<30)-1))
+	devSize := max(famfs.Format().MinDeviceSize, (famfs.Format().LogOffset+famfs.Format().DefaultLogLen+size+(1<<30)-1)&^((1<<30)-1))
 	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: devSize, Force: true, SystemUUID: masterUUID, Reclaim: reclaim}); err != nil {
 		return nil, err
 	}

@@ -20,7 +20,7 @@ import (
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/mount"
 	"github.com/google/uuid"
 )
 
@@ -137,7 +137,7 @@ func RunMount(o MountOptions) ([]Figure, error) {
 			e.cleanup[i]()
 		}
 		for _, name := range []string{"m", "c"} {
-			os.Remove(control.LogPath(filepath.Join(dir, name)))
+			os.Remove(mount.LogPath(filepath.Join(dir, name)))
 		}
 		os.RemoveAll(dir)
 	}()
@@ -285,7 +285,7 @@ func (e *mountEnv) visibility() ([]Figure, error) {
 	}
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	p := func(q float64) float64 { return float64(lat[int(q*float64(len(lat)-1))].Microseconds()) / 1000 }
-	st, _ := control.NewClient(c).Status()
+	st, _ := mount.NewClient(c).Status()
 	return []Figure{{ID: MountVisible, Name: "master create -> client visible, p99", Value: p(0.99), Unit: "ms", Target: "<= 20 ms", OK: p(0.99) <= 20,
 		Detail: fmt.Sprintf("%d creates through the library (no notification: the client's daemon polls every %g ms); p50 %.2f ms, max %.2f ms", len(lat), st.PollInterval, p(0.5), p(1))}}, nil
 }
@@ -418,7 +418,7 @@ func (e *mountEnv) manyFiles() ([]Figure, error) {
 		syscall.Stat(mpt+"/"+r.Path, &st)
 	}
 	pid := 0
-	if s, err := control.NewClient(mpt).Status(); err == nil {
+	if s, err := mount.NewClient(mpt).Status(); err == nil {
 		pid = s.PID
 	}
 	rss := rssAnon(pid)

@@ -16,7 +16,6 @@ import (
 	"unsafe"
 
 	"github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/omf"
 	"golang.org/x/sys/unix"
 )
 
@@ -119,12 +118,12 @@ func openRawRing(dev string, poff, coff, bsize, nbuckets uint64) (*rawRing, erro
 		return nil, err
 	}
 	r := &rawRing{f: f, bsize: bsize, n: nbuckets}
-	plen := int(omf.AllocUnit + bsize*nbuckets)
-	if r.p, err = unix.Mmap(int(f.Fd()), int64(poff), (plen+omf.AllocUnit-1)&^(omf.AllocUnit-1), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
+	plen := int(allocUnit + bsize*nbuckets)
+	if r.p, err = unix.Mmap(int(f.Fd()), int64(poff), (plen+int(allocUnit)-1)&^(int(allocUnit)-1), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
 		f.Close()
 		return nil, err
 	}
-	if r.c, err = unix.Mmap(int(f.Fd()), int64(coff), omf.AllocUnit, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
+	if r.c, err = unix.Mmap(int(f.Fd()), int64(coff), int(allocUnit), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED); err != nil {
 		unix.Munmap(r.p)
 		f.Close()
 		return nil, err
@@ -141,7 +140,7 @@ func (r *rawRing) close() {
 func (r *rawRing) pi() *uint64 { return (*uint64)(unsafe.Pointer(&r.p[32])) }
 func (r *rawRing) ci() *uint64 { return (*uint64)(unsafe.Pointer(&r.c[8])) }
 func (r *rawRing) slot(i uint64) []byte {
-	off := omf.AllocUnit + i*r.bsize
+	off := allocUnit + i*r.bsize
 	return r.p[off : off+r.bsize]
 }
 
@@ -283,7 +282,7 @@ func runQueue(o *Options) (Figure, error) {
 	}
 	path := tempPath(o.Dir, "pcq")
 	defer removeQuiet(path)
-	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: omf.MinDeviceSize, Force: true, SystemUUID: masterUUID}); err != nil {
+	if _, err := famfs.Mkfs(path, famfs.MkfsOptions{Size: famfs.Format().MinDeviceSize, Force: true, SystemUUID: masterUUID}); err != nil {
 		return Figure{}, err
 	}
 	f, err := famfs.Open(path, famfs.OpenOptions{SystemUUID: masterUUID})

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/famfs-go/famfs/internal/bare"
 	"slices"
 	"time"
 
@@ -28,7 +29,7 @@ const ReplayTarget = 4.0
 type logImage struct {
 	path    string
 	fs      *famfs.FS
-	raw     *rawMeta
+	raw     *bare.Meta
 	entries int
 	files   int
 }
@@ -55,7 +56,7 @@ func openLogImage(path string, logLen uint64) (*logImage, error) {
 		}
 		return nil, err
 	}
-	raw, err := openRawMeta(path, false)
+	raw, err := bare.OpenMeta(path, false)
 	if err != nil {
 		fsys.Close()
 		return nil, err
@@ -70,7 +71,7 @@ func openClient(path string) (*famfs.FS, error) {
 }
 
 func (im *logImage) close() {
-	im.raw.close()
+	im.raw.Close()
 	im.fs.Close()
 }
 
@@ -112,12 +113,12 @@ func (im *logImage) openFresh() error {
 // readCRCFresh is the floor of openFresh: map the metadata afresh, read and
 // CRC the log, unmap.
 func (im *logImage) readCRCFresh(buf []byte) error {
-	meta, err := im.raw.mmap(unix.PROT_READ)
+	meta, err := im.raw.Map(unix.PROT_READ)
 	if err != nil {
 		return err
 	}
-	readCRC(im.raw.logOf(meta), buf)
-	munmap(meta)
+	bare.ReadCRC(im.raw.LogOf(meta), buf)
+	bare.Unmap(meta)
 	return nil
 }
 
@@ -129,12 +130,12 @@ func runReplay(o *Options) (Figure, error) {
 		return Figure{}, err
 	}
 	defer im.close()
-	buf := make([]byte, floorChunk)
-	log := im.raw.log()
-	floor := func() error { readCRC(log, buf); return nil }
+	buf := make([]byte, bare.FloorChunk)
+	log := im.raw.Log()
+	floor := func() error { bare.ReadCRC(log, buf); return nil }
 	invFloor := func() error {
 		famfs.InvalidateCache(log)
-		readCRC(log, buf)
+		bare.ReadCRC(log, buf)
 		return nil
 	}
 	// Warm up both (page faults of the mappings, code paths).

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/omf"
 	"golang.org/x/sys/unix"
 )
 
@@ -36,13 +35,13 @@ func runZero(o *Options) (Figure, error) {
 	}
 	run := func(noZero bool) (time.Duration, error) {
 		removeQuiet(path)
-		size := DeviceSizeFor(omf.DefaultLogLen, zeroFiles)
+		size := DeviceSizeFor(famfs.Format().DefaultLogLen, zeroFiles)
 		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 		if err != nil {
 			return 0, err
 		}
 		// Old bytes where the files go: allocate the data area's pages.
-		meta := omf.LogOffset + omf.DefaultLogLen
+		meta := famfs.Format().LogOffset + famfs.Format().DefaultLogLen
 		err = unix.Fallocate(int(f.Fd()), 0, int64(meta), int64(zeroFiles*zeroSize))
 		f.Close()
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 	"os"
 	"syscall"
 
-	"github.com/famfs-go/famfs/omf"
+	famfs "github.com/famfs-go/famfs"
 	"github.com/spf13/cobra"
 )
 
@@ -46,18 +46,18 @@ decodes it as a superblock, -l as a log header (for .meta/.superblock and
 		defer syscall.Munmap(m)
 		switch {
 		case sb:
-			s, err := omf.DecodeSuperblock(data)
-			if err != nil {
-				return err
+			var s famfs.Superblock
+			if err := s.UnmarshalBinary(data); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			fmt.Fprintf(e.stdout, "superblock: magic 0x%x version %d log 0x%x+0x%x uuid %s system %s\n", s.Magic, s.Version, s.LogOffset, s.LogLen, s.UUID, s.SystemUUID)
+			fmt.Fprintf(e.stdout, "superblock: format %d.%d log 0x%x+0x%x uuid %s system %s reclaim %v\n", s.OMFMajor, s.OMFMinor, s.LogOffset, s.LogLen, s.UUID, s.SystemUUID, s.Reclaim)
 			fmt.Fprintf(e.stdout, "first 32 bytes: % x\n", data[:min(32, len(data))])
 		case lg:
-			h, err := omf.DecodeLogHeader(data)
-			if err != nil {
-				return err
+			var h famfs.LogInfo
+			if err := h.UnmarshalBinary(data); err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			fmt.Fprintf(e.stdout, "log: magic 0x%x len %d last_index %d next_index %d\n", h.Magic, h.Len, h.LastIndex, h.NextIndex)
+			fmt.Fprintf(e.stdout, "log: len %d last_index %d next_index %d of %d slots\n", h.Len, h.LastIndex, h.NextIndex, h.Capacity)
 			fmt.Fprintf(e.stdout, "first 64 bytes: % x\n", data[:min(64, len(data))])
 		}
 		if !bytes.Equal(data, m) {

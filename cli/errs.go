@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/omf"
 )
 
 // explained is a library error reworded for the user; errors.Is and As
@@ -35,7 +34,7 @@ func pathErr(p fpath, err error) error {
 var (
 	missingParent = regexp.MustCompile(`parent directory (\S+) does not exist`)
 	missingDir    = regexp.MustCompile(`directory ("(?:[^"\\]|\\.)*") does not exist`)
-	// the log's path rule, as the library words it (omf.CheckRelPath)
+	// the log's path rule, as the library words it (famfs.ErrBadPath)
 	relpathRule = regexp.MustCompile(`path: relpath: ("(?:[^"\\]|\\.)*") is (\d+) bytes, the limit is (\d+)`)
 )
 
@@ -53,10 +52,6 @@ func explain(err error, p *fpath) error {
 		err = pe.Err
 	}
 	msg := err.Error()
-	var fe *omf.FieldError
-	if errors.As(err, &fe) && fe.Struct == "path" {
-		msg = strings.Replace(msg, fe.Error(), "path: relpath: "+fe.Reason, 1) // as below
-	}
 	msg = relpathRule.ReplaceAllStringFunc(msg, func(m string) string {
 		sm := relpathRule.FindStringSubmatch(m)
 		var rel string

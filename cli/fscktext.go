@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/omf"
 )
 
 // Struct sizes the reference's verbose fsck prints (docs/format.md, "Log
@@ -58,6 +57,7 @@ func writeFsckText(w io.Writer, r *famfs.FsckReport, human, verbose bool) error 
 
 func fsckText(b *strings.Builder, r *famfs.FsckReport, human, verbose bool) {
 	p := func(format string, args ...any) { fmt.Fprintf(b, format, args...) }
+	fm := famfs.Format()
 	p("Famfs Superblock:\n")
 	sb := r.Superblock
 	if sb == nil {
@@ -72,7 +72,7 @@ func fsckText(b *strings.Builder, r *famfs.FsckReport, human, verbose bool) {
 	p("  alloc_unit:        0x%x\n", sb.AllocUnit)
 	p("  OMF major version: %d\n", sb.OMFMajor)
 	p("  OMF minor version: %d\n", sb.OMFMinor)
-	p("  sizeof superblock: %d\n", omf.SuperblockSize)
+	p("  sizeof superblock: %d\n", fm.SuperblockSize)
 	p("  log size (bytes):  %d\n", sb.LogLen)
 	p("  primary: %s   %d\n", sb.DevPath, sb.DevSize)
 
@@ -83,7 +83,7 @@ func fsckText(b *strings.Builder, r *famfs.FsckReport, human, verbose bool) {
 		return
 	}
 	p("  # of log entries in use: %d of %d\n", h.NextIndex, h.Capacity)
-	p("  Log size in use:          %d\n", omf.EntryOffset(h.NextIndex))
+	p("  Log size in use:          %d\n", fm.EntryOffset(h.NextIndex))
 	p("  Log size (total bytes)    %d\n", h.Len)
 	if r.Collisions != 0 {
 		p("ERROR: %d ALLOCATION COLLISIONS FOUND\n", r.Collisions)
@@ -124,15 +124,15 @@ func fsckText(b *strings.Builder, r *famfs.FsckReport, human, verbose bool) {
 		p("  log_offset:        %d\n", sb.LogOffset)
 		p("  log_len:           %d\n", sb.LogLen)
 		p("  log_entry components:\n")
-		p("      sizeof(log header) %d\n", omf.LogHeaderSize)
-		p("      sizeof(log_entry)  %d\n", omf.EntrySize)
+		p("      sizeof(log header) %d\n", fm.LogHeaderSize)
+		p("      sizeof(log_entry)  %d\n", fm.EntrySize)
 		p("          sizeof(mkdir)     %d\n", sizeofMkdir)
 		p("          sizeof(file_meta) %d\n", sizeofFileMeta)
 		p("              sizeof(fmap)    %d\n", sizeofFmap)
-		p("                  sizeof(interleaved_ext[%d]): %d\n", omf.MaxInterleaved, sizeofInterleaved)
-		p("                  sizeof(famfs_simple_ext[%d]): %d\n", omf.MaxSimpleExtents, sizeofSimpleExt)
+		p("                  sizeof(interleaved_ext[%d]): %d\n", fm.MaxInterleaved, sizeofInterleaved)
+		p("                  sizeof(famfs_simple_ext[%d]): %d\n", fm.MaxSimpleExtents, sizeofSimpleExt)
 		p("  last_log_index:    %d\n", h.LastIndex)
-		p("  usable log size:   %d\n", omf.EntryOffset(h.Capacity))
+		p("  usable log size:   %d\n", fm.EntryOffset(h.Capacity))
 		p("  sizeof(struct famfs_log_file_meta): %d\n", sizeofFileMeta)
 		p("\n")
 	}

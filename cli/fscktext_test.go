@@ -10,8 +10,8 @@ import (
 	"testing"
 
 	famfs "github.com/famfs-go/famfs"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/famfs-go/famfs/internal/testutil/golden"
-	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )
 

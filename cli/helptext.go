@@ -2,8 +2,7 @@ package cli
 
 import (
 	"fmt"
-
-	"github.com/famfs-go/famfs/omf"
+	famfs "github.com/famfs-go/famfs"
 )
 
 // Paragraphs of help that several commands share.
@@ -21,5 +20,5 @@ A host's system UUID is $FAMFS_SYSTEM_UUID when set, else the one in
 
 Paths lie anywhere inside a famfs mount, absolute or relative to the
 working directory. A path relative to the mount root is at most %d bytes
-once cleaned (the log entry's limit).`, omf.MaxRelPath)
+once cleaned (the log entry's limit).`, famfs.Format().MaxPath)
 )

@@ -8,7 +8,7 @@ import (
 	"io"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/mount"
 	"github.com/spf13/cobra"
 )
 
@@ -225,7 +225,7 @@ func writeFMap(w io.Writer, m *famfs.FileMap, extents bool) {
 
 // logplayMount makes the daemon behind a mount replay now.
 func logplayMount(e *env, t fpath, verbose int, asJSON bool) error {
-	c := control.NewClient(t.mount.Point)
+	c := mount.NewClient(t.mount.Point)
 	r, err := c.Replay()
 	if err != nil {
 		return fmt.Errorf("%s: the mount's daemon does not answer (%v); list the log with -n instead", t.arg, err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/omf"
 	"github.com/spf13/cobra"
 )
 
@@ -39,7 +38,7 @@ unless --force-participants.
 which the reference's tools read too): files take space in 4 KiB steps, so
 many small files waste little, but mappings of them fault in 4 KiB pages,
 never 2 MiB ones, and reads through them pay for it. A devdax device with a
-2 MiB align cannot map 4 KiB-granular files and is refused.`, omf.MinDeviceSize>>30, omf.ReclaimVersion),
+2 MiB align cannot map 4 KiB-granular files and is refused.`, famfs.Format().MinDeviceSize>>30, famfs.Format().ReclaimVersion),
 		Args: exactArgs(1),
 	})
 	f := cmd.Flags()
@@ -48,7 +47,7 @@ never 2 MiB ones, and reads through them pay for it. A devdax device with a
 	f.BoolVar(&reclaim, "reclaim", false, "make a file system that takes deletions (superblock version 49; the reference's tools refuse it)")
 	f.BoolVar(&forceLive, "force-participants", false, "with -f: replace a file system even while hosts are registered in its participant table")
 	f.BoolVar(&small, "4k", false, "a 4 KiB allocation unit instead of 2 MiB (small files, 4 KiB page faults)")
-	loglen = famfs.DefaultLogLen
+	loglen = famfs.Format().DefaultLogLen
 	f.VarP(newSize(&loglen), "loglen", "l", "log length: a power of two of at least 8m (k, m, g suffixes)")
 	f.Var(newSize(&size), "size", "create the device as a sparse regular file of this size (or resize an existing regular file)")
 	f.CountVarP(&verbose, "verbose", "v", "more output")
@@ -60,7 +59,7 @@ never 2 MiB ones, and reads through them pay for it. A devdax device with a
 		dev := args[0]
 		o := famfs.MkfsOptions{LogLen: loglen, Force: force, Kill: kill, Size: size, Reclaim: reclaim, ForceParticipants: forceLive}
 		if small {
-			o.AllocUnit = omf.SmallAllocUnit
+			o.AllocUnit = famfs.Format().SmallAllocUnit
 		}
 		sb, err := famfs.Mkfs(dev, o)
 		if err != nil {

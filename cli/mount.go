@@ -15,7 +15,6 @@ import (
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/internal/mounts"
 	"github.com/famfs-go/famfs/mount"
 	"github.com/spf13/cobra"
@@ -190,7 +189,7 @@ func preflight(o mount.Options, devArg, mptArg string) error {
 	host := probe.Host
 	ms, _ := mounts.BySource(o.Device)
 	for _, m := range ms {
-		st, err := control.NewClient(m.Point).Status()
+		st, err := mount.NewClient(m.Point).Status()
 		if err != nil {
 			continue // a dead mount of another host's daemon; not ours to judge
 		}
@@ -217,7 +216,7 @@ func cleanDeadMount(mpt string) error {
 	if err := syscall.Unmount(mpt, syscall.MNT_DETACH); err != nil {
 		return fmt.Errorf("mount point %s: a dead famfs mount (its daemon is gone) is in the way and could not be removed: %w", mpt, err)
 	}
-	control.RemoveSockets(mpt)
+	mount.RemoveSockets(mpt)
 	return nil
 }
 
@@ -229,10 +228,10 @@ func spawnDaemon(e *env, mf *mountFlags, o mount.Options, self string) error {
 	if err != nil {
 		return &ExitError{Code: mountFailure, Err: err}
 	}
-	if err := os.MkdirAll(control.Dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(mount.LogPath(o.Mountpoint)), 0o755); err != nil {
 		return &ExitError{Code: mountFailure, Err: err}
 	}
-	logPath := control.LogPath(o.Mountpoint)
+	logPath := mount.LogPath(o.Mountpoint)
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return &ExitError{Code: mountFailure, Err: err}
@@ -319,7 +318,7 @@ func runDaemon(e *env, mf *mountFlags, o mount.Options) error {
 		ready = os.NewFile(uintptr(mf.readyFD), "ready")
 		// Spawned by famfs mount: standard error is the mount's log file;
 		// keep it bounded, and remove it after a clean unmount.
-		if l, err := openDaemonLog(control.LogPath(o.Mountpoint), maxDaemonLog); err == nil {
+		if l, err := openDaemonLog(mount.LogPath(o.Mountpoint), maxDaemonLog); err == nil {
 			dlog, logw = l, l
 		}
 	}

@@ -13,8 +13,8 @@ import (
 	"syscall"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/internal/mounts"
+	"github.com/famfs-go/famfs/mount"
 	"github.com/spf13/pflag"
 )
 
@@ -150,7 +150,7 @@ func openMasterFor(args ...string) ([]fpath, string, *famfs.FS, error) {
 func notifyDaemons(dev string, rewritten ...string) {
 	ms, _ := mounts.BySource(dev)
 	for _, m := range ms {
-		c := control.NewClient(m.Point)
+		c := mount.NewClient(m.Point)
 		c.Replay()
 		for _, r := range rewritten {
 			c.Invalidate(r)

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/mount"
 	"github.com/spf13/cobra"
 )
 
@@ -29,9 +29,9 @@ removed when the mount is unmounted cleanly.`,
 		if err != nil {
 			return err
 		}
-		logPath := control.LogPath(p.mount.Point)
+		logPath := mount.LogPath(p.mount.Point)
 		tail := tailLines(logPath, statusLogLines)
-		st, err := control.NewClient(p.mount.Point).Status()
+		st, err := mount.NewClient(p.mount.Point).Status()
 		if err != nil {
 			msg := fmt.Sprintf("%s: the daemon of the mount at %s does not answer: %v; its log is %s", p.arg, p.mount.Point, err, logPath)
 			if len(tail) > 0 {
@@ -43,7 +43,7 @@ removed when the mount is unmounted cleanly.`,
 			tail = []string{}
 		}
 		out := struct {
-			control.Status
+			mount.Status
 			DaemonLog     string   `json:"daemon_log"`      // the daemon's log file (removed after a clean unmount)
 			DaemonLogTail []string `json:"daemon_log_tail"` // its last lines
 		}{st, logPath, tail}

@@ -9,8 +9,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/internal/mounts"
+	"github.com/famfs-go/famfs/mount"
 	"github.com/spf13/cobra"
 )
 
@@ -79,11 +79,11 @@ func umount(mpt, arg string, lazy bool) error {
 		if err := syscall.Unmount(mpt, syscall.MNT_DETACH); err != nil {
 			return fmt.Errorf("%s: its daemon is gone, and detaching it failed: %w", arg, err)
 		}
-		control.RemoveSockets(mpt)
+		mount.RemoveSockets(mpt)
 		return nil
 	}
 	pid, leases := 0, uint64(0)
-	if st, err := control.NewClient(mpt).Status(); err == nil {
+	if st, err := mount.NewClient(mpt).Status(); err == nil {
 		pid = st.PID
 		if st.Grants != nil && st.Space != nil { // Space: made for delete
 			leases = st.Grants.Leases
@@ -105,7 +105,7 @@ func umount(mpt, arg string, lazy bool) error {
 	} else if pid > 0 {
 		waitGone(pid, 10*time.Second)
 	}
-	control.RemoveSockets(mpt)
+	mount.RemoveSockets(mpt)
 	return nil
 }
 

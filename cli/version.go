@@ -2,11 +2,11 @@ package cli
 
 import (
 	"fmt"
+	famfs "github.com/famfs-go/famfs"
 	"runtime"
 	"runtime/debug"
 	"strings"
 
-	"github.com/famfs-go/famfs/omf"
 	"github.com/spf13/cobra"
 )
 
@@ -66,7 +66,8 @@ func versionText(name string) string {
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "writes: famfs on-media format %d.%d (superblock version %d)\n", omf.OMFMajor, omf.OMFMinor, omf.SuperblockVersion)
+	fm := famfs.Format()
+	fmt.Fprintf(&b, "writes: famfs on-media format %d.%d (superblock version %d)\n", fm.Major, fm.Minor, fm.SuperblockVersion)
 	fmt.Fprintf(&b, "built with %s for %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	return b.String()
 }

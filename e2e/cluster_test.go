@@ -7,6 +7,7 @@ package e2e
 // when the test fails. Tests with clusters of their own run in parallel.
 
 import (
+	"github.com/famfs-go/famfs/mount"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/internal/mounts"
 )
 
@@ -91,7 +91,7 @@ func (c *cluster) cleanup() {
 			continue
 		}
 		pid := 0
-		if st, err := control.NewClient(m.Point).Status(); err == nil {
+		if st, err := mount.NewClient(m.Point).Status(); err == nil {
 			pid = st.PID
 		}
 		if err := syscall.Unmount(m.Point, 0); err != nil {
@@ -101,14 +101,14 @@ func (c *cluster) cleanup() {
 			waitExit(pid, 5*time.Second)
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
-		control.RemoveSockets(m.Point)
+		mount.RemoveSockets(m.Point)
 	}
 	// The daemons' logs (kept after unmount for debugging) of this cluster's
 	// mount points go too; only mount points under c.dir are ours.
 	if ents, err := os.ReadDir(c.dir); err == nil {
 		for _, e := range ents {
 			if e.IsDir() {
-				os.Remove(control.LogPath(filepath.Join(c.dir, e.Name())))
+				os.Remove(mount.LogPath(filepath.Join(c.dir, e.Name())))
 			}
 		}
 	}

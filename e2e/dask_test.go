@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"github.com/famfs-go/famfs/mount"
 	"math"
 	"os"
 	"os/exec"
@@ -18,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/internal/mounts"
 )
 
@@ -404,7 +404,7 @@ func daskCleanup(t *testing.T, dir string) {
 	for _, mpt := range mountsUnder(dir) {
 		pid := 0
 		if famfsMounts[mpt] {
-			if st, err := control.NewClient(mpt).Status(); err == nil {
+			if st, err := mount.NewClient(mpt).Status(); err == nil {
 				pid = st.PID
 			}
 		}
@@ -416,8 +416,8 @@ func daskCleanup(t *testing.T, dir string) {
 			syscall.Kill(pid, syscall.SIGKILL)
 		}
 		if famfsMounts[mpt] {
-			control.RemoveSockets(mpt)
-			os.Remove(control.LogPath(mpt))
+			mount.RemoveSockets(mpt)
+			os.Remove(mount.LogPath(mpt))
 		}
 	}
 	if left := mountsUnder(dir); len(left) > 0 {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/famfs-go/famfs/mount"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/internal/mounts"
 )
 
@@ -64,7 +64,7 @@ func TestDemoCleansUp(t *testing.T) {
 			if ms, _ := mounts.BySource(dev); len(ms) > 0 {
 				t.Errorf("the demo left %v mounted", ms)
 			}
-			for _, p := range []string{dev, work, control.LogPath(filepath.Join(work, "master")), control.LogPath(filepath.Join(work, "client"))} {
+			for _, p := range []string{dev, work, mount.LogPath(filepath.Join(work, "master")), mount.LogPath(filepath.Join(work, "client"))} {
 				if _, err := os.Stat(p); err == nil {
 					t.Errorf("the demo left %s", p)
 				}

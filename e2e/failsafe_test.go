@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/famfs-go/famfs/mount"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/control"
 	"github.com/famfs-go/famfs/internal/mounts"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // logGeometry reads the superblock of the device file dev.
@@ -342,7 +343,7 @@ func TestDaemonLogQuietAndRemoved(t *testing.T) {
 	if total != 64<<20 {
 		t.Fatalf("read %d bytes", total)
 	}
-	logPath := control.LogPath(m)
+	logPath := mount.LogPath(m)
 	b, err := os.ReadFile(logPath)
 	if err != nil {
 		t.Fatalf("the daemon log: %v", err)

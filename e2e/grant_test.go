@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/famfs-go/famfs/mount"
 	"net"
 	"os"
 	"strconv"
@@ -15,7 +16,7 @@ import (
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/control"
 	"golang.org/x/sys/unix"
 )
 
@@ -416,7 +417,7 @@ func floodChild() int {
 
 // controlChild asks the control socket for status and to replay.
 func controlChild() int {
-	cl := control.NewClient(os.Getenv("FAMFS_E2E_MPT"))
+	cl := mount.NewClient(os.Getenv("FAMFS_E2E_MPT"))
 	if _, err := cl.Status(); err != nil {
 		fmt.Println("status:", err)
 	} else {
@@ -517,7 +518,7 @@ func TestSocketFlood(t *testing.T) {
 		!strings.Contains(string(out), "403") {
 		t.Errorf("unprivileged control requests: %v\n%s", err, out)
 	}
-	if _, err := control.NewClient(c1).Replay(); err != nil {
+	if _, err := mount.NewClient(c1).Replay(); err != nil {
 		t.Errorf("root's replay: %v", err)
 	}
 	st := daemonAlive(t, c1)

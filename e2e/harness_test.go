@@ -8,6 +8,7 @@ package e2e
 import (
 	"bytes"
 	"fmt"
+	"github.com/famfs-go/famfs/mount"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/internal/mounts"
 )
 
@@ -125,9 +125,9 @@ func waitExit(pid int, limit time.Duration) bool {
 }
 
 // daemonAlive asks the mount's daemon for its status.
-func daemonAlive(t testing.TB, mpt string) control.Status {
+func daemonAlive(t testing.TB, mpt string) mount.Status {
 	t.Helper()
-	st, err := control.NewClient(mpt).Status()
+	st, err := mount.NewClient(mpt).Status()
 	if err != nil {
 		t.Fatalf("daemon of %s does not answer: %v", mpt, err)
 	}

@@ -15,7 +15,7 @@ import (
 	famfs "github.com/famfs-go/famfs"
 )
 
-// Grants are leases (control/grant.go, protocol version 2): the daemon
+// Grants are leases (internal/control/grant.go, protocol version 2): the daemon
 // holds a granted file until the grant's connection closes, and the
 // clients keep that connection open for as long as they use the file.
 // These tests watch the client daemon's lease count (GET /status) while

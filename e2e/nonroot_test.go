@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/famfs-go/famfs/mount"
 	"io"
 	"os"
 	"os/exec"
@@ -12,10 +13,9 @@ import (
 	"testing"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
 )
 
-func filepathLog(mpt string) string { return control.LogPath(mpt) }
+func filepathLog(mpt string) string { return mount.LogPath(mpt) }
 
 // childMain runs in a re-executed test binary, usually as an unprivileged
 // user (see asUser). FAMFS_E2E_CHILD chooses what it does; "1" maps a famfs

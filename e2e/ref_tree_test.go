@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/control"
 )
 
 // The mounted tree under ordinary tools, items 153-157 and 161-163

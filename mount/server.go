@@ -11,7 +11,7 @@ import (
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/control"
 	"github.com/famfs-go/famfs/mount/internal/ctlsock"
 	"github.com/famfs-go/famfs/mount/internal/fusefs"
 	"github.com/famfs-go/famfs/mount/internal/grants"
@@ -203,7 +203,10 @@ func (s *Server) ServeControl() (func(), error) {
 		return nil, err
 	}
 	s.grants.Store(g)
-	ctl := ctlsock.New(ctlsock.Config{Backend: s, Trust: trust, Level: s.opts.Level})
+	ctl := ctlsock.New(ctlsock.Config{
+		Status: func() any { return s.Status() }, Replay: func() any { return replayAnswer(s.Replay()) },
+		Invalidate: s.Invalidate, Trust: trust, Level: s.opts.Level,
+	})
 	stopCtl, err := ctl.Serve(control.SocketPath(s.opts.Mountpoint))
 	if err != nil {
 		stopGrants()
@@ -223,14 +226,26 @@ func (s *Server) level() slog.Level {
 	return slog.LevelInfo
 }
 
+// replayAnswer is what POST /replay returns for a replay's outcome.
+func replayAnswer(st famfs.ReplayStatus, err error) Replay {
+	out := Replay{Applied: st.Applied, Next: st.Next}
+	if st.Stuck != nil {
+		out.Stuck = st.Stuck.Error()
+	}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	return out
+}
+
 // Status assembles what GET /status returns.
-func (s *Server) Status() control.Status {
+func (s *Server) Status() Status {
 	next, slots, stuck := s.fsys.LogStatus()
 	sb := s.fsys.Superblock()
 	counters := map[string]uint64{}
 	s.tree.Counters(counters)
 	s.poller.Counters(counters)
-	st := control.Status{
+	st := Status{
 		PID: os.Getpid(), Device: s.opts.Device, Mountpoint: s.opts.Mountpoint,
 		HostUUID: s.fsys.HostUUID().String(), FSUUID: sb.UUID.String(), Role: s.fsys.Role().String(),
 		ReadOnly: !s.fsys.DataWritable(), CacheMode: string(s.opts.Cache), Started: s.started.Format(time.RFC3339Nano),
@@ -238,10 +253,13 @@ func (s *Server) Status() control.Status {
 		PollInterval: float64(s.opts.PollInterval) / float64(time.Millisecond), Counters: counters,
 	}
 	if g := s.grants.Load(); g != nil {
-		st.Grants = g.Stats()
+		x := g.Stats()
+		st.Grants = &GrantStats{Made: x.Made, MapOnly: x.MapOnly, Refused: x.Refused, ZeroCopyGroup: x.ZeroCopyGroup,
+			Connections: x.Connections, ConnectionsRefused: x.ConnectionsRefused, Leases: x.Leases, LeaseConns: x.LeaseConns}
 	}
 	if c := s.ctl.Load(); c != nil {
-		st.Control = c.Stats()
+		x := c.Stats()
+		st.Control = &ConnStats{Open: x.Open, Refused: x.Refused, Forbidden: x.Forbidden}
 	}
 	st.Coherence = "off"
 	if s.coherent {
@@ -256,7 +274,7 @@ func (s *Server) Status() control.Status {
 	u := s.fsys.Stats()
 	st.Problems = u.Problems
 	if sb.Reclaim {
-		sp := &control.SpaceStatus{Holders: []string{}, Evicted: u.Evicted}
+		sp := &SpaceStatus{Holders: []string{}, Evicted: u.Evicted}
 		if x, err := s.fsys.Space(); err == nil {
 			sp.CapacityBytes, sp.InUseBytes, sp.FreeBytes, sp.WaitingBytes = x.Capacity, x.InUse, x.Free, x.Waiting
 			for _, h := range x.Holders {

@@ -1,16 +1,18 @@
 package mount
 
 import (
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/control"
 	"github.com/google/uuid"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -133,7 +135,7 @@ func TestServeControl(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer stop()
-	c := control.NewClient(s.opts.Mountpoint)
+	c := NewClient(s.opts.Mountpoint)
 	st, err := c.Status()
 	if err != nil {
 		t.Fatal(err)
@@ -143,5 +145,16 @@ func TestServeControl(t *testing.T) {
 	}
 	if r, err := c.Replay(); err != nil || r.Error != "" {
 		t.Errorf("replay: %+v %v", r, err)
+	}
+}
+
+// A replay's answer says where it waits and why it failed.
+func TestReplayAnswer(t *testing.T) {
+	if r := replayAnswer(famfs.ReplayStatus{Applied: 3, Next: 7}, nil); r != (Replay{Applied: 3, Next: 7}) {
+		t.Errorf("clean replay: %+v", r)
+	}
+	r := replayAnswer(famfs.ReplayStatus{Next: 7, Stuck: &famfs.BadEntry{Index: 7, Err: errors.New("torn")}}, errors.New("stuck"))
+	if r.Stuck == "" || !strings.Contains(r.Stuck, "torn") || r.Error != "stuck" {
+		t.Errorf("stuck replay: %+v", r)
 	}
 }

@@ -39,7 +39,7 @@ void grant_free_segs(struct grant *g)
 	g->segs_len = 0;
 }
 
-/* The daemon's checks are in control/grant.go (DecodeGrantReply is the Go
+/* The daemon's checks are in internal/control/grant.go (DecodeGrantReply is the Go
  * client's decoder); this parser accepts exactly the replies that one
  * accepts, less those a mapping cannot use: a granted reply must have at
  * least one segment and every segment page-aligned (4 KiB) on the file and

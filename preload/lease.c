@@ -1,6 +1,6 @@
 /* Leases: what keeps a granted file held by the mount's daemon.
  *
- * A grant is a lease (control/grant.go, protocol version 2): the daemon
+ * A grant is a lease (internal/control/grant.go, protocol version 2): the daemon
  * holds the file (its space is not given to another file after a delete)
  * until the connection the grant was made on closes. The library keeps that
  * connection open for as long as the process holds the file through it:

@@ -1,6 +1,6 @@
 /* The zero-copy grant protocol (v2), client side: constants and the decoded
  * reply. The wire format is described in docs/protocol.md, "Grant protocol",
- * and control/grant.go (the daemon's side); both must agree byte for byte. All integers on the wire are
+ * and internal/control/grant.go (the daemon's side); both must agree byte for byte. All integers on the wire are
  * little-endian.
  *
  * Version 2 has version 1's bytes and makes every grant a lease: the daemon

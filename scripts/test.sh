@@ -19,5 +19,5 @@ make preload-test
 # module's dependencies), so ./... above does not reach it.
 (cd examples/arrow && go mod download && go vet ./... && go test -count=1 ./...)
 # The race detector on the core packages (the ones with shared state).
-go test -count=1 -race . ./internal/metalog ./internal/namespace ./internal/alloc ./internal/device ./internal/participants ./omf ./mount/...
+go test -count=1 -race . ./internal/metalog ./internal/namespace ./internal/alloc ./internal/device ./internal/participants ./internal/omf ./internal/control ./mount/...
 echo "all tests passed"

@@ -16,7 +16,7 @@ import (
 	"testing"
 
 	"github.com/famfs-go/famfs/internal/namespace"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/google/uuid"
 )
 

@@ -27,9 +27,9 @@ import (
 
 	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/namespace"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/famfs-go/famfs/internal/prng"
 	"github.com/famfs-go/famfs/internal/testutil/golden"
-	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/mount"
 	"github.com/google/uuid"
 )
 
@@ -353,8 +353,8 @@ func TestThroughMount(t *testing.T) {
 			syscall.Unmount(mpt, syscall.MNT_DETACH)
 		}
 		// The daemon keeps its log after unmount; this one was ours.
-		os.Remove(control.LogPath(mpt))
-		os.Remove(control.SocketPath(mpt))
+		os.Remove(mount.LogPath(mpt))
+		mount.RemoveSockets(mpt)
 	})
 	out := mustHost(t, clientID, "read", filepath.Join(mpt, "dir/t.arrow"))
 	for _, want := range []string{"(client)", "zero copy: 32 of 32 column buffers", "0 allocations, 0 bytes", "all 4000 rows as written"} {

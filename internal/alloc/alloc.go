@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // ErrNoSpace is wrapped by allocation failures for lack of space (the famfs

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 const au = omf.AllocUnit

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // copying hides a Media's View, so that the log is read through copies by

@@ -1,7 +1,7 @@
 package metalog
 
 import (
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // Append adds entries at the end of the log and returns the index of the

@@ -11,9 +11,10 @@ import (
 
 	"github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/bench"
+	"github.com/famfs-go/famfs/internal/bare"
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/metalog"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/google/uuid"
 )
 
@@ -117,7 +118,7 @@ func BenchmarkReadCRCFloor(b *testing.B) {
 // fills): the log's share of creating one file.
 func BenchmarkAppendOne(b *testing.B) {
 	path := benchDevice(b)
-	es := bench.LogEntries(int(omf.EntriesFor(omf.DefaultLogLen)), omf.LogOffset+omf.DefaultLogLen)
+	es := bare.Workload(int(omf.EntriesFor(omf.DefaultLogLen)), omf.LogOffset+omf.DefaultLogLen)
 	var l *metalog.Log
 	done := func() {}
 	defer func() { done() }()

@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/famfs-go/famfs/internal/namespace"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/famfs-go/famfs/internal/testutil/ncmem"
-	"github.com/famfs-go/famfs/omf"
 	"github.com/google/uuid"
 )
 

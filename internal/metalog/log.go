@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // ErrLogFull is wrapped by the error Append returns when the entries do not

@@ -7,8 +7,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/famfs-go/famfs/internal/testutil/ncmem"
-	"github.com/famfs-go/famfs/omf"
 )
 
 // smallLog is a log length for model tests: the header only checks that the

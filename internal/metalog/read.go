@@ -1,7 +1,7 @@
 package metalog
 
 import (
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // Visit receives entries in log order. err is nil for a usable entry. Replay

@@ -4,8 +4,9 @@ import (
 	"testing"
 
 	"github.com/famfs-go/famfs/bench"
+	"github.com/famfs-go/famfs/internal/bare"
 	"github.com/famfs-go/famfs/internal/namespace"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // BenchmarkApplyFullLog builds the tree of a full 8 MiB log (15,420 decoded
@@ -13,7 +14,7 @@ import (
 func BenchmarkApplyFullLog(b *testing.B) {
 	n := int(omf.EntriesFor(omf.DefaultLogLen))
 	meta := uint64(omf.LogOffset + omf.DefaultLogLen)
-	es := bench.LogEntries(n, meta)
+	es := bare.Workload(n, meta)
 	dev := bench.DeviceSizeFor(omf.DefaultLogLen, n)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -34,7 +35,7 @@ func BenchmarkApplyFullLog(b *testing.B) {
 func BenchmarkApplyRawFullLog(b *testing.B) {
 	n := int(omf.EntriesFor(omf.DefaultLogLen))
 	meta := uint64(omf.LogOffset + omf.DefaultLogLen)
-	es := bench.LogEntries(n, meta)
+	es := bare.Workload(n, meta)
 	dev := bench.DeviceSizeFor(omf.DefaultLogLen, n)
 	img := make([]byte, n*omf.EntrySize)
 	for i := range es {

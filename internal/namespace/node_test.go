@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // Names of every length up to the longest a reader accepts, many chunks of

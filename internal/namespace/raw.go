@@ -3,7 +3,7 @@ package namespace
 import (
 	"unsafe"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // ApplyRaw adds entry i to the tree given its image, which passed

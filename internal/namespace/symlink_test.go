@@ -3,7 +3,7 @@ package namespace
 import (
 	"testing"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 func symlink(p, target string) *omf.Entry {

@@ -9,7 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/famfs-go/famfs/internal/alloc"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // Inode numbers: the root is 1; numbers below InoBase are reserved for the

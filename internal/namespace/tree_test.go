@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/google/uuid"
 )
 

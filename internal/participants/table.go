@@ -18,7 +18,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/google/uuid"
 )
 

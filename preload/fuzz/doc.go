@@ -1,6 +1,6 @@
 // Package fuzz tests the preload library's grant reply parser (grant_parse
 // in preload/grant.c, C) against the Go side of the protocol
-// (control/grant.go): the C source is compiled into this package with cgo,
+// (internal/control/grant.go): the C source is compiled into this package with cgo,
 // and the fuzz tests feed it random replies, which must never crash it and
 // must be accepted exactly when control.DecodeGrantReply accepts them (less
 // the replies the C client cannot map), with the same fields, and Go-encoded

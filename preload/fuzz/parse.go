@@ -18,7 +18,7 @@ import "C"
 import (
 	"unsafe"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // Parsed is what grant_parse made of a reply.

@@ -9,8 +9,8 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/famfs-go/famfs/control"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/control"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/google/uuid"
 )
 

@@ -7,7 +7,7 @@
  * damage the parser must refuse. Then random damage to good replies, each
  * parsed from a buffer of exactly its length (an overread is an ASan
  * error); whatever is accepted must satisfy what the library relies on.
- * (preload/fuzz holds the parser to the Go decoder, control/grant.go.)
+ * (preload/fuzz holds the parser to the Go decoder, internal/control/grant.go.)
  * Prints "ok". */
 #include "../internal.h"
 

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/famfs-go/famfs/internal/alloc"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // The striped example of docs/format.md, "Golden vectors" ("Shadow YAML of

@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // Shadow is a file as the reference's shadow YAML describes it (docs/format.md,

@@ -15,23 +15,17 @@ import (
 	"sync/atomic"
 	"time"
 
-	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/mount/internal/guard"
 )
 
-// Backend is what the control socket reports on and acts on.
-type Backend interface {
-	Status() control.Status
-	Replay() (famfs.ReplayStatus, error)
-	Invalidate(rel string) error
-}
-
-// Config configures a control socket.
+// Config configures a control socket: what it reports on and acts on (the
+// daemon's answers, encoded as JSON), and who may change state.
 type Config struct {
-	Backend Backend
-	Trust   guard.Trust    // who may change state (anything but GET and HEAD)
-	Level   *slog.LevelVar // the daemon's log level; nil: fixed at info
+	Status     func() any             // GET /status
+	Replay     func() any             // POST /replay: replay now, say what happened
+	Invalidate func(rel string) error // POST /invalidate: drop a file's cached pages
+	Trust      guard.Trust            // who may change state (anything but GET and HEAD)
+	Level      *slog.LevelVar         // the daemon's log level; nil: fixed at info
 }
 
 // Socket is one mount's control socket.
@@ -99,9 +93,15 @@ func (s *Socket) server(h http.Handler) *http.Server {
 	}
 }
 
+// Stats counts the control socket's connections.
+type Stats struct {
+	Open, Refused uint64 // open now; closed at once (per-uid or total cap)
+	Forbidden     uint64 // state-changing requests from untrusted users
+}
+
 // Stats is what GET /status shows of the control socket's connections.
-func (s *Socket) Stats() *control.ConnStats {
-	return &control.ConnStats{Open: s.limit.Open(), Refused: s.limit.Refused(), Forbidden: s.forbidden.Load()}
+func (s *Socket) Stats() Stats {
+	return Stats{Open: s.limit.Open(), Refused: s.limit.Refused(), Forbidden: s.forbidden.Load()}
 }
 
 func (s *Socket) level() slog.Level {
@@ -119,19 +119,11 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 func (s *Socket) handleStatus(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, s.cfg.Backend.Status())
+	writeJSON(w, s.cfg.Status())
 }
 
 func (s *Socket) handleReplay(w http.ResponseWriter, r *http.Request) {
-	st, err := s.cfg.Backend.Replay()
-	out := control.Replay{Applied: st.Applied, Next: st.Next}
-	if st.Stuck != nil {
-		out.Stuck = st.Stuck.Error()
-	}
-	if err != nil {
-		out.Error = err.Error()
-	}
-	writeJSON(w, out)
+	writeJSON(w, s.cfg.Replay())
 }
 
 func (s *Socket) handleLogLevel(w http.ResponseWriter, r *http.Request) {
@@ -166,7 +158,7 @@ func parseLevel(v string) (slog.Level, error) {
 }
 
 func (s *Socket) handleInvalidate(w http.ResponseWriter, r *http.Request) {
-	if err := s.cfg.Backend.Invalidate(r.URL.Query().Get("path")); err != nil {
+	if err := s.cfg.Invalidate(r.URL.Query().Get("path")); err != nil {
 		http.Error(w, err.Error(), http.StatusNotFound)
 		return
 	}

@@ -3,7 +3,6 @@ package ctlsock
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"io/fs"
 	"log/slog"
@@ -16,8 +15,6 @@ import (
 	"strings"
 	"testing"
 
-	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
 	"github.com/famfs-go/famfs/mount/internal/guard"
 )
 
@@ -38,15 +35,27 @@ type backend struct {
 	invalidated []string
 }
 
-func (b *backend) Status() control.Status { return control.Status{PID: 42, Device: "dev"} }
-func (b *backend) Replay() (famfs.ReplayStatus, error) {
-	b.replays++
-	if b.replays > 1 {
-		return famfs.ReplayStatus{Stuck: &famfs.BadEntry{}}, errors.New("stuck")
-	}
-	return famfs.ReplayStatus{Applied: 3, Next: 7}, nil
+// replayed is the fake's answer to a replay.
+type replayed struct {
+	Applied uint64 `json:"applied"`
+	Error   string `json:"error,omitempty"`
 }
-func (b *backend) Invalidate(rel string) error {
+
+func (b *backend) config() Config {
+	return Config{
+		Status: func() any { return map[string]any{"pid": 42, "device": "dev"} },
+		Replay: func() any {
+			b.replays++
+			if b.replays > 1 {
+				return replayed{Error: "stuck"}
+			}
+			return replayed{Applied: 3}
+		},
+		Invalidate: b.invalidate,
+	}
+}
+
+func (b *backend) invalidate(rel string) error {
 	if rel == "missing" {
 		return fs.ErrNotExist
 	}
@@ -63,7 +72,9 @@ func TestServe(t *testing.T) {
 	path := filepath.Join(dir, "ctl.sock")
 	level := new(slog.LevelVar)
 	b := &backend{}
-	s := New(Config{Backend: b, Trust: guard.Trust{Device: dev}, Level: level})
+	cfg := b.config()
+	cfg.Trust, cfg.Level = guard.Trust{Device: dev}, level
+	s := New(cfg)
 	stop, err := s.Serve(path)
 	if err != nil {
 		t.Fatal(err)
@@ -89,13 +100,13 @@ func TestServe(t *testing.T) {
 	if code, body := do("GET", "/pid", ""); code != 200 || strings.TrimSpace(body) != strconv.Itoa(os.Getpid()) {
 		t.Errorf("pid: %d %s", code, body)
 	}
-	var r control.Replay
+	var r replayed
 	code, body := do("POST", "/replay", "")
-	if json.Unmarshal([]byte(body), &r); code != 200 || r.Applied != 3 || r.Next != 7 || r.Error != "" {
+	if json.Unmarshal([]byte(body), &r); code != 200 || b.replays != 1 || r.Applied != 3 || r.Error != "" {
 		t.Errorf("replay: %d %s", code, body)
 	}
 	code, body = do("POST", "/replay", "")
-	if json.Unmarshal([]byte(body), &r); code != 200 || r.Error != "stuck" || r.Stuck == "" {
+	if r = (replayed{}); json.Unmarshal([]byte(body), &r) != nil || code != 200 || r.Error != "stuck" {
 		t.Errorf("failed replay: %d %s", code, body)
 	}
 	if code, body := do("GET", "/log_level", ""); code != 200 || strings.TrimSpace(body) != "INFO" {
@@ -129,7 +140,9 @@ func TestServe(t *testing.T) {
 // Without a peer (or a trusted one) only GET and HEAD pass; without a log
 // level variable the level is fixed.
 func TestHandlerGuard(t *testing.T) {
-	s := New(Config{Backend: &backend{}, Trust: guard.Trust{Device: filepath.Join(t.TempDir(), "dev")}})
+	cfg := (&backend{}).config()
+	cfg.Trust = guard.Trust{Device: filepath.Join(t.TempDir(), "dev")}
+	s := New(cfg)
 	h := s.Handler()
 	for _, c := range []struct {
 		method, url string

@@ -3,5 +3,5 @@
 // (GET /status, /pid, /log_level; POST /replay, /invalidate, /log_level),
 // the server's timeouts and header limits, the cap on connections per uid,
 // and the guard that keeps state-changing requests to trusted users. What
-// the handlers report and do comes from a Backend (the mount's Server).
+// the handlers report and do comes from the Config (the mount's Server).
 package ctlsock

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
 

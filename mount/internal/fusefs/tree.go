@@ -9,7 +9,6 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/mount/internal/errmap"
-	"github.com/famfs-go/famfs/omf"
 	"github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -92,7 +91,7 @@ func (t *Tree) onAdd(ctx context.Context) {
 	sb := t.fsys.Superblock()
 	meta := t.root.NewPersistentInode(ctx, &metaDir{t: t}, fs.StableAttr{Mode: syscall.S_IFDIR, Ino: inoMeta})
 	t.root.AddChild(metaName, meta, false)
-	sbf := meta.NewPersistentInode(ctx, &metaFile{t: t, ino: inoSuperblock, off: 0, size: omf.SuperblockRegion},
+	sbf := meta.NewPersistentInode(ctx, &metaFile{t: t, ino: inoSuperblock, off: 0, size: famfs.Format().SuperblockRegion},
 		fs.StableAttr{Mode: syscall.S_IFREG, Ino: inoSuperblock})
 	meta.AddChild(famfs.MetaSuperblock, sbf, false)
 	lf := meta.NewPersistentInode(ctx, &metaFile{t: t, ino: inoLog, off: sb.LogOffset, size: sb.LogLen},
@@ -195,7 +194,7 @@ func (t *Tree) statfs(out *fuse.StatfsOut) syscall.Errno {
 	out.Bavail = out.Bfree
 	out.Files = slots
 	out.Ffree = slots - min(next, slots)
-	out.NameLen = omf.MaxRelPath
+	out.NameLen = uint32(famfs.Format().MaxPath)
 	return 0
 }
 

@@ -7,10 +7,9 @@ import (
 	"syscall"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/control"
 	"github.com/famfs-go/famfs/mount/internal/errmap"
 	"github.com/famfs-go/famfs/mount/internal/guard"
-	"github.com/famfs-go/famfs/omf"
 	"golang.org/x/sys/unix"
 )
 
@@ -146,7 +145,7 @@ func (g *Server) describe(r *control.GrantReply, file *famfs.File) error {
 		r.Flags |= control.GrantDevDax
 	}
 	for _, s := range file.Segments() {
-		r.Segments = append(r.Segments, omf.Segment(s))
+		r.Segments = append(r.Segments, control.Segment(s))
 	}
 	if len(r.Segments) > control.MaxGrantSegments {
 		return fmt.Errorf("%d segments", len(r.Segments))

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/control"
 	"github.com/famfs-go/famfs/mount/internal/guard"
 )
 
@@ -129,7 +129,7 @@ func TestGrantLeaseLifecycle(t *testing.T) {
 	proof, _ := os.Open(os.Args[0])
 	defer proof.Close()
 	c, done := leaseConn(t, s, 1000)
-	st := func() *control.GrantStats { return s.Stats() }
+	st := func() Stats { return s.Stats() }
 	if g := st(); g.Connections != 1 || g.Leases != 0 {
 		t.Fatalf("pending connection: %+v", g)
 	}

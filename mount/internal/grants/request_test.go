@@ -10,7 +10,7 @@ import (
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/control"
 	"github.com/famfs-go/famfs/mount/internal/guard"
 	"github.com/google/uuid"
 	"golang.org/x/sys/unix"

@@ -12,9 +12,8 @@ import (
 	"time"
 
 	famfs "github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/control"
 	"github.com/famfs-go/famfs/mount/internal/guard"
-	"github.com/famfs-go/famfs/omf"
 	"golang.org/x/sys/unix"
 )
 
@@ -298,7 +297,7 @@ func (g *Server) send(uc *net.UnixConn, reply control.GrantReply, dev *os.File) 
 // deviceFacts returns the device's mapping alignment and whether it is a
 // devdax character device.
 func (g *Server) deviceFacts() (align uint64, devDax bool) {
-	align = omf.AllocUnit
+	align = famfs.Format().AllocUnit
 	d := g.cfg.FS.Device()
 	if d.Align > 0 {
 		align = d.Align
@@ -306,9 +305,20 @@ func (g *Server) deviceFacts() (align uint64, devDax bool) {
 	return align, d.Kind == famfs.DaxDevice
 }
 
+// Stats counts what the grant socket handed out and refused
+// (docs/protocol.md, GET /status's "grants").
+type Stats struct {
+	Made, MapOnly      uint64            // device descriptors handed out; maps without one
+	Refused            map[string]uint64 // by reason
+	ZeroCopyGroup      string            // the group trusted with descriptors, if any
+	Connections        uint64            // open now, holding no lease yet
+	ConnectionsRefused uint64            // closed at once: per-uid or total cap
+	Leases, LeaseConns uint64            // grants in force now; the connections that hold them
+}
+
 // Stats is what GET /status shows of the grant socket.
-func (g *Server) Stats() *control.GrantStats {
-	out := &control.GrantStats{Made: g.made.Load(), MapOnly: g.mapOnly.Load(), Refused: map[string]uint64{},
+func (g *Server) Stats() Stats {
+	out := Stats{Made: g.made.Load(), MapOnly: g.mapOnly.Load(), Refused: map[string]uint64{},
 		Connections: g.limit.Open(), ConnectionsRefused: g.limit.Refused(),
 		Leases: g.leases.Open(), LeaseConns: uint64(max(g.leaseConns.Load(), 0))}
 	for r, c := range g.refused {

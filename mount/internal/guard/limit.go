@@ -6,7 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/famfs-go/famfs/control"
+	"github.com/famfs-go/famfs/internal/control"
 )
 
 // Connection caps, per socket. Root is exempt.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,7 +16,7 @@ import (
 // (docs/protocol.md); this test reads preload/protocol.h and holds every
 // #define to the Go definition it mirrors, so the two cannot drift apart.
 func TestPreloadHeaderAgrees(t *testing.T) {
-	src, err := os.ReadFile("../preload/protocol.h")
+	src, err := os.ReadFile("../../preload/protocol.h")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/google/uuid"
 	"golang.org/x/sys/unix"
 )
@@ -167,6 +167,10 @@ func DecodeGrantRequest(b []byte) (GrantRequest, error) {
 	return r, nil
 }
 
+// Segment is one run of a grant reply: file bytes contiguous on the device
+// (the format's own segment, docs/format.md).
+type Segment = omf.Segment
+
 // GrantReply is a decoded reply.
 type GrantReply struct {
 	Status    syscall.Errno // 0: granted
@@ -176,7 +180,7 @@ type GrantReply struct {
 	DevAlign  uint64
 	Ino       uint64
 	FSUUID    uuid.UUID
-	Segments  []omf.Segment // file order, covering [0, FileSize rounded up to AllocUnit)
+	Segments  []Segment // file order, covering [0, FileSize rounded up to AllocUnit)
 }
 
 // Writable reports whether the device descriptor is writable.
@@ -251,11 +255,11 @@ func DecodeGrantReply(b []byte) (GrantReply, error) {
 	if r.DevAlign == 0 || r.DevAlign&(r.DevAlign-1) != 0 {
 		return bad("device alignment %d", r.DevAlign)
 	}
-	r.Segments = make([]omf.Segment, n)
+	r.Segments = make([]Segment, n)
 	var next uint64
 	for i := range r.Segments {
 		o := GrantHeaderSize + GrantSegmentSize*i
-		s := omf.Segment{FileOff: le.Uint64(b[o:]), DevOff: le.Uint64(b[o+8:]), Len: le.Uint64(b[o+16:])}
+		s := Segment{FileOff: le.Uint64(b[o:]), DevOff: le.Uint64(b[o+8:]), Len: le.Uint64(b[o+16:])}
 		if s.FileOff != next || s.Len == 0 || s.FileOff+s.Len < s.FileOff || s.DevOff+s.Len < s.DevOff {
 			return bad("segment %d {file %#x dev %#x len %#x} does not follow file offset %#x", i, s.FileOff, s.DevOff, s.Len, next)
 		}

@@ -1,4 +1,4 @@
-package control
+package mount
 
 import (
 	"context"
@@ -10,17 +10,22 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/famfs-go/famfs/internal/control"
 )
 
-// Client talks to one mount's control socket.
+// Client talks to the daemon of one mount through its control socket
+// (docs/protocol.md): any process may ask for its status; replay and
+// invalidation are for root and users trusted with the device.
 type Client struct {
 	sock string
 	hc   *http.Client
 }
 
-// NewClient returns a client for the mount at mountpoint.
+// NewClient returns a client for the mount at mountpoint (an absolute, clean
+// path). It connects on each request.
 func NewClient(mountpoint string) *Client {
-	sock := SocketPath(mountpoint)
+	sock := control.SocketPath(mountpoint)
 	return &Client{sock: sock, hc: &http.Client{
 		Timeout: 10 * time.Second,
 		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
@@ -70,3 +75,11 @@ func (c *Client) Replay() (Replay, error) {
 func (c *Client) Invalidate(rel string) error {
 	return c.do("POST", "/invalidate?path="+url.QueryEscape(rel), nil, nil)
 }
+
+// LogPath returns the log file of the daemon of the mount at mountpoint, when
+// famfs mount started it in the background; a clean unmount removes it.
+func LogPath(mountpoint string) string { return control.LogPath(mountpoint) }
+
+// RemoveSockets removes the control and grant sockets a daemon of the mount
+// at mountpoint left behind when it died without cleaning up.
+func RemoveSockets(mountpoint string) { control.RemoveSockets(mountpoint) }

@@ -1,9 +1,4 @@
-package bench
-
-// The baselines reach the device bytes without the famfs library: a plain
-// mmap(2) of the device file, the format package to read and write entry
-// images, and nothing else. A baseline that went through the library's own
-// mapping and log code would measure the library against itself.
+package bare
 
 import (
 	"fmt"
@@ -13,21 +8,21 @@ import (
 	"unsafe"
 
 	"github.com/famfs-go/famfs"
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 	"golang.org/x/sys/unix"
 )
 
-// rawMeta is a plain shared mapping of a device file's metadata: the
+// Meta is a plain shared mapping of a device file's metadata: the
 // superblock region and the log.
-type rawMeta struct {
+type Meta struct {
 	f    *os.File
 	sb   omf.Superblock
 	meta []byte // [0, log offset + log length)
 }
 
-// openRawMeta reads the superblock of the device file at path with pread(2)
+// OpenMeta reads the superblock of the device file at path with pread(2)
 // and maps its metadata, writable if asked.
-func openRawMeta(path string, writable bool) (*rawMeta, error) {
+func OpenMeta(path string, writable bool) (*Meta, error) {
 	flag, prot := os.O_RDONLY, unix.PROT_READ
 	if writable {
 		flag, prot = os.O_RDWR, unix.PROT_READ|unix.PROT_WRITE
@@ -46,16 +41,16 @@ func openRawMeta(path string, writable bool) (*rawMeta, error) {
 		f.Close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	r := &rawMeta{f: f, sb: sb}
-	if r.meta, err = r.mmap(prot); err != nil {
+	r := &Meta{f: f, sb: sb}
+	if r.meta, err = r.Map(prot); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return r, nil
 }
 
-// mmap maps the metadata afresh; munmap undoes it.
-func (r *rawMeta) mmap(prot int) ([]byte, error) {
+// Map maps the metadata afresh; Unmap undoes it.
+func (r *Meta) Map(prot int) ([]byte, error) {
 	st, err := r.f.Stat()
 	if err != nil {
 		return nil, err
@@ -71,36 +66,38 @@ func (r *rawMeta) mmap(prot int) ([]byte, error) {
 	return b, nil
 }
 
-func munmap(b []byte) { unix.Munmap(b) }
+// Unmap undoes Map.
+func Unmap(b []byte) { unix.Munmap(b) }
 
-// logOf is the log inside a metadata mapping.
-func (r *rawMeta) logOf(meta []byte) []byte { return meta[r.sb.LogOffset : r.sb.LogOffset+r.sb.LogLen] }
+// LogOf is the log inside a metadata mapping.
+func (r *Meta) LogOf(meta []byte) []byte { return meta[r.sb.LogOffset : r.sb.LogOffset+r.sb.LogLen] }
 
-// log is the log inside this mapping.
-func (r *rawMeta) log() []byte { return r.logOf(r.meta) }
+// Log is the log inside this mapping.
+func (r *Meta) Log() []byte { return r.LogOf(r.meta) }
 
-func (r *rawMeta) close() {
-	munmap(r.meta)
+// Close unmaps the metadata and closes the device.
+func (r *Meta) Close() {
+	Unmap(r.meta)
 	r.f.Close()
 }
 
-// floorChunk is the read size of the replay floor: the chunks replay reads
-// (omf's decoder block of 256 entries).
-const floorChunk = 256 * omf.EntrySize
+// FloorChunk is the read size of the replay floor: the chunks replay reads
+// (the entry decoder's block of 256 entries).
+const FloorChunk = 256 * omf.EntrySize
 
-// readCRC is the replay floor: a plain read of the whole log, in
-// replay-sized chunks copied into buf (floorChunk bytes), with a CRC-32 over
+// ReadCRC is the replay floor: a plain read of the whole log, in
+// replay-sized chunks copied into buf (FloorChunk bytes), with a CRC-32 over
 // every byte.
-func readCRC(log, buf []byte) uint32 {
+func ReadCRC(log, buf []byte) uint32 {
 	var crc uint32
-	for off := 0; off < len(log); off += floorChunk {
-		c := buf[:copy(buf[:floorChunk], log[off:])]
+	for off := 0; off < len(log); off += FloorChunk {
+		c := buf[:copy(buf[:FloorChunk], log[off:])]
 		crc = crc32.Update(crc, crc32.IEEETable, c)
 	}
 	return crc
 }
 
-// rawLog appends to a log through a raw writable mapping: the creation
+// Log appends to a log through a raw writable mapping: the creation
 // baseline, and the way bench fills its full-log devices. It does what a log
 // append must and nothing more, in the order the library's log writer uses:
 //
@@ -109,23 +106,24 @@ func readCRC(log, buf []byte) uint32 {
 //  2. store next_seqnum, then next_index, flush the header's line.
 //
 // It reads the header once, when made: it is the only writer.
-type rawLog struct {
+type Log struct {
 	log  []byte // the mapped log, writable
 	next uint64 // the header's next_index
 	cap  uint64 // entry slots
 }
 
-func newRawLog(log []byte) (*rawLog, error) {
+// NewLog makes an appender of the mapped, writable log.
+func NewLog(log []byte) (*Log, error) {
 	famfs.InvalidateCache(log[:omf.LogHeaderSize])
 	h, err := omf.ParseLogHeader(log[:omf.LogHeaderSize], uint64(len(log)))
 	if err != nil {
 		return nil, err
 	}
-	return &rawLog{log: log, next: h.NextIndex, cap: h.Capacity()}, nil
+	return &Log{log: log, next: h.NextIndex, cap: h.Capacity()}, nil
 }
 
-// append logs es (setting each one's Seqnum).
-func (l *rawLog) append(es []omf.Entry) error {
+// Append logs es (setting each one's Seqnum).
+func (l *Log) Append(es Entries) error {
 	n := uint64(len(es))
 	if n == 0 {
 		return nil
@@ -150,4 +148,4 @@ func (l *rawLog) append(es []omf.Entry) error {
 }
 
 // word points at the aligned header word at off.
-func (l *rawLog) word(off uint64) *uint64 { return (*uint64)(unsafe.Pointer(&l.log[off])) }
+func (l *Log) word(off uint64) *uint64 { return (*uint64)(unsafe.Pointer(&l.log[off])) }

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/famfs-go/famfs/omf"
+	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/google/uuid"
 )
 

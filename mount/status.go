@@ -1,53 +1,10 @@
-// Package control owns the protocols of a mount's two sockets, whose paths
-// derive from the mount point alone: the control socket (HTTP over a Unix
-// socket: status, replay, log level, cache invalidation) and the grant socket
-// (SOCK_SEQPACKET: zero-copy grants, see Grant), the status they report, and
-// clients for them (used by the CLI, by tests, and by the library).
-//
-// Control endpoints (all answers are JSON unless noted):
-//
-//	GET  /status          Status
-//	GET  /pid             the daemon's pid, as text
-//	POST /replay          replay new log entries now; returns Replay
-//	GET  /log_level       the daemon's log level, as text
-//	POST /log_level       set it (body: debug, info, warn, error or 7..0)
-//	POST /invalidate?path=P  drop the kernel's cached pages of file P
-//
-// Requests other than GET and HEAD come only from root and users trusted
-// with the device (who may open it, or are in the mount's zerocopy_group);
-// others get 403. One unprivileged user holds at most 64 connections to each
-// socket; connections idle for 10 s are closed, except grant connections
-// that hold leases (see Lease), which last until their client closes them
-// and have their own cap (MaxLeasesPerUID).
-package control
+package mount
 
-import (
-	"crypto/sha256"
-	"encoding/hex"
-	"path/filepath"
-)
+// The control socket's answers (docs/protocol.md, "Control socket"): what
+// the daemon serves and Client decodes.
 
-// Dir holds the control sockets (and daemon logs) of all famfs mounts.
-var Dir = "/run/famfs"
-
-// SocketPath returns the control socket of the mount at mountpoint (an
-// absolute, clean path). It is derived from the path alone, so any process
-// can find it; a hash keeps it within the 108-byte socket path limit.
-func SocketPath(mountpoint string) string {
-	return filepath.Join(Dir, key(mountpoint)+".sock")
-}
-
-// LogPath returns the daemon log file of the mount at mountpoint.
-func LogPath(mountpoint string) string {
-	return filepath.Join(Dir, key(mountpoint)+".log")
-}
-
-func key(mountpoint string) string {
-	sum := sha256.Sum256([]byte(filepath.Clean(mountpoint)))
-	return hex.EncodeToString(sum[:12])
-}
-
-// Status is what GET /status returns.
+// Status is what a mount's daemon reports of itself (GET /status on its
+// control socket, docs/protocol.md); famfs status prints it.
 type Status struct {
 	PID        int    `json:"pid"`
 	Device     string `json:"device"`
@@ -110,7 +67,7 @@ type ConnStats struct {
 	Forbidden uint64 `json:"forbidden"` // state-changing requests from untrusted users
 }
 
-// Replay is what POST /replay returns.
+// Replay is what a replay on request (POST /replay) did.
 type Replay struct {
 	Applied uint64 `json:"applied"`
 	Next    uint64 `json:"next"`
