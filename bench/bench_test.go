@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"github.com/famfs-go/famfs/internal/bare"
+	"github.com/famfs-go/famfs/bench/internal/bare"
 	"math"
 	"os"
 	"path/filepath"

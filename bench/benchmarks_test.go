@@ -15,7 +15,7 @@ package bench
 // busy machine. Compare ratios, not absolute times.
 
 import (
-	"github.com/famfs-go/famfs/internal/bare"
+	"github.com/famfs-go/famfs/bench/internal/bare"
 	"os"
 	"testing"
 	"time"

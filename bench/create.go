@@ -2,7 +2,7 @@ package bench
 
 import (
 	"fmt"
-	"github.com/famfs-go/famfs/internal/bare"
+	"github.com/famfs-go/famfs/bench/internal/bare"
 	"time"
 
 	"github.com/famfs-go/famfs"

@@ -3,7 +3,7 @@ package bench
 import (
 	"errors"
 	"fmt"
-	"github.com/famfs-go/famfs/internal/bare"
+	"github.com/famfs-go/famfs/bench/internal/bare"
 	"slices"
 	"time"
 

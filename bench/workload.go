@@ -1,7 +1,7 @@
 package bench
 
 import (
-	"github.com/famfs-go/famfs/internal/bare"
+	"github.com/famfs-go/famfs/bench/internal/bare"
 	"os"
 	"unsafe"
 
@@ -16,6 +16,11 @@ var (
 	masterUUID = uuid.MustParse("b3bc0000-0000-4000-8000-00000000b3bc")
 	clientUUID = uuid.MustParse("b3bc0000-0000-4000-8000-00000000c11e")
 )
+
+// LogEntries returns n log entries as a master would write them, allocated
+// back to back from firstData (bare.Workload): the entries the replay figures
+// log, in the format codec's form.
+func LogEntries(n int, firstData uint64) bare.Entries { return bare.Workload(n, firstData) }
 
 // DeviceSizeFor is a device size (whole GiB, at least the 4 GiB mkfs needs)
 // that holds the metadata of a logLen log and nfiles one-unit files.

@@ -48,7 +48,6 @@
 #include <unistd.h>
 
 long pagesz = 4096;
-int fd_base = 512;  /* where the library's own descriptors go (set from RLIMIT_NOFILE) */
 static int lib_pid; /* this process (a vfork child is another one, sharing our memory) */
 _Atomic int famfs_ready;
 #if defined(__x86_64__)

@@ -7,7 +7,8 @@
  *   init.c        constructor and destructor, the real libc functions, the
  *                 library's globals and counters, inherited descriptors, fork
  *   log.c         the debug output: a formatter that is async-signal-safe
- *   sys.c         system calls the library makes for itself
+ *   sys.c         system calls the library makes for itself, and the place
+ *                 (fd_base and up) its own descriptors go
  *   fdtab.c       a table indexed by descriptor number, any number
  *   fdtable.c     the open famfs files: entry pool, descriptor -> entry
  *   mounts.c      the famfs mounts seen, their device descriptors
@@ -191,7 +192,6 @@ void recognise_stream(FILE *f, const char *path);
 struct ffile *famfs_get(int fd); /* fd's entry + 1 ref if it still is that file, else NULL */
 int dev_fd(struct ffile *e);     /* the device descriptor for e's mode, or -1 */
 int sb_matches(const volatile uint8_t *sb, const uint8_t uuid[16], uint32_t gflags);
-int high_dup(int fd); /* a close-on-exec copy of fd at or above the library's base, or -1 */
 
 /* devmap.c */
 uint8_t *data_map(struct ffile *e); /* the whole file mapped (once), or NULL */
@@ -213,10 +213,11 @@ int sys_munmap(void *addr, size_t len);
 int sys_close(int fd);
 long sys_fcntl(int fd, int cmd, long arg);
 ssize_t sys_write(int fd, const void *buf, size_t len);
+int high_dup(int fd); /* a close-on-exec copy of fd at or above fd_base, or -1 */
 
 /* init.c: the library's state, set up once by the constructor */
 extern long pagesz;
-extern int fd_base;    /* where the library's own descriptors go */
+extern int fd_base;    /* where the library's own descriptors go (sys.c; set here) */
 extern _Atomic int famfs_ready; /* the constructor has run */
 int own_process(void); /* not a vfork child: the tables' descriptors are ours */
 extern _Atomic uint64_t n_grants, n_refused, n_mmaps, n_reads, n_read_bytes, n_writes, n_write_bytes, n_mount;

@@ -35,12 +35,6 @@ static int devfd_valid(int fd, dev_t d, ino_t i, dev_t r)
 	return fd >= 0 && dev_identity(fd, &d2, &i2, &r2) == 0 && d2 == d && i2 == i && r2 == r;
 }
 
-int high_dup(int fd)
-{
-	int h = (int)sys_fcntl(fd, F_DUPFD_CLOEXEC, fd_base);
-	return h < 0 ? -1 : h;
-}
-
 static int move_high(int fd)
 {
 	int h = high_dup(fd);

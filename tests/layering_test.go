@@ -16,16 +16,16 @@ import (
 // famfs, and one package of its own below:
 //   - the daemon (mount and its parts) the grant protocol it serves
 //     (internal/control), whose client end the library holds;
-//   - bench its baselines (internal/bare), which must not go through the
-//     library they measure.
+//   - bench's baselines (bench/internal/bare), which must not go through the
+//     library they measure, the format codec (internal/omf).
 //
 // Tests may also use the golden images and the format codec, as oracles.
 const module = "github.com/famfs-go/famfs"
 
 var (
-	above   = []string{"../mount/...", "../cli", "../bench", "../cmd/...", "../examples/..."}
+	above   = []string{"../mount/...", "../cli", "../bench/...", "../cmd/...", "../examples/..."}
 	helpers = []string{module + "/internal/mounts", module + "/internal/units"}
-	own     = map[string]string{module + "/mount": module + "/internal/control", module + "/bench": module + "/internal/bare"}
+	own     = map[string]string{module + "/mount": module + "/internal/control", module + "/bench/internal/bare": module + "/internal/omf"}
 	// and, in tests only, the golden-image fixtures and the format codec
 	allowedInTests = []string{module + "/internal/testutil/golden", module + "/internal/omf"}
 )
@@ -114,15 +114,17 @@ func TestLayerViolationsDetected(t *testing.T) {
 		{ImportPath: module + "/cli", Imports: []string{module, module + "/mount", module + "/internal/omf", module + "/internal/control"},
 			TestImports: []string{module + "/internal/testutil/golden", module + "/internal/omf", module + "/internal/device"}},
 		{ImportPath: module + "/mount/internal/fusefs", Imports: []string{module, module + "/mount/internal/errmap"}, TestImports: []string{module + "/mount"}},
-		{ImportPath: module + "/mount/internal/grants", Imports: []string{module + "/internal/control", module + "/internal/bare"}},
-		{ImportPath: module + "/bench", Imports: []string{module + "/internal/bare", module + "/internal/control"}},
+		{ImportPath: module + "/mount/internal/grants", Imports: []string{module + "/internal/control", module + "/internal/omf"}},
+		{ImportPath: module + "/bench", Imports: []string{module + "/bench/internal/bare", module + "/internal/omf"}},
+		{ImportPath: module + "/bench/internal/bare", Imports: []string{module, module + "/internal/omf", module + "/internal/metalog"}},
 	})
 	want := []string{module + "/mount imports " + module + "/internal/namespace",
 		module + "/cli imports " + module + "/internal/omf", module + "/cli imports " + module + "/internal/control",
 		module + "/cli (tests) imports " + module + "/internal/device",
 		module + "/mount/internal/fusefs imports " + module + "/mount",
-		module + "/mount/internal/grants imports " + module + "/internal/bare",
-		module + "/bench imports " + module + "/internal/control"}
+		module + "/mount/internal/grants imports " + module + "/internal/omf",
+		module + "/bench imports " + module + "/internal/omf",
+		module + "/bench/internal/bare imports " + module + "/internal/metalog"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("violations %q, want %q", got, want)
 	}

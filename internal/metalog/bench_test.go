@@ -11,7 +11,6 @@ import (
 
 	"github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/bench"
-	"github.com/famfs-go/famfs/internal/bare"
 	"github.com/famfs-go/famfs/internal/device"
 	"github.com/famfs-go/famfs/internal/metalog"
 	"github.com/famfs-go/famfs/internal/omf"
@@ -118,7 +117,7 @@ func BenchmarkReadCRCFloor(b *testing.B) {
 // fills): the log's share of creating one file.
 func BenchmarkAppendOne(b *testing.B) {
 	path := benchDevice(b)
-	es := bare.Workload(int(omf.EntriesFor(omf.DefaultLogLen)), omf.LogOffset+omf.DefaultLogLen)
+	es := bench.LogEntries(int(omf.EntriesFor(omf.DefaultLogLen)), omf.LogOffset+omf.DefaultLogLen)
 	var l *metalog.Log
 	done := func() {}
 	defer func() { done() }()

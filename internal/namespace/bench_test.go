@@ -4,7 +4,6 @@ import (
 	"testing"
 
 	"github.com/famfs-go/famfs/bench"
-	"github.com/famfs-go/famfs/internal/bare"
 	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/internal/omf"
 )
@@ -14,7 +13,7 @@ import (
 func BenchmarkApplyFullLog(b *testing.B) {
 	n := int(omf.EntriesFor(omf.DefaultLogLen))
 	meta := uint64(omf.LogOffset + omf.DefaultLogLen)
-	es := bare.Workload(n, meta)
+	es := bench.LogEntries(n, meta)
 	dev := bench.DeviceSizeFor(omf.DefaultLogLen, n)
 	b.ReportAllocs()
 	for b.Loop() {
@@ -35,7 +34,7 @@ func BenchmarkApplyFullLog(b *testing.B) {
 func BenchmarkApplyRawFullLog(b *testing.B) {
 	n := int(omf.EntriesFor(omf.DefaultLogLen))
 	meta := uint64(omf.LogOffset + omf.DefaultLogLen)
-	es := bare.Workload(n, meta)
+	es := bench.LogEntries(n, meta)
 	dev := bench.DeviceSizeFor(omf.DefaultLogLen, n)
 	img := make([]byte, n*omf.EntrySize)
 	for i := range es {

@@ -11,7 +11,6 @@ package fuzz
 // grant.c as the library builds it, with what it calls of the rest
 #include "sys.c"
 #include "grant.c"
-int high_dup(int fd) { return fd; } // grant_request's; not called here
 */
 import "C"
 

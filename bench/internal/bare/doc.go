@@ -9,6 +9,6 @@
 // It is built from the format codec alone, never from the library's engine:
 // a baseline that went through the library's own mapping and log code would
 // measure the library against itself. The bench package reaches the format
-// only through this package; the lower layers' benchmarks use Workload for
-// the same work.
+// only through this package; the lower layers' benchmarks get Workload's
+// entries through bench.LogEntries for the same work.
 package bare
