@@ -193,7 +193,7 @@ func (s *Batch) Mkdir(p string, o MkdirOptions) error {
 		return err
 	}
 	f := s.tx.f
-	c, err := CleanPath(p)
+	c, err := cleanPath(p)
 	if err != nil {
 		return pathErr("mkdir", p, err)
 	}

@@ -40,11 +40,11 @@ const (
 // makes it publish.
 const HeartbeatInterval = time.Second
 
-// DeleteWatchInterval is how often a registered participant looks at the log
+// deleteWatchInterval is how often a registered participant looks at the log
 // header for new DELETE entries, and publishes when it finds one, so that a
 // participant holding nothing does not keep a delete's space from reuse
 // until its next heartbeat. A look reads one cache line of the log header.
-const DeleteWatchInterval = 10 * time.Millisecond
+const deleteWatchInterval = 10 * time.Millisecond
 
 // participation is an FS's participant state. Its mutex is taken before f.mu
 // when both are needed, never after.
@@ -265,7 +265,7 @@ func (f *FS) heartbeat(stop, done chan struct{}) {
 	defer close(done)
 	t := time.NewTicker(HeartbeatInterval)
 	defer t.Stop()
-	w := time.NewTicker(DeleteWatchInterval)
+	w := time.NewTicker(deleteWatchInterval)
 	defer w.Stop()
 	p := &f.part
 	for {

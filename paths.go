@@ -71,11 +71,11 @@ func fileMode(perm uint32, dir bool) fs.FileMode {
 	return mode
 }
 
-// CleanPath turns a path relative to the file system root into the form the
+// cleanPath turns a path relative to the file system root into the form the
 // log uses: no leading '/', no "." or empty components, ".." resolved. The
 // root is "". A path that climbs above the root, or holds a NUL byte, is an
 // error wrapping ErrBadPath.
-func CleanPath(p string) (string, error) {
+func cleanPath(p string) (string, error) {
 	if omf.CheckRelPath(p, false) == nil {
 		return p, nil // already clean: the common case, without allocating
 	}
@@ -102,7 +102,7 @@ func CleanPath(p string) (string, error) {
 // findLocked cleans p and returns its node and clean path, or an error for
 // op naming p. The caller holds f.mu.
 func (f *FS) findLocked(op, p string) (*namespace.Node, string, error) {
-	c, err := CleanPath(p)
+	c, err := cleanPath(p)
 	if err != nil {
 		return nil, "", pathErr(op, p, err)
 	}

@@ -71,7 +71,7 @@ func (tx *txn) Remove(paths []string, o RemoveOptions) error {
 // removableLocked finds the node p names and checks that it may go; nil
 // with no error for a missing path under Force.
 func (f *FS) removableLocked(p string, o RemoveOptions) (*namespace.Node, error) {
-	c, err := CleanPath(p)
+	c, err := cleanPath(p)
 	if err != nil {
 		return nil, pathErr("remove", p, err)
 	}

@@ -10,8 +10,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// SystemUUIDFile is where the host identity lives, as in the reference.
-const SystemUUIDFile = "/opt/famfs/system_uuid"
+// systemUUIDFile is where the host identity lives, as in the reference.
+const systemUUIDFile = "/opt/famfs/system_uuid"
 
 // SystemUUIDEnv overrides the host identity, so one machine can play several
 // hosts (each process with its own value).
@@ -25,7 +25,7 @@ func SystemUUID() (uuid.UUID, error) {
 	if u, err := SystemUUIDFromEnv(); u != uuid.Nil || err != nil {
 		return u, err
 	}
-	return systemUUIDFrom(SystemUUIDFile)
+	return systemUUIDFrom(systemUUIDFile)
 }
 
 // SystemUUIDFromEnv returns the identity $FAMFS_SYSTEM_UUID sets: uuid.Nil

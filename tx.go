@@ -212,7 +212,7 @@ func (tx *txn) addDaxdev(d omf.Daxdev) error {
 
 // checkNewPath cleans p and applies the log's writing rules.
 func checkNewPath(p string) (string, error) {
-	c, err := CleanPath(p)
+	c, err := cleanPath(p)
 	if err != nil {
 		return "", err
 	}
