@@ -1,6 +1,10 @@
 package famfs
 
-import "github.com/famfs-go/famfs/internal/omf"
+import (
+	"fmt"
+
+	"github.com/famfs-go/famfs/internal/omf"
+)
 
 // FormatInfo describes the on-media format this library reads and writes
 // (docs/format.md): its version, the sizes of its structures and its limits.
@@ -24,7 +28,7 @@ type FormatInfo struct {
 
 	MaxSimpleExtents int // extents of a simple file map
 	MaxInterleaved   int // interleaved extents of a file map
-	MaxPath          int // longest path a log entry holds, relative to the root
+	MaxRelPath       int // longest path a log entry holds, in bytes, relative to the root (not PATH_MAX)
 	MaxSymlinkTarget int // longest symbolic link target, in bytes (no NUL)
 }
 
@@ -38,7 +42,7 @@ func Format() FormatInfo {
 		DefaultLogLen: omf.DefaultLogLen, MinDeviceSize: omf.MinDeviceSize,
 		AllocUnit: omf.AllocUnit, SmallAllocUnit: omf.SmallAllocUnit,
 		MaxSimpleExtents: omf.MaxSimpleExtents, MaxInterleaved: omf.MaxInterleaved,
-		MaxPath: omf.MaxRelPath, MaxSymlinkTarget: omf.MaxSymlinkTarget,
+		MaxRelPath: omf.MaxRelPath, MaxSymlinkTarget: omf.MaxSymlinkTarget,
 	}
 }
 
@@ -48,32 +52,41 @@ func (f FormatInfo) EntryOffset(i uint64) uint64 { return f.LogHeaderSize + f.En
 
 // UnmarshalBinary decodes and validates a superblock (the first
 // SuperblockSize bytes of a device, or of .meta/.superblock). The device path
-// and size are as the superblock records them.
+// and size are as the superblock records them. An error wraps
+// ErrNoSuperblock and names the field at fault; *s then holds what the bytes
+// say, for a report (as famfs chkread -s prints it), unless they were too
+// few to decode.
 func (s *Superblock) UnmarshalBinary(b []byte) error {
-	sb, err := omf.ParseSuperblock(b)
+	sb, err := omf.DecodeSuperblock(b)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrNoSuperblock, err)
 	}
 	*s = superblockOf(&sb)
+	if err := sb.Validate(b); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoSuperblock, err)
+	}
 	return nil
 }
 
-// UnmarshalBinary decodes and validates a log header (the first
-// LogHeaderSize bytes of the log, or of .meta/.log). When b holds more than
-// the header it is taken to be the whole log, whose length the header must
-// record; otherwise the header is checked against the length it records.
+// UnmarshalBinary decodes and validates a log header: b is the header (the
+// first LogHeaderSize bytes of the log) or the whole log (.meta/.log), whose
+// length the header must record. An error wraps ErrLogDamaged and names the
+// field at fault; *l then holds what the bytes say, for a report, unless they
+// were too few to decode.
 func (l *LogInfo) UnmarshalBinary(b []byte) error {
 	h, err := omf.DecodeLogHeader(b)
 	if err != nil {
-		return err
-	}
-	logLen := h.Len
-	if len(b) > omf.LogHeaderSize {
-		logLen = uint64(len(b))
-	}
-	if err := h.Validate(logLen); err != nil {
-		return err
+		return fmt.Errorf("%w: log header: %w", ErrLogDamaged, err)
 	}
 	*l = logInfoOf(&h)
+	if err := h.Validate(h.Len); err != nil {
+		return fmt.Errorf("%w: %w", ErrLogDamaged, err)
+	}
+	if !omf.ValidLogLen(h.Len) {
+		return fmt.Errorf("%w: log header: famfs_log_len: %d is not a power of two of at least %d", ErrLogDamaged, h.Len, omf.MinLogLen)
+	}
+	if len(b) > omf.LogHeaderSize && uint64(len(b)) != h.Len {
+		return fmt.Errorf("%w: log header: famfs_log_len: the header records a %d-byte log, and these %d bytes are neither the header nor the whole log", ErrLogDamaged, h.Len, len(b))
+	}
 	return nil
 }

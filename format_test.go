@@ -19,7 +19,7 @@ func TestFormat(t *testing.T) {
 		f.SuperblockSize != 200 || f.LogOffset != 2<<20 || f.DefaultLogLen != 8<<20 || f.MinDeviceSize != 4<<30 {
 		t.Errorf("sizes %+v", f)
 	}
-	if f.MaxPath != 78 || f.MaxSymlinkTarget != 423 || f.MaxSimpleExtents != 16 || f.MaxInterleaved != 1 {
+	if f.MaxRelPath != 78 || f.MaxSymlinkTarget != 423 || f.MaxSimpleExtents != 16 || f.MaxInterleaved != 1 {
 		t.Errorf("limits %+v", f)
 	}
 	if f.EntryOffset(3) != omf.EntryOffset(3) {
@@ -57,18 +57,32 @@ func TestUnmarshalMeta(t *testing.T) {
 		}
 	}
 	var h LogInfo
-	if err := h.UnmarshalBinary(log[:sb.LogLen/2]); err == nil {
-		t.Error("a log of half the length the header records was accepted")
+	for _, n := range []uint64{sb.LogLen / 2, omf.LogHeaderSize + 1, sb.LogLen + 1} {
+		b := make([]byte, n)
+		copy(b, log)
+		if err := h.UnmarshalBinary(b); !errors.Is(err, ErrLogDamaged) {
+			t.Errorf("%d bytes of a %d-byte log: %v", n, sb.LogLen, err)
+		}
+	}
+	short := omf.NewLogHeader(1000) // a length no log has
+	var hb [omf.LogHeaderSize]byte
+	short.Encode(hb[:])
+	if err := h.UnmarshalBinary(hb[:]); !errors.Is(err, ErrLogDamaged) {
+		t.Errorf("a header of a 1000-byte log: %v", err)
 	}
 	raw[8] ^= 1 // inside the superblock's CRC'd bytes
-	if err := got.UnmarshalBinary(raw[:omf.SuperblockSize]); err == nil {
-		t.Error("a damaged superblock was accepted")
+	got = Superblock{}
+	if err := got.UnmarshalBinary(raw[:omf.SuperblockSize]); !errors.Is(err, ErrNoSuperblock) || got.UUID != sb.UUID {
+		t.Errorf("a damaged superblock: %v, decoded as %+v", err, got)
 	}
 	log[0] ^= 1
-	if err := h.UnmarshalBinary(log); !errors.Is(err, omf.ErrBadMagic) && !errors.Is(err, omf.ErrBadCRC) {
-		t.Errorf("damaged log header: %v", err)
+	if err := h.UnmarshalBinary(log); !errors.Is(err, ErrLogDamaged) || h.Len != sb.LogLen {
+		t.Errorf("damaged log header: %v, decoded as %+v", err, h)
 	}
-	if err := got.UnmarshalBinary(nil); err == nil {
-		t.Error("no bytes decoded as a superblock")
+	if err := got.UnmarshalBinary(nil); !errors.Is(err, ErrNoSuperblock) {
+		t.Errorf("no bytes decoded as a superblock: %v", err)
+	}
+	if err := h.UnmarshalBinary(hb[:10]); !errors.Is(err, ErrLogDamaged) {
+		t.Errorf("10 bytes decoded as a log header: %v", err)
 	}
 }

@@ -18,7 +18,8 @@ func newChkreadCmd(e *env) *cobra.Command {
 		Short: "Check that read() and mmap() of a file return the same bytes",
 		Long: `Read the whole file with read() and through mmap() and compare. -s also
 decodes it as a superblock, -l as a log header (for .meta/.superblock and
-.meta/.log).`,
+.meta/.log), and says whether it is valid and, if not, which field is at
+fault; the exit status reports the comparison alone.`,
 		Args: exactArgs(1),
 	})
 	cmd.Flags().BoolVarP(&sb, "superblock", "s", false, "dump the file as a superblock")
@@ -47,17 +48,19 @@ decodes it as a superblock, -l as a log header (for .meta/.superblock and
 		switch {
 		case sb:
 			var s famfs.Superblock
-			if err := s.UnmarshalBinary(data); err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
+			err := s.UnmarshalBinary(data)
+			if s != (famfs.Superblock{}) {
+				fmt.Fprintf(e.stdout, "superblock: format %d.%d log 0x%x+0x%x uuid %s system %s reclaim %v\n", s.OMFMajor, s.OMFMinor, s.LogOffset, s.LogLen, s.UUID, s.SystemUUID, s.Reclaim)
 			}
-			fmt.Fprintf(e.stdout, "superblock: format %d.%d log 0x%x+0x%x uuid %s system %s reclaim %v\n", s.OMFMajor, s.OMFMinor, s.LogOffset, s.LogLen, s.UUID, s.SystemUUID, s.Reclaim)
+			fmt.Fprintf(e.stdout, "superblock is %s\n", validity(err))
 			fmt.Fprintf(e.stdout, "first 32 bytes: % x\n", data[:min(32, len(data))])
 		case lg:
 			var h famfs.LogInfo
-			if err := h.UnmarshalBinary(data); err != nil {
-				return fmt.Errorf("%s: %w", args[0], err)
+			err := h.UnmarshalBinary(data)
+			if h != (famfs.LogInfo{}) {
+				fmt.Fprintf(e.stdout, "log: len %d last_index %d next_index %d of %d slots\n", h.Len, h.LastIndex, h.NextIndex, h.Capacity)
 			}
-			fmt.Fprintf(e.stdout, "log: len %d last_index %d next_index %d of %d slots\n", h.Len, h.LastIndex, h.NextIndex, h.Capacity)
+			fmt.Fprintf(e.stdout, "log header is %s\n", validity(err))
 			fmt.Fprintf(e.stdout, "first 64 bytes: % x\n", data[:min(64, len(data))])
 		}
 		if !bytes.Equal(data, m) {
@@ -67,4 +70,12 @@ decodes it as a superblock, -l as a log header (for .meta/.superblock and
 		return nil
 	}
 	return cmd
+}
+
+// validity words a decoder's verdict.
+func validity(err error) string {
+	if err != nil {
+		return "invalid: " + err.Error()
+	}
+	return "valid"
 }

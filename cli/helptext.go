@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+
 	famfs "github.com/famfs-go/famfs"
 )
 
@@ -20,5 +21,5 @@ A host's system UUID is $FAMFS_SYSTEM_UUID when set, else the one in
 
 Paths lie anywhere inside a famfs mount, absolute or relative to the
 working directory. A path relative to the mount root is at most %d bytes
-once cleaned (the log entry's limit).`, famfs.Format().MaxPath)
+once cleaned (the log entry's limit).`, famfs.Format().MaxRelPath)
 )

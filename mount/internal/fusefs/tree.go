@@ -194,7 +194,7 @@ func (t *Tree) statfs(out *fuse.StatfsOut) syscall.Errno {
 	out.Bavail = out.Bfree
 	out.Files = slots
 	out.Ffree = slots - min(next, slots)
-	out.NameLen = uint32(famfs.Format().MaxPath)
+	out.NameLen = uint32(famfs.Format().MaxRelPath)
 	return 0
 }
 
