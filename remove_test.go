@@ -6,8 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/famfs-go/famfs/internal/omf"
 	"testing"
+
+	"github.com/famfs-go/famfs/internal/omf"
 )
 
 // newReclaimFS makes a file system made for delete and opens it as the

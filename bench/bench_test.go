@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	"github.com/famfs-go/famfs/bench/internal/bare"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/famfs-go/famfs/bench/internal/bare"
 
 	famfs "github.com/famfs-go/famfs"
 )

@@ -15,10 +15,11 @@ package bench
 // busy machine. Compare ratios, not absolute times.
 
 import (
-	"github.com/famfs-go/famfs/bench/internal/bare"
 	"os"
 	"testing"
 	"time"
+
+	"github.com/famfs-go/famfs/bench/internal/bare"
 
 	"github.com/famfs-go/famfs"
 )

@@ -2,8 +2,9 @@ package bench
 
 import (
 	"fmt"
-	"github.com/famfs-go/famfs/bench/internal/bare"
 	"time"
+
+	"github.com/famfs-go/famfs/bench/internal/bare"
 
 	"github.com/famfs-go/famfs"
 )

@@ -3,9 +3,10 @@ package bench
 import (
 	"errors"
 	"fmt"
-	"github.com/famfs-go/famfs/bench/internal/bare"
 	"slices"
 	"time"
+
+	"github.com/famfs-go/famfs/bench/internal/bare"
 
 	"github.com/famfs-go/famfs"
 )

@@ -2,9 +2,10 @@ package bench
 
 import (
 	"fmt"
-	"github.com/famfs-go/famfs/bench/internal/bare"
 	"slices"
 	"time"
+
+	"github.com/famfs-go/famfs/bench/internal/bare"
 
 	"github.com/famfs-go/famfs"
 	"golang.org/x/sys/unix"

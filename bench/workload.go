@@ -1,9 +1,10 @@
 package bench
 
 import (
-	"github.com/famfs-go/famfs/bench/internal/bare"
 	"os"
 	"unsafe"
+
+	"github.com/famfs-go/famfs/bench/internal/bare"
 
 	"github.com/famfs-go/famfs"
 	"github.com/google/uuid"

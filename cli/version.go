@@ -2,10 +2,11 @@ package cli
 
 import (
 	"fmt"
-	famfs "github.com/famfs-go/famfs"
 	"runtime"
 	"runtime/debug"
 	"strings"
+
+	famfs "github.com/famfs-go/famfs"
 
 	"github.com/spf13/cobra"
 )

@@ -7,7 +7,6 @@ package e2e
 // when the test fails. Tests with clusters of their own run in parallel.
 
 import (
-	"github.com/famfs-go/famfs/mount"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/famfs-go/famfs/mount"
 
 	"github.com/famfs-go/famfs/internal/mounts"
 )

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"github.com/famfs-go/famfs/mount"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/famfs-go/famfs/mount"
 
 	"github.com/famfs-go/famfs/internal/mounts"
 )

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/famfs-go/famfs/mount"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/famfs-go/famfs/mount"
 
 	"github.com/famfs-go/famfs/internal/control"
 	"github.com/famfs-go/famfs/internal/mounts"

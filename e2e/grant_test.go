@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/famfs-go/famfs/mount"
 	"net"
 	"os"
 	"strconv"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/famfs-go/famfs/mount"
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/internal/control"

@@ -8,7 +8,6 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"github.com/famfs-go/famfs/mount"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/famfs-go/famfs/mount"
 
 	"github.com/famfs-go/famfs/internal/mounts"
 )

@@ -4,13 +4,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"github.com/famfs-go/famfs/mount"
 	"io"
 	"os"
 	"os/exec"
 	"os/user"
 	"strings"
 	"testing"
+
+	"github.com/famfs-go/famfs/mount"
 
 	famfs "github.com/famfs-go/famfs"
 )

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	famfs "github.com/famfs-go/famfs"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -14,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	famfs "github.com/famfs-go/famfs"
 
 	"github.com/famfs-go/famfs/internal/namespace"
 	"github.com/famfs-go/famfs/internal/omf"

@@ -2,10 +2,11 @@ package tests
 
 import (
 	"errors"
-	famfs "github.com/famfs-go/famfs"
 	"os"
 	"path/filepath"
 	"testing"
+
+	famfs "github.com/famfs-go/famfs"
 
 	"github.com/famfs-go/famfs/internal/omf"
 )

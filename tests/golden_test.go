@@ -13,7 +13,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	famfs "github.com/famfs-go/famfs"
 	"io"
 	"math/bits"
 	"math/rand/v2"
@@ -24,6 +23,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	famfs "github.com/famfs-go/famfs"
 
 	"github.com/famfs-go/famfs/internal/alloc"
 	"github.com/famfs-go/famfs/internal/namespace"
