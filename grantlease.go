@@ -6,7 +6,7 @@ import (
 )
 
 // grantLease keeps the lease of an FS that OpenMounted opened with a grant
-// (control.Lease): the mount's daemon holds the file for this process until
+// (internal/control.Lease): the mount's daemon holds the file for this process until
 // the lease's connection closes. The FS keeps it until it is closed and
 // every Mapping made through it is unmapped (Mappings outlive Close).
 type grantLease struct {

@@ -18,14 +18,14 @@ import (
 // device itself it does. Otherwise it opens the file through the mount (so
 // the kernel checks the file's mode and every directory on the way) and
 // passes that descriptor to the mount's daemon over its grant socket
-// (control.Grant), which answers with a descriptor of the device of the same
+// (docs/protocol.md, "Grant protocol"), which answers with a descriptor of the device of the same
 // access mode — but only to callers trusted with the device: those who may
 // open it, or members of the group the mount names with -o zerocopy_group.
 // Everyone else gets an error wrapping fs.ErrPermission and reads the file
 // through the mount. With write the file can be written and mapped writable
 // (on a client mount only if it was mounted -o rw).
 //
-// A grant is a lease (control.Lease): the mount's daemon holds the file for
+// A grant is a lease: the mount's daemon holds the file for
 // this process, so that its space is not reused should it be deleted, until
 // the FS is closed and every Mapping made through it is unmapped.
 //

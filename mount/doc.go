@@ -29,7 +29,10 @@
 //
 // This package owns the options, Serve and the Server: the wiring of the
 // parts below and their lifecycle (Wait, Unmount, the shutdown that waits
-// for preload leases) and the status they make up together. The parts, under
+// for preload leases) and the status they make up together, and the client
+// other processes read that status with (NewClient: famfs status, umount and
+// logplay use it; LogPath and RemoveSockets for what a daemon leaves
+// behind). The parts, under
 // internal/, import the library and each other but never this package:
 //   - fusefs: the FUSE node tree (nodes, overrides, refusals, delete and its
 //     permission rules, statfs, telling the kernel of changes);

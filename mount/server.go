@@ -181,9 +181,9 @@ func (s *Server) Replay() (famfs.ReplayStatus, error) { return s.poller.Replay()
 // Invalidate drops the kernel's cached pages of the file at rel.
 func (s *Server) Invalidate(rel string) error { return s.tree.Invalidate(rel) }
 
-// ServeControl answers the control socket at control.SocketPath(mountpoint)
-// and the grant socket at control.GrantSocketPath(mountpoint) until the mount
-// goes away. Stale socket files are replaced.
+// ServeControl answers the mount's control socket and grant socket, whose
+// paths derive from the mount point (docs/protocol.md), until the mount goes
+// away. Stale socket files are replaced.
 func (s *Server) ServeControl() (func(), error) {
 	trust := guard.Trust{Device: s.opts.Device}
 	if s.opts.ZeroCopyGroup != "" {
@@ -238,6 +238,16 @@ func replayAnswer(st famfs.ReplayStatus, err error) Replay {
 	return out
 }
 
+// grantStats and connStats are the status's views of the sockets' counts.
+func grantStats(x grants.Stats) *GrantStats {
+	return &GrantStats{Made: x.Made, MapOnly: x.MapOnly, Refused: x.Refused, ZeroCopyGroup: x.ZeroCopyGroup,
+		Connections: x.Connections, ConnectionsRefused: x.ConnectionsRefused, Leases: x.Leases, LeaseConns: x.LeaseConns}
+}
+
+func connStats(x ctlsock.Stats) *ConnStats {
+	return &ConnStats{Open: x.Open, Refused: x.Refused, Forbidden: x.Forbidden}
+}
+
 // Status assembles what GET /status returns.
 func (s *Server) Status() Status {
 	next, slots, stuck := s.fsys.LogStatus()
@@ -253,13 +263,10 @@ func (s *Server) Status() Status {
 		PollInterval: float64(s.opts.PollInterval) / float64(time.Millisecond), Counters: counters,
 	}
 	if g := s.grants.Load(); g != nil {
-		x := g.Stats()
-		st.Grants = &GrantStats{Made: x.Made, MapOnly: x.MapOnly, Refused: x.Refused, ZeroCopyGroup: x.ZeroCopyGroup,
-			Connections: x.Connections, ConnectionsRefused: x.ConnectionsRefused, Leases: x.Leases, LeaseConns: x.LeaseConns}
+		st.Grants = grantStats(g.Stats())
 	}
 	if c := s.ctl.Load(); c != nil {
-		x := c.Stats()
-		st.Control = &ConnStats{Open: x.Open, Refused: x.Refused, Forbidden: x.Forbidden}
+		st.Control = connStats(c.Stats())
 	}
 	st.Coherence = "off"
 	if s.coherent {

@@ -1,6 +1,7 @@
 package mount
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -13,6 +14,8 @@ import (
 
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/internal/control"
+	"github.com/famfs-go/famfs/mount/internal/ctlsock"
+	"github.com/famfs-go/famfs/mount/internal/grants"
 	"github.com/google/uuid"
 	"github.com/hanwen/go-fuse/v2/fuse"
 )
@@ -148,7 +151,22 @@ func TestServeControl(t *testing.T) {
 	}
 }
 
-// A replay's answer says where it waits and why it failed.
+// The status carries every count of the sockets under its own JSON name.
+func TestSocketStats(t *testing.T) {
+	g := grants.Stats{Made: 1, MapOnly: 2, Refused: map[string]uint64{"untrusted": 3}, ZeroCopyGroup: "zc",
+		Connections: 4, ConnectionsRefused: 5, Leases: 6, LeaseConns: 7}
+	b, _ := json.Marshal(grantStats(g))
+	if want := `{"made":1,"map_only":2,"refused":{"untrusted":3},"zerocopy_group":"zc","connections":4,"connections_refused":5,"leases":6,"lease_conns":7}`; string(b) != want {
+		t.Errorf("grants %s\nwant   %s", b, want)
+	}
+	b, _ = json.Marshal(connStats(ctlsock.Stats{Open: 1, Refused: 2, Forbidden: 3}))
+	if want := `{"open":1,"refused":2,"forbidden":3}`; string(b) != want {
+		t.Errorf("control %s, want %s", b, want)
+	}
+}
+
+// A replay's answer says where it waits and why it failed, on the wire as
+// docs/protocol.md names it.
 func TestReplayAnswer(t *testing.T) {
 	if r := replayAnswer(famfs.ReplayStatus{Applied: 3, Next: 7}, nil); r != (Replay{Applied: 3, Next: 7}) {
 		t.Errorf("clean replay: %+v", r)
@@ -156,5 +174,9 @@ func TestReplayAnswer(t *testing.T) {
 	r := replayAnswer(famfs.ReplayStatus{Next: 7, Stuck: &famfs.BadEntry{Index: 7, Err: errors.New("torn")}}, errors.New("stuck"))
 	if r.Stuck == "" || !strings.Contains(r.Stuck, "torn") || r.Error != "stuck" {
 		t.Errorf("stuck replay: %+v", r)
+	}
+	b, _ := json.Marshal(r)
+	if want := `{"applied":0,"next":7,"stuck":"log entry 7: torn","error":"stuck"}`; string(b) != want {
+		t.Errorf("on the wire %s, want %s", b, want)
 	}
 }

@@ -40,7 +40,7 @@ M=$WORK/master # the master host's mount
 C=$WORK/client # the client host's mount
 
 # daemon_log MOUNTPOINT: the mount's daemon log, which famfs keeps after an
-# unmount for debugging (control.LogPath: a hash of the mount point).
+# unmount for debugging (mount.LogPath: a hash of the mount point).
 daemon_log() { echo "/run/famfs/$(printf %s "$1" | sha256sum | cut -c1-24).log"; }
 cleanup() {
 	local status=$?

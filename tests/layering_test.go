@@ -2,9 +2,14 @@ package tests
 
 import (
 	"encoding/json"
+	"go/parser"
+	"go/token"
 	"io"
+	"io/fs"
 	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -103,6 +108,48 @@ func TestLayering(t *testing.T) {
 	}
 	for _, v := range layerViolations(pkgs) {
 		t.Errorf("%s: only the library may use the layers below it", v)
+	}
+}
+
+// The modules of their own under the tree (examples/arrow) are held to the
+// same door: go list of this module does not reach them, and Go's internal
+// rule goes by import path, so nothing else stops one importing an internal
+// package. Their sources are read for imports (no build: their dependencies
+// need not be downloaded).
+func TestLayeringNestedModules(t *testing.T) {
+	mods, err := filepath.Glob("../examples/*/go.mod")
+	if err != nil || len(mods) == 0 {
+		t.Fatalf("no nested module found (%v): the test would hold nothing", err)
+	}
+	for _, mod := range mods {
+		dir := filepath.Dir(mod)
+		var pkgs []listed
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
+				return err
+			}
+			f, err := parser.ParseFile(token.NewFileSet(), p, nil, parser.ImportsOnly)
+			if err != nil {
+				return err
+			}
+			l := listed{ImportPath: p}
+			for _, imp := range f.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				if strings.HasSuffix(p, "_test.go") {
+					l.TestImports = append(l.TestImports, path)
+				} else {
+					l.Imports = append(l.Imports, path)
+				}
+			}
+			pkgs = append(pkgs, l)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range layerViolations(pkgs) {
+			t.Errorf("%s: a program outside the module uses only the library and mount", v)
+		}
 	}
 }
 

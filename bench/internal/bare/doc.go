@@ -6,7 +6,9 @@
 //   - ReadCRC, the replay floor: read the log and checksum every byte;
 //   - Workload and AppendAll, generated logs as a master would write them.
 //
-// It is built from the format codec alone, never from the library's engine:
+// It is built from the format codec and plain mappings, never from the
+// library's engine (of the library it uses only the cache-flush helpers and
+// the maps of files it made):
 // a baseline that went through the library's own mapping and log code would
 // measure the library against itself. The bench package reaches the format
 // only through this package; the lower layers' benchmarks get Workload's
