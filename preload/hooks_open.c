@@ -10,19 +10,25 @@
 #include <fcntl.h>
 #include <stdarg.h>
 
-
 static int has_mode(int flags) { return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE; }
 
-#define OPEN(name)                                                                                                     \
-	PUBLIC int name(const char *path, int flags, ...)                                                              \
-	{                                                                                                              \
-		mode_t mode = 0;                                                                                       \
+/* mode = the mode argument after flags, which an open carries only with
+ * O_CREAT or O_TMPFILE (reading it otherwise would read garbage) */
+#define MODE_ARG(flags, mode)                                                                                          \
+	do {                                                                                                           \
 		if (has_mode(flags)) {                                                                                 \
 			va_list ap;                                                                                    \
 			va_start(ap, flags);                                                                           \
 			mode = va_arg(ap, mode_t);                                                                     \
 			va_end(ap);                                                                                    \
 		}                                                                                                      \
+	} while (0)
+
+#define OPEN(name)                                                                                                     \
+	PUBLIC int name(const char *path, int flags, ...)                                                              \
+	{                                                                                                              \
+		mode_t mode = 0;                                                                                       \
+		MODE_ARG(flags, mode);                                                                                 \
 		NEED(name, -1);                                                                                        \
 		int fd = real(path, flags, mode);                                                                      \
 		recognise(fd, flags, path);                                                                            \
@@ -35,12 +41,7 @@ OPEN(open64)
 	PUBLIC int name(int dirfd, const char *path, int flags, ...)                                                   \
 	{                                                                                                              \
 		mode_t mode = 0;                                                                                       \
-		if (has_mode(flags)) {                                                                                 \
-			va_list ap;                                                                                    \
-			va_start(ap, flags);                                                                           \
-			mode = va_arg(ap, mode_t);                                                                     \
-			va_end(ap);                                                                                    \
-		}                                                                                                      \
+		MODE_ARG(flags, mode);                                                                                 \
 		NEED(name, -1);                                                                                        \
 		int fd = real(dirfd, path, flags, mode);                                                               \
 		recognise(fd, flags, path);                                                                            \

@@ -119,15 +119,19 @@ static int try_rw(int fd, const struct iovec *iov, int iovcnt, off_t off, int po
 	return served;
 }
 
-PUBLIC ssize_t read(int fd, void *buf, size_t n)
-{
-	ssize_t r;
-	struct iovec v = {buf, n};
-	if (try_rw(fd, &v, 1, 0, 1, 0, &r))
-		return r;
-	NEED(read, -1);
-	return real(fd, buf, n);
-}
+/* read and write: at the descriptor's offset, which they move; wr: a write */
+#define RW(name, buf_t, wr)                                                                                            \
+	PUBLIC ssize_t name(int fd, buf_t buf, size_t n)                                                               \
+	{                                                                                                              \
+		ssize_t r;                                                                                             \
+		struct iovec v = {(void *)buf, n};                                                                     \
+		if (try_rw(fd, &v, 1, 0, 1, wr, &r))                                                                   \
+			return r;                                                                                      \
+		NEED(name, -1);                                                                                        \
+		return real(fd, buf, n);                                                                               \
+	}
+RW(read, void *, 0)
+RW(write, const void *, 1)
 
 PUBLIC ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 {
@@ -139,18 +143,21 @@ PUBLIC ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
 	return real(fd, buf, n, buflen);
 }
 
-#define PREAD(name)                                                                                                    \
-	PUBLIC ssize_t name(int fd, void *buf, size_t n, off_t off)                                                    \
+/* pread and pwrite: at an offset, the descriptor's own untouched; wr: a write */
+#define PRW(name, buf_t, wr)                                                                                           \
+	PUBLIC ssize_t name(int fd, buf_t buf, size_t n, off_t off)                                                    \
 	{                                                                                                              \
 		ssize_t r;                                                                                             \
-		struct iovec v = {buf, n};                                                                             \
-		if (try_rw(fd, &v, 1, off, 0, 0, &r))                                                                  \
+		struct iovec v = {(void *)buf, n};                                                                     \
+		if (try_rw(fd, &v, 1, off, 0, wr, &r))                                                                 \
 			return r;                                                                                      \
 		NEED(name, -1);                                                                                        \
 		return real(fd, buf, n, off);                                                                          \
 	}
-PREAD(pread)
-PREAD(pread64)
+PRW(pread, void *, 0)
+PRW(pread64, void *, 0)
+PRW(pwrite, const void *, 1)
+PRW(pwrite64, const void *, 1)
 
 #define PREAD_CHK(name)                                                                                                \
 	PUBLIC ssize_t name(int fd, void *buf, size_t n, off_t off, size_t buflen)                                     \
@@ -165,26 +172,33 @@ PREAD(pread64)
 PREAD_CHK(__pread_chk)
 PREAD_CHK(__pread64_chk)
 
-PUBLIC ssize_t readv(int fd, const struct iovec *iov, int cnt)
-{
-	ssize_t r;
-	if (try_rw(fd, iov, cnt, 0, 1, 0, &r))
-		return r;
-	NEED(readv, -1);
-	return real(fd, iov, cnt);
-}
+/* readv and writev: at the descriptor's offset; wr: a write */
+#define RWV(name, wr)                                                                                                  \
+	PUBLIC ssize_t name(int fd, const struct iovec *iov, int cnt)                                                  \
+	{                                                                                                              \
+		ssize_t r;                                                                                             \
+		if (try_rw(fd, iov, cnt, 0, 1, wr, &r))                                                                \
+			return r;                                                                                      \
+		NEED(name, -1);                                                                                        \
+		return real(fd, iov, cnt);                                                                             \
+	}
+RWV(readv, 0)
+RWV(writev, 1)
 
-#define PREADV(name)                                                                                                   \
+/* preadv and pwritev: at an offset; wr: a write */
+#define PRWV(name, wr)                                                                                                 \
 	PUBLIC ssize_t name(int fd, const struct iovec *iov, int cnt, off_t off)                                       \
 	{                                                                                                              \
 		ssize_t r;                                                                                             \
-		if (try_rw(fd, iov, cnt, off, 0, 0, &r))                                                               \
+		if (try_rw(fd, iov, cnt, off, 0, wr, &r))                                                              \
 			return r;                                                                                      \
 		NEED(name, -1);                                                                                        \
 		return real(fd, iov, cnt, off);                                                                        \
 	}
-PREADV(preadv)
-PREADV(preadv64)
+PRWV(preadv, 0)
+PRWV(preadv64, 0)
+PRWV(pwritev, 1)
+PRWV(pwritev64, 1)
 
 /* preadv2/pwritev2 with no flags; offset -1 means the descriptor's offset */
 #define PRWV2(name, wr)                                                                                                \
@@ -200,48 +214,3 @@ PRWV2(preadv2, 0)
 PRWV2(preadv64v2, 0)
 PRWV2(pwritev2, 1)
 PRWV2(pwritev64v2, 1)
-
-PUBLIC ssize_t write(int fd, const void *buf, size_t n)
-{
-	ssize_t r;
-	struct iovec v = {(void *)buf, n};
-	if (try_rw(fd, &v, 1, 0, 1, 1, &r))
-		return r;
-	NEED(write, -1);
-	return real(fd, buf, n);
-}
-
-#define PWRITE(name)                                                                                                   \
-	PUBLIC ssize_t name(int fd, const void *buf, size_t n, off_t off)                                              \
-	{                                                                                                              \
-		ssize_t r;                                                                                             \
-		struct iovec v = {(void *)buf, n};                                                                     \
-		if (try_rw(fd, &v, 1, off, 0, 1, &r))                                                                  \
-			return r;                                                                                      \
-		NEED(name, -1);                                                                                        \
-		return real(fd, buf, n, off);                                                                          \
-	}
-PWRITE(pwrite)
-PWRITE(pwrite64)
-
-PUBLIC ssize_t writev(int fd, const struct iovec *iov, int cnt)
-{
-	ssize_t r;
-	if (try_rw(fd, iov, cnt, 0, 1, 1, &r))
-		return r;
-	NEED(writev, -1);
-	return real(fd, iov, cnt);
-}
-
-#define PWRITEV(name)                                                                                                  \
-	PUBLIC ssize_t name(int fd, const struct iovec *iov, int cnt, off_t off)                                       \
-	{                                                                                                              \
-		ssize_t r;                                                                                             \
-		if (try_rw(fd, iov, cnt, off, 0, 1, &r))                                                               \
-			return r;                                                                                      \
-		NEED(name, -1);                                                                                        \
-		return real(fd, iov, cnt, off);                                                                        \
-	}
-PWRITEV(pwritev)
-PWRITEV(pwritev64)
-
