@@ -24,15 +24,16 @@ import (
 //   - bench's baselines (bench/internal/bare), which must not go through the
 //     library they measure, the format codec (internal/omf).
 //
-// Tests may also use the golden images and the format codec, as oracles.
+// Tests may also use the golden images and the format codec, as oracles,
+// and the socket-pair helper.
 const module = "github.com/famfs-go/famfs"
 
 var (
 	above   = []string{"../mount/...", "../cli", "../bench/...", "../cmd/...", "../examples/..."}
 	helpers = []string{module + "/internal/mounts", module + "/internal/units"}
 	own     = map[string]string{module + "/mount": module + "/internal/control", module + "/bench/internal/bare": module + "/internal/omf"}
-	// and, in tests only, the golden-image fixtures and the format codec
-	allowedInTests = []string{module + "/internal/testutil/golden", module + "/internal/omf"}
+	// and, in tests only, the golden-image fixtures, socket pairs and the format codec
+	allowedInTests = []string{module + "/internal/testutil/golden", module + "/internal/testutil/sockpair", module + "/internal/omf"}
 )
 
 // allowedInternal is what pkg may import of the module's internal packages.

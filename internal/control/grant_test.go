@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/famfs-go/famfs/internal/testutil/sockpair"
+
 	"github.com/famfs-go/famfs/internal/omf"
 	"github.com/google/uuid"
 )
@@ -150,30 +152,11 @@ func FuzzDecodeGrantRequest(f *testing.F) {
 	})
 }
 
-// packetPair returns both ends of a SOCK_SEQPACKET socket pair.
-func packetPair(t *testing.T) (client, server *net.UnixConn) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := func(fd int) *net.UnixConn {
-		f := os.NewFile(uintptr(fd), "pair")
-		defer f.Close()
-		c, err := net.FileConn(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c.(*net.UnixConn)
-	}
-	return conn(fds[0]), conn(fds[1])
-}
-
 // The client sends the request with the descriptor and takes a reply of
 // any size (here 20,000 segments, beyond the default socket buffers) with
 // the device descriptor.
 func TestGrantClientLargeReply(t *testing.T) {
-	cl, srv := packetPair(t)
+	cl, srv := sockpair.New(t, syscall.SOCK_SEQPACKET)
 	dir := t.TempDir()
 	mine := filepath.Join(dir, "file")
 	os.WriteFile(mine, []byte("proof"), 0o600)
@@ -232,7 +215,7 @@ func TestGrantClientLargeReply(t *testing.T) {
 // A refusal comes back as a *GrantError wrapping the errno, with no
 // descriptor even if one was (wrongly) attached.
 func TestGrantClientRefusal(t *testing.T) {
-	cl, srv := packetPair(t)
+	cl, srv := sockpair.New(t, syscall.SOCK_SEQPACKET)
 	proof, _ := os.Open(os.Args[0])
 	defer proof.Close()
 	stray, _ := os.Open(os.Args[0])

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/famfs-go/famfs/internal/testutil/sockpair"
+
 	famfs "github.com/famfs-go/famfs"
 	"github.com/famfs-go/famfs/internal/control"
 	"github.com/famfs-go/famfs/mount/internal/guard"
@@ -51,21 +53,7 @@ func leaseServer(t *testing.T, idle time.Duration) (*Server, *atomic.Int32) {
 // when the daemon side is finished with the connection.
 func leaseConn(t *testing.T, s *Server, uid uint32) (client *net.UnixConn, done chan struct{}) {
 	t.Helper()
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_SEQPACKET|syscall.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	conn := func(fd int) *net.UnixConn {
-		f := os.NewFile(uintptr(fd), "pair")
-		defer f.Close()
-		c, err := net.FileConn(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c.(*net.UnixConn)
-	}
-	client, srv := conn(fds[0]), conn(fds[1])
-	t.Cleanup(func() { client.Close() })
+	client, srv := sockpair.New(t, syscall.SOCK_SEQPACKET)
 	if !s.limit.Take(uid) {
 		t.Fatal("connection cap")
 	}

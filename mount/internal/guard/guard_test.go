@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/famfs-go/famfs/internal/testutil/sockpair"
 )
 
 func TestPeerPermits(t *testing.T) {
@@ -106,18 +108,7 @@ func TestConnLimiter(t *testing.T) {
 
 // peerOf reads this process's own credentials over a socket pair.
 func TestPeerOf(t *testing.T) {
-	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := os.NewFile(uintptr(fds[0]), "a")
-	defer syscall.Close(fds[1])
-	c, err := net.FileConn(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, _ := sockpair.New(t, syscall.SOCK_STREAM)
 	p, err := PeerOf(c)
 	if err != nil {
 		t.Fatal(err)
